@@ -1,0 +1,46 @@
+/*
+ * Private allocator plumbing: the built-in allocators' ops tables and small
+ * helpers they share (order arithmetic, current CPU).
+ */
+#ifndef FK_ALLOC_INTERNAL_H
+#define FK_ALLOC_INTERNAL_H
+
+#include <sched.h>
+#include <stdint.h>
+
+#include <framekit/alloc.h>
+
+extern const struct fk_allocator_ops fk_alloc_simple_ops;
+extern const struct fk_allocator_ops fk_alloc_lockfree_ops;
+extern const struct fk_allocator_ops fk_alloc_buddy_global_ops;
+extern const struct fk_allocator_ops fk_alloc_buddy_pcp_ops;
+
+/* CPU the caller runs on, folded into [0, nr_cpus). Only a hint: the
+ * thread may migrate right after, so per-CPU state must stay consistent
+ * when two threads share a CPU index. */
+static inline unsigned fk_cpu_current(unsigned nr_cpus)
+{
+	int c = sched_getcpu();
+	if (c < 0)
+		c = 0;
+	return (unsigned)c % (nr_cpus ? nr_cpus : 1);
+}
+
+/* Smallest order with (1 << order) >= n (n >= 1). */
+static inline unsigned fk_order_ceil(uint64_t n)
+{
+	return n <= 1 ? 0u : (unsigned)(64 - __builtin_clzll(n - 1));
+}
+
+/* Largest order such that a block at paddr (frame index) of that order is
+ * naturally aligned and fits in n frames. */
+static inline unsigned fk_order_fit(uint64_t pfn, uint64_t n, unsigned max_order)
+{
+	unsigned o = pfn ? (unsigned)__builtin_ctzll(pfn) : 63u;
+	unsigned f = (unsigned)(63 - __builtin_clzll(n));
+	if (f < o)
+		o = f;
+	return o < max_order ? o : max_order;
+}
+
+#endif /* FK_ALLOC_INTERNAL_H */
