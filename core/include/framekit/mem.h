@@ -22,6 +22,7 @@ extern "C" {
 
 typedef struct fk_mem fk_mem;
 struct fk_region;
+struct fk_allocator_ops;
 
 #define FK_MAX_NODES 64
 
@@ -70,6 +71,8 @@ struct fk_mem_config {
 	int raw_tracking;
 	/* Allocator name: "simple", "lockfree", "buddy-global", "buddy-pcp". NULL = "lockfree" if built, else "simple". */
 	const char *allocator;
+	/* Or a caller-supplied allocator (overrides `allocator`); see alloc.h. */
+	const struct fk_allocator_ops *allocator_ops;
 	struct fk_alloc_params alloc;
 };
 
