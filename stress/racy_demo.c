@@ -1,0 +1,2 @@
+/* placeholder (issue #5) */
+int main(void) { return 66; }
