@@ -1,0 +1,95 @@
+/*
+ * fk_mem and fk_region internals: the RCU-protected region table and the
+ * paddr -> slot lookup.
+ *
+ * Invariant: a region in the published table has its slots allocated; a
+ * region is unpublished and its slots freed only after a grace period and
+ * only when none of its slots is referenced (fk_mem_remove_region).
+ */
+#ifndef FK_MEM_INTERNAL_H
+#define FK_MEM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <framekit/alloc.h>
+#include <framekit/mem.h>
+
+#include "rcu_internal.h"
+#include "slot_internal.h"
+
+struct fk_region {
+	uint64_t base;
+	uint64_t end; /* exclusive */
+	uint64_t nframes;
+	int node;
+	unsigned flags;
+	struct fk_meta_slot *slots;
+	size_t slots_bytes;
+	int slots_numa; /* allocated with numa_alloc_onnode */
+	_Atomic uint32_t *raw; /* per-frame raw reference counts, NULL when off */
+	unsigned char *backing; /* host memory for FK_REGION_BACKED */
+	fk_mem *mem;
+};
+
+struct fk_region_table {
+	size_t n;
+	struct fk_region *r[]; /* sorted by base, non-overlapping */
+};
+
+struct fk_mem {
+	_Atomic(struct fk_region_table *) table;
+	pthread_mutex_t hotplug_lock; /* serialises add/remove (control path only) */
+	unsigned nr_nodes;
+	int raw_tracking;
+	uint64_t ref_max;
+	const struct fk_allocator_ops *ops;
+	void *alloc;
+	unsigned nr_cpus;
+	int *cpu_node;
+};
+
+static inline int fk_region_managed(const struct fk_region *r)
+{
+	return !(r->flags & FK_REGION_UNMANAGED);
+}
+
+static inline struct fk_meta_slot *fk_region_slot(const struct fk_region *r, uint64_t paddr)
+{
+	return &r->slots[(paddr - r->base) >> FK_PAGE_SHIFT];
+}
+
+static inline uint64_t fk_region_index(const struct fk_region *r, uint64_t paddr)
+{
+	return (paddr - r->base) >> FK_PAGE_SHIFT;
+}
+
+/*
+ * Find the region holding [paddr, paddr + len). Caller holds the RCU read
+ * lock. Alignment is checked first (as Asterinas' get_slot does).
+ * Returns FK_ENOTALIGNED, FK_EOUTOFBOUND or 0.
+ */
+int fk_mem_lookup(fk_mem *mem, uint64_t paddr, uint64_t len, struct fk_region **out);
+
+/*
+ * Release a run of frames whose counts reached 0 (the caller did the
+ * decrements): on_drop, UNUSED, then one dealloc for the whole run.
+ * [start, end) must lie in r.
+ */
+void fk_release_run(fk_mem *mem, struct fk_region *r, uint64_t start, uint64_t end);
+/* Teardown of one frame at count 0 (on_drop), without the UNUSED store. */
+void fk_slot_teardown(struct fk_region *r, struct fk_meta_slot *s, uint64_t paddr);
+
+/* Claim + init + publish; on failure the slot is back to UNUSED. */
+int fk_claim_frame(struct fk_region *r, uint64_t paddr, const struct fk_meta_type *type,
+                   fk_meta_init_fn init, void *ctx, uint64_t state);
+/*
+ * Claim [start, end) all or nothing. On failure the frames claimed so far are
+ * torn down (on_drop) and UNUSED again; nothing is deallocated.
+ */
+int fk_claim_range(struct fk_region *r, uint64_t start, uint64_t end,
+                   const struct fk_meta_type *type, fk_meta_init_fn init, void *ctx);
+
+#endif /* FK_MEM_INTERNAL_H */

@@ -1,0 +1,24 @@
+/*
+ * Dropped-slot (raw reference) tracking, the run-time counterpart of the
+ * Verus `dropped_slots` map: into_raw records one raw reference per frame,
+ * from_raw consumes one and fails with FK_ENOTRAW where none is recorded.
+ * A per-frame atomic counter beside the region's slots; lock-free.
+ *
+ * Ordering: relaxed everywhere. The counters carry no data; the raw
+ * address itself travels from into_raw to from_raw through the caller's own
+ * synchronisation, which orders the two RMWs. Atomicity alone keeps the
+ * count exact and never negative.
+ */
+#ifndef FK_RAW_INTERNAL_H
+#define FK_RAW_INTERNAL_H
+
+#include "mem_internal.h"
+
+/* Record one raw reference on each frame of [start, end). FK_EOVERFLOW
+ * (rolled back) if a counter is saturated. No-op when tracking is off. */
+int fk_raw_record(struct fk_region *r, uint64_t start, uint64_t end);
+/* Consume one raw reference on each frame, all or nothing. FK_ENOTRAW. */
+int fk_raw_consume(struct fk_region *r, uint64_t start, uint64_t end);
+uint64_t fk_raw_count(const struct fk_region *r, uint64_t paddr);
+
+#endif /* FK_RAW_INTERNAL_H */

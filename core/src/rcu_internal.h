@@ -1,0 +1,49 @@
+/*
+ * fk_rcu: a thin wrapper over liburcu's memb flavour.
+ *
+ * Why a wrapper: liburcu 0.13 is not TSan-instrumented, so the grace period
+ * is invisible to TSan. Every read_unlock releases a token and every
+ * post-grace-period reclaim acquires it, which states the real ordering
+ * (ecosystem.md section 2.3). Threads must be registered (fk_thread_enter)
+ * before taking a read lock; fk_rcu_registered() lets public calls refuse
+ * unregistered callers with FK_EINVAL instead of silently racing.
+ */
+#ifndef FK_RCU_INTERNAL_H
+#define FK_RCU_INTERNAL_H
+
+#define URCU_INLINE_SMALL_FUNCTIONS 1
+#include <urcu/urcu-memb.h>
+
+#include "tsan_internal.h"
+
+/* Stands for "a grace period has elapsed since this read section ended". */
+extern char fk_rcu_gp_token;
+extern _Thread_local unsigned fk_rcu_nesting;
+
+static inline int fk_rcu_registered(void)
+{
+	return fk_rcu_nesting != 0;
+}
+
+static inline void fk_rcu_read_lock(void)
+{
+	urcu_memb_read_lock();
+}
+
+static inline void fk_rcu_read_unlock(void)
+{
+	fk_tsan_release(&fk_rcu_gp_token);
+	urcu_memb_read_unlock();
+}
+
+/* Wait for every read section that started before; then reclaim is safe. */
+static inline void fk_rcu_synchronize(void)
+{
+	urcu_memb_synchronize_rcu();
+	fk_tsan_acquire(&fk_rcu_gp_token);
+}
+
+void fk_rcu_thread_enter(void);
+void fk_rcu_thread_leave(void);
+
+#endif /* FK_RCU_INTERNAL_H */
