@@ -1,4 +1,3 @@
-#define _GNU_SOURCE /* sched_getcpu */
 /*
  * buddy-global: a classic binary buddy allocator (orders 0..FK_MAX_ORDER-1,
  * per-node zones with free lists per order, splitting and buddy coalescing,

@@ -1,4 +1,3 @@
-#define _GNU_SOURCE /* sched_getcpu */
 /*
  * buddy-pcp: the buddy core of buddy.c with Linux-style per-CPU page lists
  * for orders 0..PCP_ORDERS-1 in front. An empty list is refilled with
