@@ -267,21 +267,6 @@ static void check_meta(const struct fk_meta_type *t, const void *mp, uint64_t pa
 
 /* ---- Item helpers ---- */
 
-static uint64_t item_frames(const struct item *it)
-{
-	switch (it->kind) {
-	case IT_FRAME:
-	case IT_UNIQUE:
-	case IT_RAW_FRAME:
-		return 1;
-	case IT_SEG:
-		return fk_segment_nframes(&it->s);
-	case IT_RAW_SEG:
-		return (it->re - it->rs) / FK_PAGE_SIZE;
-	}
-	return 0;
-}
-
 /* Release whatever the item holds (raw ranges are restored first). */
 static void item_release(fk_mem *mem, struct item *it)
 {
