@@ -1,0 +1,112 @@
+#!/bin/bash
+# Build the release preset and run the framekit benchmark suite.
+#
+#   scripts/run-bench.sh [--quick|--full] [--out DIR] [-- EXTRA GBENCH FLAGS]
+#
+#   (default)  every benchmark, threads 1,2,4,8,16, min_time 0.03 s  (~5 min on 2 cores)
+#   --quick    threads 1 and 2 only, min_time 0.005 s                (< 1 min)
+#   --full     every benchmark, min_time 0.5 s, 3 repetitions       (~1 h on 2 cores)
+#
+# Writes into results/<YYYY-MM-DD>-<hostname>/ (or --out DIR):
+#   bench.json   Google Benchmark JSON (context: compiler, flags, nodes, split)
+#   bench.log    the console output
+#   plots/*.png  throughput vs threads, one line per allocator, one file per family
+#   summary.md   machine, results table, lock-free vs baseline ratios
+# Compare two runs: scripts/compare-runs.sh OLD.json NEW.json
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+MODE=default
+OUT=""
+EXTRA=()
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) MODE=quick ;;
+	--full) MODE=full ;;
+	--default) MODE=default ;;
+	--out)
+		OUT=${2:?--out needs a directory}
+		shift
+		;;
+	--out=*) OUT=${1#--out=} ;;
+	--) shift; EXTRA=("$@"); break ;;
+	-h | --help)
+		sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "run-bench.sh: unknown argument '$1' (try --help)" >&2
+		exit 2
+		;;
+	esac
+	shift
+done
+
+PY=/usr/bin/python3
+if [ -x scripts/setup-deps.sh ]; then
+	echo "== scripts/setup-deps.sh"
+	scripts/setup-deps.sh
+elif [ -f scripts/setup-deps.sh ]; then
+	echo "== scripts/setup-deps.sh"
+	bash scripts/setup-deps.sh
+fi
+
+echo "== configure + build (release preset)"
+cmake --preset release >/dev/null
+cmake --build --preset release -j2 --target framekit_bench
+BIN=build/release/bench/framekit_bench
+
+[ -n "$OUT" ] || OUT="results/$(date -u +%Y-%m-%d)-$(hostname -s)"
+mkdir -p "$OUT/plots"
+
+case "$MODE" in
+quick)
+	ARGS=(--benchmark_min_time=0.005 "--benchmark_filter=threads:(1|2)$")
+	;;
+default)
+	ARGS=(--benchmark_min_time=0.03)
+	;;
+full)
+	ARGS=(--benchmark_min_time=0.5 --benchmark_repetitions=3
+		--benchmark_enable_random_interleaving=true)
+	;;
+esac
+
+# Context recorded in the JSON (values must not contain commas).
+CC_VER=$(gcc --version | head -1 | tr -d ',')
+CXX_VER=$(g++ --version | head -1 | tr -d ',')
+CACHE=build/release/CMakeCache.txt
+cflags=$(sed -n 's/^CMAKE_C_FLAGS_RELEASE:[A-Z]*=//p' "$CACHE" | tr -d ',')
+lto=$(grep -q -- '-flto' build/release/bench/CMakeFiles/framekit_bench.dir/flags.make 2>/dev/null &&
+	echo "-flto (bench objects)" || echo "no LTO")
+nodes=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | wc -l)
+[ "$nodes" -gt 0 ] || nodes=1
+cpus=$(nproc)
+model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1 | tr -d ',')
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo "+dirty" || true)
+kernel=$(uname -r)
+CONTEXT="mode=$MODE,compiler=$CC_VER,cxx_compiler=$CXX_VER,cflags=$cflags,bench_lto=$lto"
+CONTEXT+=",physical_numa_nodes=$nodes,online_cpus=$cpus,cpu_model=$model,kernel=$kernel"
+CONTEXT+=",numa_split=logical (numa family: nr_nodes 2 and 4 on $nodes physical node(s))"
+CONTEXT+=",git_commit=$commit$dirty,hostname=$(hostname -s)"
+
+echo "== framekit_bench ($MODE) -> $OUT"
+start=$(date +%s)
+set +e
+"$BIN" "${ARGS[@]}" --benchmark_color=false \
+	--benchmark_out="$OUT/bench.json" --benchmark_out_format=json \
+	"--benchmark_context=$CONTEXT" "${EXTRA[@]}" 2>&1 | tee "$OUT/bench.log"
+rc=${PIPESTATUS[0]}
+set -e
+echo "== framekit_bench finished in $(($(date +%s) - start)) s (rc $rc)"
+[ "$rc" -eq 0 ] || exit "$rc"
+
+"$PY" bench/check_json.py --bench "$BIN" --json "$OUT/bench.json" || echo "WARNING: check_json reported a problem (see above)"
+echo "== plots"
+MPLBACKEND=Agg "$PY" scripts/plot_results.py "$OUT/bench.json" --out "$OUT/plots"
+echo "== summary"
+"$PY" scripts/summarize.py "$OUT/bench.json" --out "$OUT/summary.md"
+echo "== done: $OUT/summary.md, $OUT/plots/, $OUT/bench.json"
