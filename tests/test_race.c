@@ -2,6 +2,7 @@
  * revives a dying frame, never leaks), and contended clone/drop of one
  * shared segment. Bounded by iteration counts, not time. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "fk_test.h"
@@ -151,56 +152,70 @@ static void shared_segment_clone_and_drop_race_back_to_the_start_counts(void)
 
 struct churn {
 	fk_mem *mem;
-	int iters;
 	atomic_int errors;
-	_Atomic int stop;
+	_Atomic int stop, pause;
+	atomic_long ops;
 };
 
 static void *alloc_churn_thread(void *arg)
 {
 	struct churn *c = arg;
 	fk_thread_enter(c->mem);
-	for (int i = 0; i < c->iters; i++) {
+	for (uint64_t i = 0; !atomic_load(&c->stop); i++) {
 		fk_segment s;
-		int err = fk_alloc_segment(c->mem, 1 + (uint64_t)(i % 5), 0, 0, 0, 0, &s);
+		if (atomic_load(&c->pause)) {
+			sched_yield();
+			continue;
+		}
+		int err = fk_alloc_segment(c->mem, 1 + i % 5, 0, 0, 0, 0, &s);
 		if (err == FK_ENOMEM)
 			continue;
 		if (err || fk_segment_drop(c->mem, &s))
 			atomic_fetch_add(&c->errors, 1);
+		atomic_fetch_add(&c->ops, 1);
 	}
 	fk_thread_leave(c->mem);
 	return 0;
 }
 
+/* Add and remove a region 20 times while two threads allocate and free.
+ * Removal may be refused (FK_EINUSE) while the load holds its frames; when
+ * the load pauses, it must succeed. Nothing may be lost either way. */
 static void region_hot_plug_under_allocation_load_keeps_every_frame(void)
 {
 	const char *names[8];
 	size_t n = fk_allocator_names(names, 8);
 	for (size_t a = 0; a < n; a++) {
-		struct churn c = {.iters = 3000};
+		struct churn c = {0};
 		pthread_t t[2];
 		struct fk_alloc_stats st;
 		c.mem = fix_create(names[a], 1);
 		CHECK(c.mem);
 		for (int i = 0; i < 2; i++)
 			CHECK(pthread_create(&t[i], 0, alloc_churn_thread, &c) == 0);
-		int removed = 0, refused = 0;
+		int removed = 0, refused = 0, paused = 0;
 		for (int k = 0; k < 20; k++) {
 			struct fk_region_config rc = {.base = 0x80000000ull, .nframes = 64, .node = 0};
-			int err = fk_mem_add_region(c.mem, &rc);
-			if (err)
+			if (fk_mem_add_region(c.mem, &rc))
 				atomic_fetch_add(&c.errors, 1);
-			for (int tries = 0; tries < 1000; tries++) {
+			int err = FK_EINUSE;
+			for (int tries = 0; err == FK_EINUSE; tries++) {
+				if (tries == 50) {
+					atomic_store(&c.pause, 1); /* let the load drain */
+					paused++;
+				}
 				err = fk_mem_remove_region(c.mem, 0x80000000ull);
-				if (err != FK_EINUSE)
+				refused += err == FK_EINUSE;
+				if (tries > 100000)
 					break;
-				refused++;
 			}
+			atomic_store(&c.pause, 0);
 			if (err == 0)
 				removed++;
 			else
 				break;
 		}
+		atomic_store(&c.stop, 1);
 		for (int i = 0; i < 2; i++)
 			pthread_join(t[i], 0);
 		CHECK_EQ(atomic_load(&c.errors), 0);
@@ -209,7 +224,9 @@ static void region_hot_plug_under_allocation_load_keeps_every_frame(void)
 		CHECK_OK(fk_mem_alloc_stats(c.mem, -1, &st));
 		CHECK_EQ(st.total_frames, FIX_M_FRAMES);
 		CHECK_EQ(st.free_frames, FIX_M_FRAMES);
-		printf("     (%s: %d removals, %d refused while in use)\n", names[a], removed, refused);
+		printf("     (%s: %d removals, %d refused while in use, %d after pausing the load, "
+		       "%ld allocations)\n",
+		       names[a], removed, refused, paused, atomic_load(&c.ops));
 		CHECK_OK(fix_destroy(c.mem));
 	}
 }
