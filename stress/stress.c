@@ -17,7 +17,7 @@
  *
  * Usage: framekit_stress [--threads N] [--seconds S] [--seed X]
  *        [--allocator NAME|all] [--ops N] [--faults P] [--no-hotplug]
- *        [--verbose]
+ *        [--lock ticket|mcs|mutex] (buddy baselines; default rotates by seed)
  * Seconds and ops bound each allocator's run; whichever comes first.
  */
 #include <errno.h>
@@ -157,6 +157,8 @@ static struct {
 	double faults;
 	int hotplug;
 	int verbose;
+	const char *lock;     /* buddy lock; NULL = rotate ticket/mcs/mutex by seed */
+	const char *run_lock; /* the one used by the current run */
 	atomic_int stop;
 	atomic_int failed;
 	atomic_int workers_done;
@@ -438,7 +440,9 @@ static int op_alloc_seg(struct worker *w)
 			EXPECT(tl_init_index == 0, "alloc_segment ENOMEM after %d inits", tl_init_index);
 			return 0;
 		}
-		check_claim_failure("alloc_segment", rc);
+		if (!check_claim_failure("alloc_segment", rc))
+			fail("alloc_segment(%" PRIu64 ") -> %s (only FK_ENOMEM or init's error expected)",
+			     n, E(rc));
 		return 0;
 	}
 	EXPECT(!tl_init_failed, "alloc_segment succeeded although init failed");
@@ -468,7 +472,8 @@ static int op_alloc_frame(struct worker *w)
 			CNT(enomem);
 			return 0;
 		}
-		check_claim_failure("alloc_frame", rc);
+		if (!check_claim_failure("alloc_frame", rc))
+			fail("alloc_frame -> %s (only FK_ENOMEM or init's error expected)", E(rc));
 		return 0;
 	}
 	EXPECT(fk_frame_refcount(&f) >= 1 && fk_frame_refcount(&f) <= FK_REF_MAX,
@@ -947,9 +952,10 @@ static int op_unique(struct worker *w)
 			m->cookie++;
 		}
 		uint64_t rc0 = 0;
-		fk_mem_refcount_at(g.mem, it->u.paddr, &rc0);
-		EXPECT(rc0 == FK_REF_UNIQUE, "unique frame 0x%" PRIx64 " has refcount %" PRIu64,
-		       it->u.paddr, rc0);
+		rc = fk_mem_refcount_at(g.mem, it->u.paddr, &rc0);
+		EXPECT(rc == 0 && rc0 == FK_REF_UNIQUE,
+		       "unique frame 0x%" PRIx64 ": refcount_at -> %s, refcount %" PRIu64, it->u.paddr,
+		       E(rc), rc0);
 		if (sc_chance(&w->rng, 0.5)) {
 			fk_frame f;
 			uint64_t pa = it->u.paddr;
@@ -1331,6 +1337,7 @@ static int run_one(const char *alloc_name, struct run_result *res)
 	cfg.nr_nodes = NR_NODES;
 	cfg.raw_tracking = 1;
 	cfg.allocator_ops = sc_wrap(real, g.faults);
+	cfg.alloc.lock = g.run_lock;
 	int rc = fk_mem_create(&cfg, &g.mem);
 	if (rc) {
 		fprintf(stderr, "fk_mem_create(%s) -> %s\n", alloc_name, E(rc));
@@ -1417,9 +1424,9 @@ static int run_one(const char *alloc_name, struct run_result *res)
 	free(ws);
 	res->ok = !bad && !atomic_load(&g.failed);
 
-	printf("SUMMARY allocator=%s threads=%d seconds=%.2f ops=%" PRIu64 " seed=%" PRIu64
+	printf("SUMMARY allocator=%s lock=%s threads=%d seconds=%.2f ops=%" PRIu64 " seed=%" PRIu64
 	       " faults=%g",
-	       alloc_name, g.threads, res->secs, res->ops, g.seed, g.faults);
+	       alloc_name, g.run_lock, g.threads, res->secs, res->ops, g.seed, g.faults);
 	for (int k = 0; k < NR_OPS; k++)
 		printf(" %s=%" PRIu64 "/%" PRIu64, op_name[k], res->ok_op[k], res->per_op[k]);
 	printf(" | from_in_use: same=%" PRIu64 " other=%" PRIu64 " busy=%" PRIu64 " unused=%" PRIu64
@@ -1447,7 +1454,7 @@ static void usage(const char *p)
 {
 	fprintf(stderr,
 	        "usage: %s [--threads N] [--seconds S] [--seed X] [--allocator NAME|all]\n"
-	        "          [--ops N] [--faults P] [--no-hotplug] [--verbose]\n",
+	        "          [--ops N] [--faults P] [--lock ticket|mcs|mutex] [--no-hotplug]\n",
 	        p);
 }
 
@@ -1464,10 +1471,11 @@ int main(int argc, char **argv)
 		{"seed", required_argument, 0, 'x'},    {"allocator", required_argument, 0, 'a'},
 		{"ops", required_argument, 0, 'o'},     {"faults", required_argument, 0, 'f'},
 		{"no-hotplug", no_argument, 0, 'H'},    {"verbose", no_argument, 0, 'v'},
+		{"lock", required_argument, 0, 'l'},
 		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "t:s:x:a:o:f:Hvh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:s:x:a:o:f:l:Hvh", lo, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			g.threads = atoi(optarg);
@@ -1486,6 +1494,9 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			g.faults = atof(optarg);
+			break;
+		case 'l':
+			g.lock = optarg;
 			break;
 		case 'H':
 			g.hotplug = 0;
@@ -1522,7 +1533,9 @@ int main(int argc, char **argv)
 	uint64_t total_ops = 0;
 	double total_s = 0;
 	for (size_t i = 0; i < n; i++) {
+		static const char *const locks[3] = {"ticket", "mcs", "mutex"};
 		struct run_result r;
+		g.run_lock = g.lock ? g.lock : locks[(g.seed + i) % 3];
 		failed |= run_one(names[i], &r);
 		total_ops += r.ops;
 		total_s += r.secs;
