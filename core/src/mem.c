@@ -13,6 +13,7 @@
 #endif
 
 #include "alloc_internal.h"
+#include "checked_internal.h"
 #include "mem_internal.h"
 #include "raw_internal.h"
 
@@ -27,6 +28,14 @@ static struct fk_region_table *table_load(fk_mem *mem)
 
 static void table_publish(fk_mem *mem, struct fk_region_table *t)
 {
+#ifdef FK_CHECKED
+	/* Region table inv: sorted, non-overlapping, non-empty regions. */
+	for (size_t i = 0; t && i < t->n; i++) {
+		fk_invariant(t->r[i]->base < t->r[i]->end, "region non-empty");
+		fk_invariant(i == 0 || t->r[i - 1]->end <= t->r[i]->base,
+		             "regions sorted and disjoint");
+	}
+#endif
 	atomic_store_explicit(&mem->table, t, memory_order_release);
 }
 

@@ -70,6 +70,8 @@ int fk_segment_split(fk_mem *mem, fk_segment *seg, uint64_t offset, fk_segment *
 	left->end = s.start + offset;
 	*right = s;
 	right->start = s.start + offset;
+	fk_check_segment(left);
+	fk_check_segment(right);
 	return 0;
 }
 
@@ -110,6 +112,7 @@ int fk_segment_slice(fk_mem *mem, const fk_segment *seg, uint64_t from, uint64_t
 	if (err)
 		return err;
 	*out = s;
+	fk_check_segment(out);
 	return 0;
 }
 
@@ -189,6 +192,7 @@ int fk_segment_from_raw(fk_mem *mem, uint64_t start, uint64_t end,
 	out->start = start;
 	out->end = end;
 	out->type = type;
+	fk_check_segment(out);
 	return 0;
 }
 
@@ -201,6 +205,7 @@ int fk_segment_clone(fk_mem *mem, const fk_segment *seg, fk_segment *out)
 	if (err)
 		return err;
 	*out = *seg;
+	fk_check_segment(out);
 	return 0;
 }
 
