@@ -16,36 +16,37 @@
 static int fk_test_failed_flag;
 static int fk_tests_passed, fk_tests_failed;
 
-#define CHECK(c)                                                                          \
-	do {                                                                              \
-		if (!(c)) {                                                               \
-			fprintf(stderr, "  %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-			fk_test_failed_flag = 1;                                          \
-			return;                                                           \
-		}                                                                         \
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "  %s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c);    \
+			fk_test_failed_flag = 1;                                                   \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                                    \
-	do {                                                                              \
-		uint64_t _a = (uint64_t)(a), _b = (uint64_t)(b);                          \
-		if (_a != _b) {                                                           \
-			fprintf(stderr, "  %s:%d: CHECK_EQ failed: %s == %s (%" PRIu64    \
-			                " != %" PRIu64 ")\n",                             \
-			        __FILE__, __LINE__, #a, #b, _a, _b);                      \
-			fk_test_failed_flag = 1;                                          \
-			return;                                                           \
-		}                                                                         \
+#define CHECK_EQ(a, b)                                                                             \
+	do {                                                                                       \
+		uint64_t _a = (uint64_t)(a), _b = (uint64_t)(b);                                   \
+		if (_a != _b) {                                                                    \
+			fprintf(stderr,                                                            \
+			        "  %s:%d: CHECK_EQ failed: %s == %s (%" PRIu64 " != %" PRIu64      \
+			        ")\n",                                                             \
+			        __FILE__, __LINE__, #a, #b, _a, _b);                               \
+			fk_test_failed_flag = 1;                                                   \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_ERR(expr, code)                                                             \
-	do {                                                                              \
-		int _e = (expr);                                                          \
-		if (_e != (code)) {                                                       \
-			fprintf(stderr, "  %s:%d: %s returned %s, expected %s\n", __FILE__, \
-			        __LINE__, #expr, fk_strerror_name(_e), fk_strerror_name(code)); \
-			fk_test_failed_flag = 1;                                          \
-			return;                                                           \
-		}                                                                         \
+#define CHECK_ERR(expr, code)                                                                      \
+	do {                                                                                       \
+		int _e = (expr);                                                                   \
+		if (_e != (code)) {                                                                \
+			fprintf(stderr, "  %s:%d: %s returned %s, expected %s\n", __FILE__,        \
+			        __LINE__, #expr, fk_strerror_name(_e), fk_strerror_name(code));    \
+			fk_test_failed_flag = 1;                                                   \
+			return;                                                                    \
+		}                                                                                  \
 	} while (0)
 
 #define CHECK_OK(expr) CHECK_ERR(expr, 0)
@@ -73,11 +74,11 @@ static inline int fk_test_finish(void)
 }
 
 /* Standard fixture: an unmanaged region U and a managed region M. */
-#define FIX_U_BASE 0x100000ull
+#define FIX_U_BASE   0x100000ull
 #define FIX_U_FRAMES 256ull
-#define FIX_M_BASE 0x10000000ull
+#define FIX_M_BASE   0x10000000ull
 #define FIX_M_FRAMES 1024ull
-#define PG FK_PAGE_SIZE
+#define PG           FK_PAGE_SIZE
 
 static inline fk_mem *fix_create(const char *allocator, int raw_tracking)
 {
@@ -108,7 +109,8 @@ static inline int fix_destroy(fk_mem *mem)
 	fk_thread_leave(mem);
 	int err = fk_mem_destroy(mem, &rep);
 	if (err)
-		fprintf(stderr, "  leak: %" PRIu64 " referenced, %" PRIu64 " raw, first at %#" PRIx64 "\n",
+		fprintf(stderr,
+		        "  leak: %" PRIu64 " referenced, %" PRIu64 " raw, first at %#" PRIx64 "\n",
 		        rep.frames_referenced, rep.frames_raw, rep.first_leaked_paddr);
 	return err;
 }

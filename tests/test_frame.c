@@ -22,7 +22,7 @@ static void counted_on_drop(void *meta, uint64_t paddr, void *ctx)
 }
 
 static const struct fk_meta_type counted_type = {
-	.name = "counted", .size = sizeof(struct counted), .on_drop = counted_on_drop};
+    .name = "counted", .size = sizeof(struct counted), .on_drop = counted_on_drop};
 static const struct fk_meta_type other_type = {.name = "other", .size = 8};
 static const struct fk_meta_type huge_type = {.name = "huge", .size = FK_META_MAX_SIZE + 1};
 

@@ -6,16 +6,16 @@ static void mem_create_rejects_bad_configs(void)
 {
 	fk_mem *mem;
 	struct fk_region_config bad[] = {
-	    {.base = 0x1001, .nframes = 4},                       /* unaligned */
-	    {.base = 0x1000, .nframes = 0},                       /* empty */
-	    {.base = 0x1000, .nframes = 4, .node = 3},            /* no such node */
-	    {.base = UINT64_MAX & ~0xfffull, .nframes = 4},       /* wraps */
-	    {.base = 0x1000, .nframes = 4, .flags = 1u << 30},    /* unknown flag */
+	    {.base = 0x1001, .nframes = 4},                    /* unaligned */
+	    {.base = 0x1000, .nframes = 0},                    /* empty */
+	    {.base = 0x1000, .nframes = 4, .node = 3},         /* no such node */
+	    {.base = UINT64_MAX & ~0xfffull, .nframes = 4},    /* wraps */
+	    {.base = 0x1000, .nframes = 4, .flags = 1u << 30}, /* unknown flag */
 	};
 	int expect[] = {FK_ENOTALIGNED, FK_EINVAL, FK_EINVAL, FK_EOUTOFBOUND, FK_EINVAL};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct fk_mem_config cfg = {.regions = &bad[i], .nr_regions = 1, .nr_nodes = 1,
-		                            .allocator = "simple"};
+		struct fk_mem_config cfg = {
+		    .regions = &bad[i], .nr_regions = 1, .nr_nodes = 1, .allocator = "simple"};
 		CHECK_ERR(fk_mem_create(&cfg, &mem), expect[i]);
 	}
 	struct fk_mem_config cfg = {.nr_nodes = 1, .allocator = "no-such-allocator"};
@@ -26,8 +26,8 @@ static void mem_create_rejects_bad_configs(void)
 	CHECK_ERR(fk_mem_create(0, &mem), FK_EINVAL);
 	struct fk_region_config overlap[2] = {{.base = 0x10000, .nframes = 16},
 	                                      {.base = 0x14000, .nframes = 16}};
-	struct fk_mem_config cfg2 = {.regions = overlap, .nr_regions = 2, .nr_nodes = 1,
-	                             .allocator = "simple"};
+	struct fk_mem_config cfg2 = {
+	    .regions = overlap, .nr_regions = 2, .nr_nodes = 1, .allocator = "simple"};
 	CHECK_ERR(fk_mem_create(&cfg2, &mem), FK_EEXIST);
 }
 
@@ -176,8 +176,11 @@ static void logical_numa_split_allocates_node_local_with_fallback(void)
 		    {.base = 0x100000000ull, .nframes = 512, .node = 0},
 		    {.base = 0x200000000ull, .nframes = 512, .node = 1},
 		};
-		struct fk_mem_config cfg = {.regions = regs, .nr_regions = 2, .nr_nodes = 2,
-		                            .raw_tracking = 1, .allocator = names[i]};
+		struct fk_mem_config cfg = {.regions = regs,
+		                            .nr_regions = 2,
+		                            .nr_nodes = 2,
+		                            .raw_tracking = 1,
+		                            .allocator = names[i]};
 		fk_mem *mem;
 		fk_segment s0, s1, all;
 		struct fk_alloc_stats st;
@@ -192,9 +195,9 @@ static void logical_numa_split_allocates_node_local_with_fallback(void)
 		CHECK_OK(fk_segment_drop(mem, &s1));
 		/* Exhaust node 0; strict fails, default falls back to node 1. */
 		CHECK_OK(fk_alloc_segment(mem, 512, 0, 0, 0, FK_ALLOC_NODE(0), &all));
-		CHECK_ERR(fk_alloc_segment(mem, 1, 0, 0, 0, FK_ALLOC_NODE(0) | FK_ALLOC_NODE_STRICT,
-		                           &s0),
-		          FK_ENOMEM);
+		CHECK_ERR(
+		    fk_alloc_segment(mem, 1, 0, 0, 0, FK_ALLOC_NODE(0) | FK_ALLOC_NODE_STRICT, &s0),
+		    FK_ENOMEM);
 		CHECK_OK(fk_alloc_segment(mem, 1, 0, 0, 0, FK_ALLOC_NODE(0), &s0));
 		CHECK(fk_segment_start_paddr(&s0) >= 0x200000000ull);
 		CHECK_OK(fk_segment_drop(mem, &s0));

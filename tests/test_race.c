@@ -26,7 +26,7 @@ static void gen_on_drop(void *meta, uint64_t paddr, void *ctx)
 }
 
 static const struct fk_meta_type gen_type = {
-	.name = "gen", .size = sizeof(struct gen_meta), .on_drop = gen_on_drop};
+    .name = "gen", .size = sizeof(struct gen_meta), .on_drop = gen_on_drop};
 
 static int gen_init(void *meta, uint64_t paddr, void *ctx)
 {
@@ -55,8 +55,8 @@ static void *lookup_thread(void *arg)
 		/* Race the dropper: keep trying until the frame is gone. */
 		while ((err = fk_frame_from_in_use(r->mem, FIX_U_BASE, &f)) == 0) {
 			const struct gen_meta *m = fk_frame_meta(&f);
-			if (atomic_load_explicit(&((struct gen_meta *)m)->gen, memory_order_relaxed) !=
-			    r->gen)
+			if (atomic_load_explicit(&((struct gen_meta *)m)->gen,
+			                         memory_order_relaxed) != r->gen)
 				atomic_fetch_add(&r->revived, 1);
 			atomic_fetch_add(&r->successes, 1);
 			if (fk_frame_drop(r->mem, &f))
@@ -195,7 +195,8 @@ static void region_hot_plug_under_allocation_load_keeps_every_frame(void)
 			CHECK(pthread_create(&t[i], 0, alloc_churn_thread, &c) == 0);
 		int removed = 0, refused = 0, paused = 0;
 		for (int k = 0; k < 20; k++) {
-			struct fk_region_config rc = {.base = 0x80000000ull, .nframes = 64, .node = 0};
+			struct fk_region_config rc = {
+			    .base = 0x80000000ull, .nframes = 64, .node = 0};
 			if (fk_mem_add_region(c.mem, &rc))
 				atomic_fetch_add(&c.errors, 1);
 			int err = FK_EINUSE;

@@ -17,7 +17,7 @@ static void tag_on_drop(void *meta, uint64_t paddr, void *ctx)
 }
 
 static const struct fk_meta_type tag_type = {
-	.name = "tag", .size = sizeof(struct tag), .on_drop = tag_on_drop};
+    .name = "tag", .size = sizeof(struct tag), .on_drop = tag_on_drop};
 static const struct fk_meta_type other_type = {.name = "other", .size = 4};
 
 static int tag_init(void *meta, uint64_t paddr, void *ctx)
@@ -86,8 +86,8 @@ static void segment_from_unused_is_all_or_nothing_when_a_middle_frame_is_in_use(
 	CHECK(mem);
 	CHECK_OK(fk_frame_from_unused(mem, FIX_U_BASE + 4 * PG, 0, 0, 0, &mid));
 	drops = 0;
-	CHECK_ERR(fk_segment_from_unused(mem, FIX_U_BASE, FIX_U_BASE + 8 * PG, &tag_type,
-	                                 tag_init, 0, &s),
+	CHECK_ERR(fk_segment_from_unused(mem, FIX_U_BASE, FIX_U_BASE + 8 * PG, &tag_type, tag_init,
+	                                 0, &s),
 	          FK_EINUSE);
 	CHECK_EQ(drops, 4); /* the four claimed frames were torn down */
 	for (uint64_t i = 0; i < 8; i++)
@@ -237,8 +237,7 @@ static void segment_raw_round_trip_and_forged_ranges(void)
 	CHECK(mem);
 	CHECK_OK(fk_segment_from_unused(mem, FIX_U_BASE, FIX_U_BASE + 4 * PG, &tag_type, tag_init,
 	                                0, &s));
-	CHECK_ERR(fk_segment_from_raw(mem, FIX_U_BASE, FIX_U_BASE + 4 * PG, 0, &back),
-	          FK_ENOTRAW);
+	CHECK_ERR(fk_segment_from_raw(mem, FIX_U_BASE, FIX_U_BASE + 4 * PG, 0, &back), FK_ENOTRAW);
 	CHECK_OK(fk_segment_into_raw(mem, &s, &a, &b));
 	CHECK(s.region == 0);
 	CHECK_EQ(a, FIX_U_BASE);
@@ -312,8 +311,11 @@ static void segment_drop_returns_contiguous_runs_in_one_call(void)
 	rec.create = rec_create;
 	rec.dealloc = rec_dealloc;
 	struct fk_region_config reg = {.base = FIX_M_BASE, .nframes = 64, .node = 0};
-	struct fk_mem_config cfg = {.regions = &reg, .nr_regions = 1, .nr_nodes = 1,
-	                            .raw_tracking = 1, .allocator_ops = &rec};
+	struct fk_mem_config cfg = {.regions = &reg,
+	                            .nr_regions = 1,
+	                            .nr_nodes = 1,
+	                            .raw_tracking = 1,
+	                            .allocator_ops = &rec};
 	fk_mem *mem;
 	fk_segment s, hold;
 	CHECK_OK(fk_mem_create(&cfg, &mem));
@@ -362,7 +364,8 @@ static void alloc_segment_covers_every_allocator_and_returns_all_frames(void)
 		CHECK_ERR(fk_alloc_segment(mem, 1, 0, 0, 0, FK_ALLOC_NODE(5), &s[0]), FK_EINVAL);
 		for (int k = 0; k < 6; k++) {
 			unsigned fl = sizes[k] == 512 || sizes[k] == 16 ? FK_ALLOC_ALIGNED : 0;
-			CHECK_OK(fk_alloc_segment(mem, sizes[k], &tag_type, tag_init, 0, fl, &s[k]));
+			CHECK_OK(
+			    fk_alloc_segment(mem, sizes[k], &tag_type, tag_init, 0, fl, &s[k]));
 			CHECK_EQ(fk_segment_nframes(&s[k]), sizes[k]);
 			if (fl)
 				CHECK_EQ((fk_segment_start_paddr(&s[k]) >> 12) % sizes[k], 0);

@@ -83,8 +83,8 @@ int fk_alloc_segment(fk_mem *mem, uint64_t nframes, const struct fk_meta_type *t
 	return err;
 }
 
-int fk_alloc_frame(fk_mem *mem, const struct fk_meta_type *type, fk_meta_init_fn init,
-                   void *ctx, unsigned flags, fk_frame *out)
+int fk_alloc_frame(fk_mem *mem, const struct fk_meta_type *type, fk_meta_init_fn init, void *ctx,
+                   unsigned flags, fk_frame *out)
 {
 	fk_segment seg;
 	if (!out)

@@ -21,13 +21,13 @@
 #include "mem_internal.h"
 
 #ifdef FK_CHECKED
-#define fk_invariant(cond, what)                                                          \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			fprintf(stderr, "framekit: invariant violated: %s (%s:%d)\n", what, \
-			        __FILE__, __LINE__);                                      \
-			abort();                                                          \
-		}                                                                         \
+#define fk_invariant(cond, what)                                                                   \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "framekit: invariant violated: %s (%s:%d)\n", what,        \
+			        __FILE__, __LINE__);                                               \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 static inline void fk_check_slot(const struct fk_meta_slot *s)
@@ -60,10 +60,10 @@ static inline void fk_check_segment(const fk_segment *seg)
 	}
 }
 #else
-#define fk_invariant(cond, what) ((void)0)
-#define fk_check_slot(s) ((void)0)
+#define fk_invariant(cond, what)  ((void)0)
+#define fk_check_slot(s)          ((void)0)
 #define fk_check_frame_held(r, p) ((void)0)
-#define fk_check_segment(seg) ((void)0)
+#define fk_check_segment(seg)     ((void)0)
 #endif
 
 #endif /* FK_CHECKED_INTERNAL_H */

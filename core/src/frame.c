@@ -191,8 +191,7 @@ int fk_unique_frame_into_shared(fk_mem *mem, fk_unique_frame *uf, fk_frame *out)
 	uint64_t expect = FK_REF_UNIQUE;
 	/* Release pairs with the acquire CAS of from_in_use: metadata written
 	 * through the unique handle is visible to every later sharer. */
-	if (!atomic_compare_exchange_strong_explicit(&s->refcount, &expect, 1,
-	                                             memory_order_release,
+	if (!atomic_compare_exchange_strong_explicit(&s->refcount, &expect, 1, memory_order_release,
 	                                             memory_order_relaxed))
 		return fk_rc_is_shared(expect) ? FK_EINUSE : fk_slot_state_error(expect);
 	out->region = uf->region;
@@ -211,8 +210,7 @@ int fk_frame_try_into_unique(fk_mem *mem, fk_frame *f, fk_unique_frame *out)
 	 * (Asterinas uses Relaxed here; see notes section 6.5), so their
 	 * accesses happen-before our exclusive ones. */
 	if (!atomic_compare_exchange_strong_explicit(&s->refcount, &expect, FK_REF_UNIQUE,
-	                                             memory_order_acq_rel,
-	                                             memory_order_relaxed))
+	                                             memory_order_acq_rel, memory_order_relaxed))
 		return fk_rc_is_shared(expect) ? FK_EINUSE : fk_slot_state_error(expect);
 	out->region = f->region;
 	out->paddr = f->paddr;
@@ -228,8 +226,7 @@ int fk_unique_frame_drop(fk_mem *mem, fk_unique_frame *uf)
 	uint64_t expect = FK_REF_UNIQUE;
 	/* UNIQUE -> 0: relaxed, we are the only owner (as Asterinas' UniqueFrame
 	 * drop); the CAS rejects a stale copy of an already dropped handle. */
-	if (!atomic_compare_exchange_strong_explicit(&s->refcount, &expect, 0,
-	                                             memory_order_relaxed,
+	if (!atomic_compare_exchange_strong_explicit(&s->refcount, &expect, 0, memory_order_relaxed,
 	                                             memory_order_relaxed))
 		return fk_rc_is_shared(expect) ? FK_EINUSE : fk_slot_state_error(expect);
 	fk_release_run(mem, uf->region, uf->paddr, uf->paddr + FK_PAGE_SIZE);

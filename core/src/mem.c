@@ -39,8 +39,8 @@ static void table_publish(fk_mem *mem, struct fk_region_table *t)
 	atomic_store_explicit(&mem->table, t, memory_order_release);
 }
 
-static struct fk_region_table *table_with(const struct fk_region_table *old,
-                                          struct fk_region *add, const struct fk_region *del)
+static struct fk_region_table *table_with(const struct fk_region_table *old, struct fk_region *add,
+                                          const struct fk_region *del)
 {
 	size_t n = old ? old->n : 0, i, j = 0;
 	struct fk_region_table *t = malloc(sizeof(*t) + (n + 1) * sizeof(t->r[0]));

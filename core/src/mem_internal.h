@@ -28,8 +28,8 @@ struct fk_region {
 	unsigned flags;
 	struct fk_meta_slot *slots;
 	size_t slots_bytes;
-	int slots_numa; /* allocated with numa_alloc_onnode */
-	_Atomic uint32_t *raw; /* per-frame raw reference counts, NULL when off */
+	int slots_numa;         /* allocated with numa_alloc_onnode */
+	_Atomic uint32_t *raw;  /* per-frame raw reference counts, NULL when off */
 	unsigned char *backing; /* host memory for FK_REGION_BACKED */
 	fk_mem *mem;
 };

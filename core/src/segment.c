@@ -166,8 +166,8 @@ static int types_match(const struct fk_region *r, uint64_t start, uint64_t end,
 	return 1;
 }
 
-int fk_segment_from_raw(fk_mem *mem, uint64_t start, uint64_t end,
-                        const struct fk_meta_type *type, fk_segment *out)
+int fk_segment_from_raw(fk_mem *mem, uint64_t start, uint64_t end, const struct fk_meta_type *type,
+                        fk_segment *out)
 {
 	struct fk_region *r;
 	if (!mem || !out)

@@ -8,11 +8,11 @@
 #include "mem_internal.h"
 
 const struct fk_meta_type fk_meta_untyped = {
-	.name = "untyped",
-	.size = 0,
-	.on_drop = 0,
-	.ctx = 0,
-	.untyped = 1,
+    .name = "untyped",
+    .size = 0,
+    .on_drop = 0,
+    .ctx = 0,
+    .untyped = 1,
 };
 
 int fk_claim_frame(struct fk_region *r, uint64_t paddr, const struct fk_meta_type *type,

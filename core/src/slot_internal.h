@@ -54,8 +54,8 @@ static inline int fk_rc_is_shared(uint64_t v)
 static inline int fk_slot_claim(struct fk_meta_slot *s)
 {
 	uint64_t expect = FK_REF_UNUSED;
-	if (atomic_compare_exchange_strong_explicit(&s->refcount, &expect, 0,
-	                                            memory_order_acquire, memory_order_relaxed))
+	if (atomic_compare_exchange_strong_explicit(&s->refcount, &expect, 0, memory_order_acquire,
+	                                            memory_order_relaxed))
 		return 0;
 	return expect == FK_REF_UNIQUE ? FK_EUNIQUE : expect == 0 ? FK_EBUSY : FK_EINUSE;
 }
@@ -95,9 +95,8 @@ static inline int fk_slot_inc_held(struct fk_meta_slot *s, uint64_t ref_max)
 			return fk_slot_state_error(v);
 		if (v >= ref_max)
 			return FK_EOVERFLOW;
-	} while (!atomic_compare_exchange_weak_explicit(&s->refcount, &v, v + 1,
-	                                                memory_order_relaxed,
-	                                                memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(
+	    &s->refcount, &v, v + 1, memory_order_relaxed, memory_order_relaxed));
 	return 0;
 }
 
@@ -115,9 +114,8 @@ static inline int fk_slot_inc_in_use(struct fk_meta_slot *s, uint64_t ref_max)
 			return fk_slot_state_error(v);
 		if (v >= ref_max)
 			return FK_EOVERFLOW;
-	} while (!atomic_compare_exchange_weak_explicit(&s->refcount, &v, v + 1,
-	                                                memory_order_acquire,
-	                                                memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(
+	    &s->refcount, &v, v + 1, memory_order_acquire, memory_order_relaxed));
 	return 0;
 }
 
@@ -136,9 +134,8 @@ static inline int fk_slot_dec(struct fk_meta_slot *s)
 	do {
 		if (!fk_rc_is_shared(v))
 			return fk_slot_state_error(v);
-	} while (!atomic_compare_exchange_weak_explicit(&s->refcount, &v, v - 1,
-	                                                memory_order_acq_rel,
-	                                                memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(
+	    &s->refcount, &v, v - 1, memory_order_acq_rel, memory_order_relaxed));
 	return v == 1;
 }
 

@@ -19,23 +19,23 @@
 #include <sanitizer/tsan_interface.h>
 void __tsan_acquire(void *addr);
 void __tsan_release(void *addr);
-#define fk_tsan_acquire(p) __tsan_acquire((void *)(p))
-#define fk_tsan_release(p) __tsan_release((void *)(p))
-#define fk_tsan_mutex_pre_lock(m) __tsan_mutex_pre_lock((void *)(m), 0)
-#define fk_tsan_mutex_post_lock(m) __tsan_mutex_post_lock((void *)(m), 0, 0)
-#define fk_tsan_mutex_pre_unlock(m) __tsan_mutex_pre_unlock((void *)(m), 0)
+#define fk_tsan_acquire(p)           __tsan_acquire((void *)(p))
+#define fk_tsan_release(p)           __tsan_release((void *)(p))
+#define fk_tsan_mutex_pre_lock(m)    __tsan_mutex_pre_lock((void *)(m), 0)
+#define fk_tsan_mutex_post_lock(m)   __tsan_mutex_post_lock((void *)(m), 0, 0)
+#define fk_tsan_mutex_pre_unlock(m)  __tsan_mutex_pre_unlock((void *)(m), 0)
 #define fk_tsan_mutex_post_unlock(m) __tsan_mutex_post_unlock((void *)(m), 0)
-#define fk_tsan_mutex_create(m) __tsan_mutex_create((void *)(m), 0)
-#define fk_tsan_mutex_destroy(m) __tsan_mutex_destroy((void *)(m), 0)
+#define fk_tsan_mutex_create(m)      __tsan_mutex_create((void *)(m), 0)
+#define fk_tsan_mutex_destroy(m)     __tsan_mutex_destroy((void *)(m), 0)
 #else
-#define fk_tsan_acquire(p) ((void)(p))
-#define fk_tsan_release(p) ((void)(p))
-#define fk_tsan_mutex_pre_lock(m) ((void)(m))
-#define fk_tsan_mutex_post_lock(m) ((void)(m))
-#define fk_tsan_mutex_pre_unlock(m) ((void)(m))
+#define fk_tsan_acquire(p)           ((void)(p))
+#define fk_tsan_release(p)           ((void)(p))
+#define fk_tsan_mutex_pre_lock(m)    ((void)(m))
+#define fk_tsan_mutex_post_lock(m)   ((void)(m))
+#define fk_tsan_mutex_pre_unlock(m)  ((void)(m))
 #define fk_tsan_mutex_post_unlock(m) ((void)(m))
-#define fk_tsan_mutex_create(m) ((void)(m))
-#define fk_tsan_mutex_destroy(m) ((void)(m))
+#define fk_tsan_mutex_create(m)      ((void)(m))
+#define fk_tsan_mutex_destroy(m)     ((void)(m))
 #endif
 
 #endif /* FK_TSAN_INTERNAL_H */

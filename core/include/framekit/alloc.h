@@ -32,7 +32,7 @@ enum {
 	FK_ALLOC_ALIGNED = 1u << 2,     /* align to the next power of two >= nframes */
 };
 /* Preferred node n (default: the calling CPU's node). */
-#define FK_ALLOC_NODE(n) ((((unsigned)(n)) + 1u) << 8)
+#define FK_ALLOC_NODE(n)        ((((unsigned)(n)) + 1u) << 8)
 #define FK_ALLOC_NODE_OF(flags) ((int)((flags) >> 8) - 1) /* -1 = current */
 
 struct fk_alloc_stats {
@@ -42,7 +42,7 @@ struct fk_alloc_stats {
 	uint64_t free_blocks[FK_MAX_ORDER];
 	uint64_t cached_frames; /* in per-CPU caches */
 	uint64_t allocs, frees;
-	uint64_t remote_frees;   /* freed by a CPU of another node */
+	uint64_t remote_frees;    /* freed by a CPU of another node */
 	uint64_t fallback_allocs; /* served by another node than requested */
 	uint64_t cache_hits, cache_misses;
 };
@@ -58,12 +58,12 @@ struct fk_allocator_ops {
 	 * nr_nodes logical nodes; cpu_node[c] is the node of CPU c for
 	 * c < nr_cpus (the table outlives the allocator).
 	 */
-	int (*create)(const struct fk_alloc_params *params, unsigned nr_nodes,
-	              const int *cpu_node, unsigned nr_cpus, void **state);
+	int (*create)(const struct fk_alloc_params *params, unsigned nr_nodes, const int *cpu_node,
+	              unsigned nr_cpus, void **state);
 	void (*destroy)(void *state);
 	/* node: preferred node, or -1 for the calling CPU's. FK_ENOMEM. */
-	int (*alloc)(void *state, uint64_t nframes, unsigned align_order, int node,
-	             unsigned flags, uint64_t *paddr);
+	int (*alloc)(void *state, uint64_t nframes, unsigned align_order, int node, unsigned flags,
+	             uint64_t *paddr);
 	/* Any sub-range of an allocation. FK_EUNUSED if detectably free already. */
 	int (*dealloc)(void *state, uint64_t paddr, uint64_t nframes);
 	/* Donate never-added memory. FK_EEXIST on overlap. */
@@ -88,8 +88,8 @@ size_t fk_allocator_names(const char **names, size_t max);
  */
 int fk_alloc_segment(fk_mem *mem, uint64_t nframes, const struct fk_meta_type *type,
                      fk_meta_init_fn init, void *ctx, unsigned flags, fk_segment *out);
-int fk_alloc_frame(fk_mem *mem, const struct fk_meta_type *type, fk_meta_init_fn init,
-                   void *ctx, unsigned flags, fk_frame *out);
+int fk_alloc_frame(fk_mem *mem, const struct fk_meta_type *type, fk_meta_init_fn init, void *ctx,
+                   unsigned flags, fk_frame *out);
 
 int fk_mem_alloc_stats(fk_mem *mem, int node, struct fk_alloc_stats *out);
 /* Flush the allocator's per-CPU caches (before stats or region removal). */

@@ -16,20 +16,20 @@ extern "C" {
 
 enum fk_error {
 	FK_OK = 0,
-	FK_EINUSE = -1,       /* frame already in use (shared refcount) */
-	FK_EUNUSED = -2,      /* frame is not in use (UNUSED); includes double drop */
-	FK_EBUSY = -3,        /* frame is being built or torn down (refcount 0), or resource busy */
-	FK_EUNIQUE = -4,      /* frame is exclusively owned (UNIQUE) */
-	FK_EOUTOFBOUND = -5,  /* paddr or range outside every region / the segment */
-	FK_ENOTALIGNED = -6,  /* paddr, offset or range not FK_PAGE_SIZE aligned */
-	FK_EINVAL = -7,       /* bad argument: split offset, slice range, empty range, NULL */
-	FK_ENOTRAW = -8,      /* from_raw on a frame/range that holds no raw reference */
-	FK_ETYPE = -9,        /* typed view does not match the frame's metadata type */
-	FK_ENOMEM = -10,      /* allocator or host memory exhausted */
-	FK_EOVERFLOW = -11,   /* refcount would exceed FK_REF_MAX */
-	FK_EMANAGED = -12,    /* frame belongs to the allocator: obtain it with fk_alloc_* */
-	FK_ENOENT = -13,      /* no such region / allocator name */
-	FK_EEXIST = -14,      /* region overlaps an existing one */
+	FK_EINUSE = -1,      /* frame already in use (shared refcount) */
+	FK_EUNUSED = -2,     /* frame is not in use (UNUSED); includes double drop */
+	FK_EBUSY = -3,       /* frame is being built or torn down (refcount 0), or resource busy */
+	FK_EUNIQUE = -4,     /* frame is exclusively owned (UNIQUE) */
+	FK_EOUTOFBOUND = -5, /* paddr or range outside every region / the segment */
+	FK_ENOTALIGNED = -6, /* paddr, offset or range not FK_PAGE_SIZE aligned */
+	FK_EINVAL = -7,      /* bad argument: split offset, slice range, empty range, NULL */
+	FK_ENOTRAW = -8,     /* from_raw on a frame/range that holds no raw reference */
+	FK_ETYPE = -9,       /* typed view does not match the frame's metadata type */
+	FK_ENOMEM = -10,     /* allocator or host memory exhausted */
+	FK_EOVERFLOW = -11,  /* refcount would exceed FK_REF_MAX */
+	FK_EMANAGED = -12,   /* frame belongs to the allocator: obtain it with fk_alloc_* */
+	FK_ENOENT = -13,     /* no such region / allocator name */
+	FK_EEXIST = -14,     /* region overlaps an existing one */
 	FK_ERANGE_LAST = -14
 };
 

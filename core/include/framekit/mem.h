@@ -69,7 +69,8 @@ struct fk_mem_config {
 	unsigned nr_nodes;
 	/* Track raw (into_raw'd) references per frame; off = no checks. */
 	int raw_tracking;
-	/* Allocator name: "simple", "lockfree", "buddy-global", "buddy-pcp". NULL = "lockfree" if built, else "simple". */
+	/* Allocator name: "simple", "lockfree", "buddy-global", "buddy-pcp". NULL = "lockfree" if
+	 * built, else "simple". */
 	const char *allocator;
 	/* Or a caller-supplied allocator (overrides `allocator`); see alloc.h. */
 	const struct fk_allocator_ops *allocator_ops;
@@ -78,9 +79,9 @@ struct fk_mem_config {
 
 /* What fk_mem_destroy found still alive. */
 struct fk_leak_report {
-	uint64_t frames_referenced; /* slots not UNUSED */
-	uint64_t frames_raw;        /* slots with raw references left */
-	uint64_t raw_refs;          /* sum of raw references */
+	uint64_t frames_referenced;  /* slots not UNUSED */
+	uint64_t frames_raw;         /* slots with raw references left */
+	uint64_t raw_refs;           /* sum of raw references */
 	uint64_t first_leaked_paddr; /* UINT64_MAX if none */
 };
 

@@ -16,15 +16,15 @@
 extern "C" {
 #endif
 
-#define FK_PAGE_SHIFT 12
-#define FK_PAGE_SIZE ((uint64_t)1 << FK_PAGE_SHIFT)
+#define FK_PAGE_SHIFT     12
+#define FK_PAGE_SIZE      ((uint64_t)1 << FK_PAGE_SHIFT)
 #define FK_META_SLOT_SIZE 64
-#define FK_META_MAX_SIZE 40
+#define FK_META_MAX_SIZE  40
 
 /* Refcount states (the slot's state word, as in Asterinas' MetaSlot). */
-#define FK_REF_UNUSED UINT64_MAX          /* free or untracked */
-#define FK_REF_UNIQUE (UINT64_MAX - 1)    /* exclusively owned */
-#define FK_REF_MAX ((uint64_t)INT64_MAX)  /* largest legal shared count */
+#define FK_REF_UNUSED UINT64_MAX            /* free or untracked */
+#define FK_REF_UNIQUE (UINT64_MAX - 1)      /* exclusively owned */
+#define FK_REF_MAX    ((uint64_t)INT64_MAX) /* largest legal shared count */
 /* 0 = busy (being built or torn down); 1..FK_REF_MAX = shared. */
 
 struct fk_meta_type {

@@ -65,8 +65,8 @@ int fk_segment_into_raw(fk_mem *mem, fk_segment *seg, uint64_t *start, uint64_t 
  * frames' type must match (FK_ETYPE). FK_ENOTRAW if any frame of the range
  * holds no raw reference (nothing changed).
  */
-int fk_segment_from_raw(fk_mem *mem, uint64_t start, uint64_t end,
-                        const struct fk_meta_type *type, fk_segment *out);
+int fk_segment_from_raw(fk_mem *mem, uint64_t start, uint64_t end, const struct fk_meta_type *type,
+                        fk_segment *out);
 /* +1 on every frame. FK_EOVERFLOW (rolled back). */
 int fk_segment_clone(fk_mem *mem, const fk_segment *seg, fk_segment *out);
 /*

@@ -7,7 +7,6 @@
 
 #include "alloc_internal.h"
 
-
 static const struct fk_allocator_ops *const *builtin(size_t *n)
 {
 	static const struct fk_allocator_ops *const tab[] = {

@@ -237,13 +237,13 @@ static int simple_stats(void *a, int node, struct fk_alloc_stats *st)
 }
 
 const struct fk_allocator_ops fk_alloc_simple_ops = {
-	.name = "simple",
-	.create = simple_create,
-	.destroy = simple_destroy,
-	.alloc = simple_alloc,
-	.dealloc = simple_dealloc,
-	.add_free_memory = simple_add,
-	.remove_free_memory = simple_remove,
-	.drain = 0,
-	.stats = simple_stats,
+    .name = "simple",
+    .create = simple_create,
+    .destroy = simple_destroy,
+    .alloc = simple_alloc,
+    .dealloc = simple_dealloc,
+    .add_free_memory = simple_add,
+    .remove_free_memory = simple_remove,
+    .drain = 0,
+    .stats = simple_stats,
 };
