@@ -193,8 +193,11 @@ static void logical_numa_split_allocates_node_local_with_fallback(void)
 		CHECK(fk_segment_start_paddr(&s1) >= 0x200000000ull);
 		CHECK_OK(fk_segment_drop(mem, &s0));
 		CHECK_OK(fk_segment_drop(mem, &s1));
-		/* Exhaust node 0; strict fails, default falls back to node 1. */
+		/* Exhaust node 0 (per-CPU caches drained first so the whole node
+		 * is one free block); strict fails, default falls back. */
+		fk_mem_alloc_drain(mem);
 		CHECK_OK(fk_alloc_segment(mem, 512, 0, 0, 0, FK_ALLOC_NODE(0), &all));
+		CHECK(fk_segment_start_paddr(&all) == 0x100000000ull);
 		CHECK_ERR(
 		    fk_alloc_segment(mem, 1, 0, 0, 0, FK_ALLOC_NODE(0) | FK_ALLOC_NODE_STRICT, &s0),
 		    FK_ENOMEM);
