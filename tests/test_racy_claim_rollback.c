@@ -1,0 +1,175 @@
+/*
+ * claim_rollback_keeps_references_taken_by_from_in_use
+ *
+ * While fk_segment_from_unused / fk_alloc_segment claims a range, each
+ * frame is published (count 1) as soon as it is claimed, so another thread
+ * can take a reference to it by address (from_in_use) before the claim of
+ * a later frame fails. The rollback must then release only the claimer's
+ * own reference, as dropping the partial segment does in Asterinas: the
+ * other thread's handle stays valid (count 1, metadata alive, no on_drop)
+ * and the frame goes back to UNUSED / the allocator only at its last drop.
+ *
+ * Deterministic: the failing init callback (frame 1) waits until a second
+ * thread has taken its reference to frame 0.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <framekit/framekit.h>
+
+#define U_BASE 0x100000ull
+#define M_BASE 0x400000ull
+
+static int failures;
+#define CHECK(c, ...)                                                                              \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+			failures++;                                                                \
+		}                                                                                  \
+	} while (0)
+
+static atomic_int on_drops;
+static void on_drop(void *meta, uint64_t paddr, void *ctx)
+{
+	(void)meta;
+	(void)paddr;
+	(void)ctx;
+	atomic_fetch_add(&on_drops, 1);
+}
+static const struct fk_meta_type type = {"rollback", 8, on_drop, NULL, 0};
+
+static fk_mem *mem;
+static uint64_t first_pa; /* set before the claim: the frame the thief takes */
+static atomic_int go, taken;
+static fk_frame stolen;
+static int steal_rc;
+
+static void *thief(void *arg)
+{
+	(void)arg;
+	fk_thread_enter(mem);
+	while (!atomic_load(&go))
+		;
+	steal_rc = fk_frame_from_in_use(mem, first_pa, &stolen);
+	atomic_store(&taken, 1);
+	fk_thread_leave(mem);
+	return NULL;
+}
+
+/* Frame 0: ok. Frame 1: let the thief take frame 0, then fail. */
+static int init_fail_second(void *meta, uint64_t paddr, void *ctx)
+{
+	(void)ctx;
+	*(uint64_t *)meta = paddr;
+	if (paddr == first_pa)
+		return 0;
+	if (first_pa == 0) /* alloc path: frame 0's address is only known now */
+		return 0;
+	atomic_store(&go, 1);
+	while (!atomic_load(&taken))
+		;
+	return FK_ENOMEM;
+}
+
+static int init_alloc(void *meta, uint64_t paddr, void *ctx)
+{
+	(void)ctx;
+	*(uint64_t *)meta = paddr;
+	if (first_pa == 0) {
+		first_pa = paddr;
+		return 0;
+	}
+	atomic_store(&go, 1);
+	while (!atomic_load(&taken))
+		;
+	return FK_ENOMEM;
+}
+
+static void run(int managed)
+{
+	pthread_t th;
+	atomic_store(&go, 0);
+	atomic_store(&taken, 0);
+	atomic_store(&on_drops, 0);
+	memset(&stolen, 0, sizeof(stolen));
+	steal_rc = -100;
+	pthread_create(&th, NULL, thief, NULL);
+	fk_segment seg;
+	int rc;
+	if (managed) {
+		first_pa = 0;
+		rc = fk_alloc_segment(mem, 2, &type, init_alloc, NULL, 0, &seg);
+	} else {
+		first_pa = U_BASE;
+		rc = fk_segment_from_unused(mem, U_BASE, U_BASE + 2 * 4096, &type, init_fail_second,
+		                            NULL, &seg);
+	}
+	pthread_join(th, NULL);
+	const char *what = managed ? "alloc_segment" : "segment_from_unused";
+	CHECK(rc == FK_ENOMEM, "%s: expected init's error FK_ENOMEM, got %s", what,
+	      fk_strerror_name(rc));
+	CHECK(steal_rc == 0, "%s: from_in_use on the published frame 0 -> %s", what,
+	      fk_strerror_name(steal_rc));
+	if (steal_rc != 0)
+		return;
+	uint64_t c = 0;
+	fk_mem_refcount_at(mem, first_pa, &c);
+	CHECK(c == 1, "%s: frame 0 is held by the other thread, expected refcount 1, got %s%llu",
+	      what, c == FK_REF_UNUSED ? "UNUSED " : "", (unsigned long long)c);
+	CHECK(atomic_load(&on_drops) == 0,
+	      "%s: on_drop ran %d time(s) for a frame someone still holds", what,
+	      atomic_load(&on_drops));
+	CHECK(fk_frame_meta_type(&stolen) == &type, "%s: metadata type of a held frame was torn down",
+	      what);
+	rc = fk_frame_drop(mem, &stolen);
+	CHECK(rc == 0, "%s: drop of the other thread's reference -> %s", what, fk_strerror_name(rc));
+	fk_mem_refcount_at(mem, first_pa, &c);
+	CHECK(c == FK_REF_UNUSED, "%s: frame 0 not UNUSED after its last drop", what);
+	CHECK(atomic_load(&on_drops) == 1, "%s: on_drop ran %d times, expected 1", what,
+	      atomic_load(&on_drops));
+	if (managed) {
+		struct fk_alloc_stats st;
+		fk_mem_alloc_drain(mem);
+		fk_mem_alloc_stats(mem, -1, &st);
+		CHECK(st.free_frames == st.total_frames,
+		      "%s: allocator free %llu != total %llu (frame lost or returned twice)", what,
+		      (unsigned long long)st.free_frames, (unsigned long long)st.total_frames);
+	}
+}
+
+int main(void)
+{
+	struct fk_region_config regs[2] = {
+		{U_BASE, 4, 0, FK_REGION_UNMANAGED},
+		{M_BASE, 16, 0, 0},
+	};
+	struct fk_mem_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.regions = regs;
+	cfg.nr_regions = 2;
+	cfg.nr_nodes = 1;
+	cfg.raw_tracking = 1;
+	cfg.allocator = "simple";
+	if (fk_mem_create(&cfg, &mem) != 0)
+		return 2;
+	fk_thread_enter(mem);
+	run(0);
+	run(1);
+	fk_thread_leave(mem);
+	struct fk_leak_report lr;
+	int rc = fk_mem_destroy(mem, &lr);
+	CHECK(rc == 0, "leak report: referenced=%llu raw=%llu", (unsigned long long)lr.frames_referenced,
+	      (unsigned long long)lr.frames_raw);
+	if (failures)
+		fprintf(stderr, "%d failure(s)\n", failures);
+	else
+		printf("OK claim_rollback_keeps_references_taken_by_from_in_use\n");
+	return failures ? 1 : 0;
+}
