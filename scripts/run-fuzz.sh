@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Bounded libFuzzer run of the public-API harness (stress/fuzz_api.c).
+# Usage: scripts/run-fuzz.sh [seconds]   (default 30)
+# Builds with clang (-fsanitize=fuzzer,address,undefined) in build/fuzz,
+# starts from the committed seed corpus (stress/corpus) plus a scratch
+# corpus, and exits non-zero on a crash, leak or model mismatch. Crash
+# inputs land in build/fuzz/artifacts/.
+set -euo pipefail
+SECONDS_BUDGET=${1:-30}
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$REPO/build/fuzz
+JOBS=${JOBS:-2}
+
+if ! command -v clang >/dev/null; then
+  echo "run-fuzz: clang not found" >&2
+  exit 1
+fi
+CC=clang CXX=clang++ cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DFK_SANITIZE=address -DFK_BUILD_FUZZ=ON -DFK_BUILD_BENCH=OFF -DFK_BUILD_TESTS=OFF \
+  -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link" >/dev/null
+cmake --build "$BUILD" -j"$JOBS" --target fk_fuzz_api
+
+mkdir -p "$BUILD/corpus" "$BUILD/artifacts"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+echo "run-fuzz: fuzzing for ${SECONDS_BUDGET}s"
+# Fresh inputs go to build/fuzz/corpus; the seed corpus is only read.
+"$BUILD/stress/fk_fuzz_api" -max_total_time="$SECONDS_BUDGET" -timeout=10 -rss_limit_mb=2048 \
+  -print_final_stats=1 -artifact_prefix="$BUILD/artifacts/" \
+  "$BUILD/corpus" "$REPO/stress/corpus"
+echo "run-fuzz: OK (no crash in ${SECONDS_BUDGET}s)"
