@@ -1454,7 +1454,8 @@ static void usage(const char *p)
 {
 	fprintf(stderr,
 	        "usage: %s [--threads N] [--seconds S] [--seed X] [--allocator NAME|all]\n"
-	        "          [--ops N] [--faults P] [--lock ticket|mcs|mutex] [--no-hotplug]\n",
+	        "          [--ops N] [--faults P] [--lock ticket|mcs|mutex] [--no-hotplug]\n"
+	        "          [--list] (print the allocator names)\n",
 	        p);
 }
 
@@ -1471,11 +1472,11 @@ int main(int argc, char **argv)
 		{"seed", required_argument, 0, 'x'},    {"allocator", required_argument, 0, 'a'},
 		{"ops", required_argument, 0, 'o'},     {"faults", required_argument, 0, 'f'},
 		{"no-hotplug", no_argument, 0, 'H'},    {"verbose", no_argument, 0, 'v'},
-		{"lock", required_argument, 0, 'l'},
+		{"lock", required_argument, 0, 'l'},    {"list", no_argument, 0, 'L'},
 		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "t:s:x:a:o:f:l:Hvh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:s:x:a:o:f:l:LHvh", lo, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			g.threads = atoi(optarg);
@@ -1498,6 +1499,13 @@ int main(int argc, char **argv)
 		case 'l':
 			g.lock = optarg;
 			break;
+		case 'L': {
+			const char *nm[16];
+			size_t k = fk_allocator_names(nm, 16);
+			for (size_t i = 0; i < k && i < 16; i++)
+				printf("%s\n", nm[i]);
+			return 0;
+		}
 		case 'H':
 			g.hotplug = 0;
 			break;
