@@ -76,11 +76,16 @@ run_preset() { # preset
   local names
   names=$("$REPO/build/$preset/stress/framekit_stress" --list 2>/dev/null)
   [ -n "$names" ] || names="simple"
+  # The buddy baselines' lock rotates over the runs (ticket and MCS spin, so
+  # with more threads than cores they make little progress; mutex does).
+  local locks=(mutex ticket mcs) i=0
   for a in $names; do
-    stress "$preset" "$a" --allocator "$a"
+    stress "$preset" "$a" --allocator "$a" --lock "${locks[$(( (SEED + i) % 3 ))]}"
+    i=$((i + 1))
   done
   for a in $names; do
-    stress "$preset" "$a-faults" --allocator "$a" --faults "$FAULTS"
+    stress "$preset" "$a-faults" --allocator "$a" --faults "$FAULTS" --lock "${locks[$(( (SEED + i) % 3 ))]}"
+    i=$((i + 1))
   done
 }
 
