@@ -29,13 +29,13 @@
 /* ---- Layout ---- */
 
 #define M_BASE 0x100000ull /* managed, node 0 */
-#define M_N 32
+#define M_N    32
 #define U_BASE 0x200000ull /* unmanaged */
-#define U_N 16
+#define U_N    16
 #define H_BASE 0x400000ull /* managed, node 1, hot-plugged */
-#define H_N 8
-#define NFR (M_N + U_N + H_N)
-#define PG FK_PAGE_SIZE
+#define H_N    8
+#define NFR    (M_N + U_N + H_N)
+#define PG     FK_PAGE_SIZE
 
 #define NF 8
 #define NS 8
@@ -160,7 +160,7 @@ static void verify(void)
 {
 	uint64_t held_managed = 0, managed = M_N + (z.h_present ? H_N : 0);
 	for (int i = 0; i < NFR; i++) {
-		uint64_t pa = i < M_N ? M_BASE + (uint64_t)i * PG
+		uint64_t pa = i < M_N         ? M_BASE + (uint64_t)i * PG
 		              : i < M_N + U_N ? U_BASE + (uint64_t)(i - M_N) * PG
 		                              : H_BASE + (uint64_t)(i - M_N - U_N) * PG;
 		uint64_t rc = 0, raw = 0;
@@ -168,7 +168,8 @@ static void verify(void)
 		int e2 = fk_mem_raw_count_at(z.mem, pa, &raw);
 		if (i >= M_N + U_N && !z.h_present) {
 			if (e1 != FK_EOUTOFBOUND || e2 != FK_EOUTOFBOUND)
-				die("refcount_at/raw_count_at on removed region -> %s/%s", E(e1), E(e2));
+				die("refcount_at/raw_count_at on removed region -> %s/%s", E(e1),
+				    E(e2));
 			continue;
 		}
 		const struct mframe *m = &z.fr[i];
@@ -180,7 +181,8 @@ static void verify(void)
 			held_managed++;
 	}
 	if (fk_mem_managed_frames(z.mem) != managed)
-		die("managed frames %" PRIu64 ", model %" PRIu64, fk_mem_managed_frames(z.mem), managed);
+		die("managed frames %" PRIu64 ", model %" PRIu64, fk_mem_managed_frames(z.mem),
+		    managed);
 	struct fk_alloc_stats st;
 	int rc = fk_mem_alloc_stats(z.mem, -1, &st);
 	if (rc || st.total_frames != managed || st.free_frames != managed - held_managed)
@@ -240,8 +242,8 @@ static uint64_t sel_paddr(void)
 		return oob[i & 7];
 	}
 	default: {
-		static const uint64_t edge[4] = {M_BASE + (M_N - 1) * PG, U_BASE, U_BASE + (U_N - 1) * PG,
-		                                 H_BASE};
+		static const uint64_t edge[4] = {M_BASE + (M_N - 1) * PG, U_BASE,
+		                                 U_BASE + (U_N - 1) * PG, H_BASE};
 		return edge[i & 3];
 	}
 	}
@@ -491,8 +493,9 @@ static void step_from_unused(int unique)
 		drop_q(j);
 	else
 		drop_f(j);
-	int rc = unique ? fk_unique_frame_from_unused(z.mem, pa, t, t ? fz_init : NULL, NULL, &z.q[j])
-	                : fk_frame_from_unused(z.mem, pa, t, t ? fz_init : NULL, NULL, &z.f[j]);
+	int rc = unique
+	             ? fk_unique_frame_from_unused(z.mem, pa, t, t ? fz_init : NULL, NULL, &z.q[j])
+	             : fk_frame_from_unused(z.mem, pa, t, t ? fz_init : NULL, NULL, &z.f[j]);
 	struct eset es = {0};
 	int i = gi(pa);
 	if (t == &type_big)
@@ -604,7 +607,8 @@ static void step_frame_clone(void)
 	if (i == j || !fvalid(i)) {
 		fk_frame tmp;
 		if (!fvalid(i))
-			expect_rc("frame_clone(empty)", FK_EINVAL, fk_frame_clone(z.mem, &z.f[i], &tmp));
+			expect_rc("frame_clone(empty)", FK_EINVAL,
+			          fk_frame_clone(z.mem, &z.f[i], &tmp));
 		return;
 	}
 	drop_f(j);
@@ -633,7 +637,8 @@ static void step_segment_clone(void)
 	int i = byte() % NS, j = byte() % NS;
 	fk_segment tmp;
 	if (!svalid(i))
-		return expect_rc("segment_clone(empty)", FK_EINVAL, fk_segment_clone(z.mem, &z.s[i], &tmp));
+		return expect_rc("segment_clone(empty)", FK_EINVAL,
+		                 fk_segment_clone(z.mem, &z.s[i], &tmp));
 	if (i == j)
 		return;
 	drop_s(j);
@@ -665,8 +670,8 @@ static void step_split(void)
 		return;
 	}
 	expect_rc("split", 0, rc);
-	if (z.s[i].start != orig.start || z.s[i].end != orig.start + off || z.s[j].start != z.s[i].end ||
-	    z.s[j].end != orig.end)
+	if (z.s[i].start != orig.start || z.s[i].end != orig.start + off ||
+	    z.s[j].start != z.s[i].end || z.s[j].end != orig.end)
 		die("split produced wrong halves");
 }
 
@@ -856,7 +861,8 @@ static void step_from_frame(void)
 	int i = byte() % NF, j = byte() % NS;
 	if (!fvalid(i)) {
 		fk_segment tmp;
-		return expect_rc("from_frame(empty)", FK_EINVAL, fk_segment_from_frame(z.mem, &z.f[i], &tmp));
+		return expect_rc("from_frame(empty)", FK_EINVAL,
+		                 fk_segment_from_frame(z.mem, &z.f[i], &tmp));
 	}
 	drop_s(j);
 	uint64_t pa = z.f[i].paddr;
@@ -905,7 +911,8 @@ static void step_unique(void)
 	} else {
 		int i = byte() % NQ;
 		if (!qvalid(i))
-			return expect_rc("unique_drop(empty)", FK_EINVAL, fk_unique_frame_drop(z.mem, &z.q[i]));
+			return expect_rc("unique_drop(empty)", FK_EINVAL,
+			                 fk_unique_frame_drop(z.mem, &z.q[i]));
 		drop_q(i);
 	}
 }
@@ -1030,7 +1037,8 @@ static void step_empty_handles(void)
 		expect_rc("drop(unaligned handle)", FK_EINVAL, fk_frame_drop(z.mem, &forged));
 		break;
 	}
-	expect_rc("alloc_segment(0)", FK_EINVAL, fk_alloc_segment(z.mem, 0, NULL, NULL, NULL, 0, &s2));
+	expect_rc("alloc_segment(0)", FK_EINVAL,
+	          fk_alloc_segment(z.mem, 0, NULL, NULL, NULL, 0, &s2));
 }
 
 static void teardown_check(void)
@@ -1044,7 +1052,7 @@ static void teardown_check(void)
 	/* Restore and drop every raw reference. */
 	for (int i = 0; i < NFR; i++) {
 		while (z.fr[i].raw) {
-			uint64_t pa = i < M_N ? M_BASE + (uint64_t)i * PG
+			uint64_t pa = i < M_N         ? M_BASE + (uint64_t)i * PG
 			              : i < M_N + U_N ? U_BASE + (uint64_t)(i - M_N) * PG
 			                              : H_BASE + (uint64_t)(i - M_N - U_N) * PG;
 			expect_rc("teardown from_raw", 0, fk_frame_from_raw(z.mem, pa, &z.f[0]));
@@ -1056,9 +1064,10 @@ static void teardown_check(void)
 	verify();
 	struct fk_leak_report lr;
 	fk_mem_leak_report(z.mem, &lr);
-	if (lr.frames_referenced || lr.frames_raw || lr.raw_refs || lr.first_leaked_paddr != UINT64_MAX)
-		die("leak report not empty: referenced %" PRIu64 " raw %" PRIu64, lr.frames_referenced,
-		    lr.frames_raw);
+	if (lr.frames_referenced || lr.frames_raw || lr.raw_refs ||
+	    lr.first_leaked_paddr != UINT64_MAX)
+		die("leak report not empty: referenced %" PRIu64 " raw %" PRIu64,
+		    lr.frames_referenced, lr.frames_raw);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -1080,8 +1089,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const char *const locks[3] = {"ticket", "mcs", "mutex"};
 
 	struct fk_region_config regs[2] = {
-		{M_BASE, M_N, 0, 0},
-		{U_BASE, U_N, 0, FK_REGION_UNMANAGED},
+	    {M_BASE, M_N, 0, 0},
+	    {U_BASE, U_N, 0, FK_REGION_UNMANAGED},
 	};
 	struct fk_mem_config cfg;
 	memset(&cfg, 0, sizeof(cfg));

@@ -37,8 +37,8 @@ static void on_drop_poison(void *meta, uint64_t paddr, void *ctx)
 	((struct demo_meta *)meta)->value = 0xdead; /* exclusive access: count is 0 */
 }
 
-static const struct fk_meta_type demo_type = {"racy-demo", sizeof(struct demo_meta),
-                                              on_drop_poison, NULL, 0};
+static const struct fk_meta_type demo_type = {"racy-demo", sizeof(struct demo_meta), on_drop_poison,
+                                              NULL, 0};
 
 static int init_value(void *meta, uint64_t paddr, void *ctx)
 {

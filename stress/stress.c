@@ -39,26 +39,26 @@
 
 /* ---- Layout of the simulated memory ---- */
 
-#define NR_NODES 4
-#define M0_BASE 0x10000000ull /* managed, node 0 */
-#define M1_BASE 0x20000000ull /* managed, node 1 */
-#define M_FRAMES 8192ull
-#define U_BASE 0x30000000ull /* unmanaged, node 0 */
-#define U_FRAMES 1024ull
-#define HOT_N 2 /* hot-plug regions, node 2 + k */
-#define HOT_BASE(k) (0x40000000ull + (uint64_t)(k) * 0x1000000ull)
-#define HOT_FRAMES 512ull
+#define NR_NODES    4
+#define M0_BASE     0x10000000ull /* managed, node 0 */
+#define M1_BASE     0x20000000ull /* managed, node 1 */
+#define M_FRAMES    8192ull
+#define U_BASE      0x30000000ull /* unmanaged, node 0 */
+#define U_FRAMES    1024ull
+#define HOT_N       2 /* hot-plug regions, node 2 + k */
+#define HOT_BASE(k) (0x40000000ull + (uint64_t)(k)*0x1000000ull)
+#define HOT_FRAMES  512ull
 
-#define MAX_ITEMS 48
+#define MAX_ITEMS   48
 #define MAILBOX_CAP 128
-#define NPUB 64
-#define INIT_ERR FK_ENOMEM
+#define NPUB        64
+#define INIT_ERR    FK_ENOMEM
 
 /* ---- Metadata: canary checked by every reader, poisoned by on_drop ---- */
 
 #define LIVE_A 0x4c4956452d41ull /* "LIVE-A" */
 #define LIVE_B 0x4c4956452d42ull
-#define DEAD 0xdeaddeaddeaddeadull
+#define DEAD   0xdeaddeaddeaddeadull
 
 struct smeta {
 	uint64_t canary;
@@ -103,13 +103,14 @@ enum op {
 	NR_OPS
 };
 static const char *const op_name[NR_OPS] = {
-	"alloc_seg", "alloc_frame", "split",   "slice",     "next",      "clone",  "drop",
-	"into_raw",  "from_raw",    "from_in_use", "publish", "race_drop", "view", "mail_put",
-	"mail_take", "from_frame",  "unique",  "unmanaged", "bad_args",  "hot_alloc",
+    "alloc_seg", "alloc_frame", "split",       "slice",     "next",      "clone",     "drop",
+    "into_raw",  "from_raw",    "from_in_use", "publish",   "race_drop", "view",      "mail_put",
+    "mail_take", "from_frame",  "unique",      "unmanaged", "bad_args",  "hot_alloc",
 };
 /* Relative weights. */
 static const unsigned op_weight[NR_OPS] = {
-	12, 6, 6, 5, 5, 6, 10, 5, 0 /* from_raw: driven by into_raw */, 10, 4, 3, 5, 3, 3, 2, 3, 4, 3, 2,
+    12, 6, 6, 5, 5, 6, 10, 5, 0 /* from_raw: driven by into_raw */, 10, 4, 3,
+    5,  3, 3, 2, 3, 4, 3,  2,
 };
 
 /* ---- Handles held by the workload ---- */
@@ -121,9 +122,9 @@ struct item {
 	fk_frame f;
 	fk_segment s;
 	fk_unique_frame u;
-	uint64_t rs, re;                   /* raw range */
-	const struct fk_meta_type *htype;  /* handle type (segments, raw) */
-	const struct fk_meta_type *ftype;  /* real type of the frames (NULL = untyped) */
+	uint64_t rs, re;                  /* raw range */
+	const struct fk_meta_type *htype; /* handle type (segments, raw) */
+	const struct fk_meta_type *ftype; /* real type of the frames (NULL = untyped) */
 };
 
 struct worker {
@@ -298,8 +299,8 @@ static void item_release(fk_mem *mem, struct item *it)
 		break;
 	case IT_RAW_SEG:
 		rc = fk_segment_from_raw(mem, it->rs, it->re, it->htype, &s);
-		EXPECT(rc == 0, "segment_from_raw(0x%" PRIx64 ", 0x%" PRIx64 ") -> %s", it->rs, it->re,
-		       E(rc));
+		EXPECT(rc == 0, "segment_from_raw(0x%" PRIx64 ", 0x%" PRIx64 ") -> %s", it->rs,
+		       it->re, E(rc));
 		if (rc == 0) {
 			rc = fk_segment_drop(mem, &s);
 			EXPECT(rc == 0, "segment_drop after from_raw -> %s", E(rc));
@@ -341,11 +342,11 @@ static int pick(struct worker *w, unsigned mask)
 	return -1;
 }
 
-#define M_FRAME (1u << IT_FRAME)
-#define M_SEG (1u << IT_SEG)
+#define M_FRAME  (1u << IT_FRAME)
+#define M_SEG    (1u << IT_SEG)
 #define M_UNIQUE (1u << IT_UNIQUE)
-#define M_RAW ((1u << IT_RAW_FRAME) | (1u << IT_RAW_SEG))
-#define M_ANY 0x1fu
+#define M_RAW    ((1u << IT_RAW_FRAME) | (1u << IT_RAW_SEG))
+#define M_ANY    0x1fu
 
 static const struct fk_meta_type *rand_type(struct worker *w)
 {
@@ -388,8 +389,8 @@ static int check_claim_failure(const char *what, int rc)
 	if (tl_init_failed) {
 		CNT(init_faults);
 		CNT(rollback_checks);
-		EXPECT(rc == INIT_ERR, "%s: init failed with %s but call returned %s", what, E(INIT_ERR),
-		       E(rc));
+		EXPECT(rc == INIT_ERR, "%s: init failed with %s but call returned %s", what,
+		       E(INIT_ERR), E(rc));
 		EXPECT(tl_on_drop == (uint64_t)tl_init_index,
 		       "%s: init failed at frame %d but on_drop ran %" PRIu64
 		       " times during rollback",
@@ -411,7 +412,8 @@ static void check_segment_meta(const fk_segment *s, const struct fk_meta_type *f
 	/* first, last and one in the middle */
 	uint64_t idx[3] = {0, n - 1, n / 2};
 	for (int k = 0; k < 3; k++)
-		check_meta(ftype, fk_segment_meta(s, idx[k]), s->start + idx[k] * FK_PAGE_SIZE, what);
+		check_meta(ftype, fk_segment_meta(s, idx[k]), s->start + idx[k] * FK_PAGE_SIZE,
+		           what);
 }
 
 /* ---- Operations ---- */
@@ -437,11 +439,13 @@ static int op_alloc_seg(struct worker *w)
 	if (rc) {
 		if (rc == FK_ENOMEM && !tl_init_failed) {
 			CNT(enomem);
-			EXPECT(tl_init_index == 0, "alloc_segment ENOMEM after %d inits", tl_init_index);
+			EXPECT(tl_init_index == 0, "alloc_segment ENOMEM after %d inits",
+			       tl_init_index);
 			return 0;
 		}
 		if (!check_claim_failure("alloc_segment", rc))
-			fail("alloc_segment(%" PRIu64 ") -> %s (only FK_ENOMEM or init's error expected)",
+			fail("alloc_segment(%" PRIu64
+			     ") -> %s (only FK_ENOMEM or init's error expected)",
 			     n, E(rc));
 		return 0;
 	}
@@ -646,7 +650,8 @@ static int op_into_raw(struct worker *w)
 		EXPECT(it->f.region == NULL, "into_raw did not clear the handle");
 		if (fk_mem_raw_tracking(g.mem)) {
 			fk_mem_raw_count_at(g.mem, pa, &raw1);
-			EXPECT(raw1 >= 1, "into_raw: raw count of 0x%" PRIx64 " is %" PRIu64, pa, raw1);
+			EXPECT(raw1 >= 1, "into_raw: raw count of 0x%" PRIx64 " is %" PRIu64, pa,
+			       raw1);
 		}
 		it->kind = IT_RAW_FRAME;
 		it->rs = pa;
@@ -678,7 +683,8 @@ static int op_from_raw(struct worker *w)
 	if (it.kind == IT_RAW_FRAME) {
 		fk_frame f;
 		rc = fk_frame_from_raw(g.mem, it.rs, &f);
-		EXPECT(rc == 0 && f.paddr == it.rs, "frame_from_raw(0x%" PRIx64 ") -> %s", it.rs, E(rc));
+		EXPECT(rc == 0 && f.paddr == it.rs, "frame_from_raw(0x%" PRIx64 ") -> %s", it.rs,
+		       E(rc));
 		if (rc)
 			return 0;
 		check_meta(it.ftype, fk_frame_meta(&f), f.paddr, "from_raw");
@@ -730,8 +736,8 @@ static int op_from_raw(struct worker *w)
  * possibly while its owner drops the last reference. */
 static int op_from_in_use(struct worker *w)
 {
-	uint64_t v = atomic_load_explicit(&g.published[sc_below(&w->rng, NPUB)],
-	                                  memory_order_relaxed);
+	uint64_t v =
+	    atomic_load_explicit(&g.published[sc_below(&w->rng, NPUB)], memory_order_relaxed);
 	if (!v)
 		return 0;
 	uint64_t pa = v & ~(FK_PAGE_SIZE - 1), gen12 = v & (FK_PAGE_SIZE - 1);
@@ -770,7 +776,8 @@ static int op_from_in_use(struct worker *w)
 			CNT(fiu_ok_other);
 		const struct fk_meta_type *other = t == &type_a ? &type_b : &type_a;
 		const void *m2 = NULL;
-		EXPECT(fk_frame_meta_as(&f, other, &m2) == FK_ETYPE, "meta_as(wrong type) accepted");
+		EXPECT(fk_frame_meta_as(&f, other, &m2) == FK_ETYPE,
+		       "meta_as(wrong type) accepted");
 	} else {
 		CNT(fiu_ok_other);
 	}
@@ -810,7 +817,8 @@ static int op_publish(struct worker *w)
 		publish_pa(w, it->f.paddr, fk_frame_meta(&it->f), it->ftype);
 	} else {
 		uint64_t k = sc_below(&w->rng, fk_segment_nframes(&it->s));
-		publish_pa(w, it->s.start + k * FK_PAGE_SIZE, fk_segment_meta(&it->s, k), it->ftype);
+		publish_pa(w, it->s.start + k * FK_PAGE_SIZE, fk_segment_meta(&it->s, k),
+		           it->ftype);
 	}
 	return 1;
 }
@@ -954,8 +962,8 @@ static int op_unique(struct worker *w)
 		uint64_t rc0 = 0;
 		rc = fk_mem_refcount_at(g.mem, it->u.paddr, &rc0);
 		EXPECT(rc == 0 && rc0 == FK_REF_UNIQUE,
-		       "unique frame 0x%" PRIx64 ": refcount_at -> %s, refcount %" PRIu64, it->u.paddr,
-		       E(rc), rc0);
+		       "unique frame 0x%" PRIx64 ": refcount_at -> %s, refcount %" PRIu64,
+		       it->u.paddr, E(rc), rc0);
 		if (sc_chance(&w->rng, 0.5)) {
 			fk_frame f;
 			uint64_t pa = it->u.paddr;
@@ -1002,7 +1010,8 @@ static int op_unmanaged(struct worker *w)
 		fk_unique_frame u;
 		rc = fk_unique_frame_from_unused(g.mem, s, t, init_meta, t->ctx, &u);
 		if (rc == 0) {
-			EXPECT(!tl_init_failed, "unique from_unused succeeded although init failed");
+			EXPECT(!tl_init_failed,
+			       "unique from_unused succeeded although init failed");
 			struct item *it = push(w);
 			it->kind = IT_UNIQUE;
 			it->u = u;
@@ -1064,8 +1073,8 @@ static int op_bad_args(struct worker *w)
 		rc = fk_segment_slice(g.mem, &it->s, from[k], to[k], &o);
 		int want = k == 3 ? FK_ENOTALIGNED : FK_EINVAL;
 		EXPECT(rc == want || (k == 3 && rc == FK_EINVAL),
-		       "slice(%" PRIx64 ", %" PRIx64 ") of size %" PRIu64 " -> %s (want %s)", from[k],
-		       to[k], size, E(rc), E(want));
+		       "slice(%" PRIx64 ", %" PRIx64 ") of size %" PRIu64 " -> %s (want %s)",
+		       from[k], to[k], size, E(rc), E(want));
 		if (rc == 0)
 			fk_segment_drop(g.mem, &o);
 		return 1;
@@ -1077,7 +1086,8 @@ static int op_bad_args(struct worker *w)
 		EXPECT(rc == FK_EOUTOFBOUND, "from_in_use(out of bounds) -> %s", E(rc));
 		return 1;
 	case 3: /* from_unused on a managed frame */
-		rc = fk_frame_from_unused(g.mem, M0_BASE + sc_below(&w->rng, M_FRAMES) * FK_PAGE_SIZE,
+		rc = fk_frame_from_unused(g.mem,
+		                          M0_BASE + sc_below(&w->rng, M_FRAMES) * FK_PAGE_SIZE,
 		                          &type_a, init_meta, type_ctx(&type_a), &f);
 		EXPECT(rc == FK_EMANAGED || rc == FK_EINUSE || rc == FK_EBUSY || rc == FK_EUNIQUE,
 		       "frame_from_unused(managed) -> %s", E(rc));
@@ -1143,10 +1153,10 @@ static int op_hot_alloc(struct worker *w)
 
 typedef int (*op_fn)(struct worker *);
 static const op_fn op_table[NR_OPS] = {
-	op_alloc_seg, op_alloc_frame, op_split,      op_slice,     op_next,     op_clone,
-	op_drop,      op_into_raw,    op_from_raw,   op_from_in_use, op_publish, op_race_drop,
-	op_view,      op_mail_put,    op_mail_take,  op_from_frame, op_unique,  op_unmanaged,
-	op_bad_args,  op_hot_alloc,
+    op_alloc_seg,  op_alloc_frame, op_split,     op_slice,    op_next,
+    op_clone,      op_drop,        op_into_raw,  op_from_raw, op_from_in_use,
+    op_publish,    op_race_drop,   op_view,      op_mail_put, op_mail_take,
+    op_from_frame, op_unique,      op_unmanaged, op_bad_args, op_hot_alloc,
 };
 
 static unsigned weight_total;
@@ -1249,7 +1259,8 @@ static void *hotplug_main(void *arg)
 		rc = fk_alloc_frame(g.mem, &type_a, init_meta, type_ctx(&type_a),
 		                    FK_ALLOC_NODE(2 + k) | FK_ALLOC_NODE_STRICT, &f);
 		if (rc == 0) {
-			EXPECT(f.paddr >= cfg.base && f.paddr < cfg.base + HOT_FRAMES * FK_PAGE_SIZE,
+			EXPECT(f.paddr >= cfg.base &&
+			           f.paddr < cfg.base + HOT_FRAMES * FK_PAGE_SIZE,
 			       "strict alloc on node %u gave 0x%" PRIx64, 2 + k, f.paddr);
 			int raw = sc_chance(&rng, 0.5);
 			uint64_t pa = f.paddr;
@@ -1281,7 +1292,8 @@ static void *hotplug_main(void *arg)
 			g.hot_present[k] = 0;
 			hot_check_gone(k);
 		} else {
-			EXPECT(rc == FK_EINUSE || rc == FK_EBUSY, "remove_region(hot %u) -> %s", k, E(rc));
+			EXPECT(rc == FK_EINUSE || rc == FK_EBUSY, "remove_region(hot %u) -> %s", k,
+			       E(rc));
 			CNT(hot_refused_busy);
 		}
 		rc = fk_mem_remove_region(g.mem, 0x7700000000ull);
@@ -1326,9 +1338,9 @@ static int run_one(const char *alloc_name, struct run_result *res)
 	g.alloc_name = alloc_name;
 
 	struct fk_region_config regs[3] = {
-		{M0_BASE, M_FRAMES, 0, 0},
-		{M1_BASE, M_FRAMES, 1, 0},
-		{U_BASE, U_FRAMES, 0, FK_REGION_UNMANAGED},
+	    {M0_BASE, M_FRAMES, 0, 0},
+	    {M1_BASE, M_FRAMES, 1, 0},
+	    {U_BASE, U_FRAMES, 0, FK_REGION_UNMANAGED},
 	};
 	struct fk_mem_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
@@ -1388,8 +1400,8 @@ static int run_one(const char *alloc_name, struct run_result *res)
 	struct sc_region sregs[3 + HOT_N];
 	size_t nr = 0;
 	for (int i = 0; i < 3; i++)
-		sregs[nr++] = (struct sc_region){regs[i].base, regs[i].nframes, regs[i].node,
-		                                 regs[i].flags};
+		sregs[nr++] =
+		    (struct sc_region){regs[i].base, regs[i].nframes, regs[i].node, regs[i].flags};
 	for (unsigned k = 0; k < HOT_N; k++)
 		if (g.hot_present[k]) /* removal failed above: still check its slots */
 			sregs[nr++] = (struct sc_region){HOT_BASE(k), HOT_FRAMES, (int)(2 + k), 0};
@@ -1400,8 +1412,8 @@ static int run_one(const char *alloc_name, struct run_result *res)
 	if (im != dm || iu != du) {
 		bad++;
 		fprintf(stderr,
-		        "CONSERVATION: typed frames initialised/dropped: managed %" PRIu64 "/%" PRIu64
-		        ", unmanaged %" PRIu64 "/%" PRIu64 "\n",
+		        "CONSERVATION: typed frames initialised/dropped: managed %" PRIu64
+		        "/%" PRIu64 ", unmanaged %" PRIu64 "/%" PRIu64 "\n",
 		        im, dm, iu, du);
 	}
 	fk_thread_leave(g.mem);
@@ -1409,7 +1421,9 @@ static int run_one(const char *alloc_name, struct run_result *res)
 	rc = fk_mem_destroy(g.mem, &lr);
 	if (rc) {
 		bad++;
-		fprintf(stderr, "CONSERVATION: fk_mem_destroy -> %s (referenced=%" PRIu64 " raw=%" PRIu64 ")\n",
+		fprintf(stderr,
+		        "CONSERVATION: fk_mem_destroy -> %s (referenced=%" PRIu64 " raw=%" PRIu64
+		        ")\n",
 		        E(rc), lr.frames_referenced, lr.frames_raw);
 	}
 	g.mem = NULL;
@@ -1432,15 +1446,16 @@ static int run_one(const char *alloc_name, struct run_result *res)
 	printf(" | from_in_use: same=%" PRIu64 " other=%" PRIu64 " busy=%" PRIu64 " unused=%" PRIu64
 	       " unique=%" PRIu64 " oob=%" PRIu64,
 	       atomic_load(&g.c.fiu_ok_same), atomic_load(&g.c.fiu_ok_other),
-	       atomic_load(&g.c.fiu_busy), atomic_load(&g.c.fiu_unused), atomic_load(&g.c.fiu_unique),
-	       atomic_load(&g.c.fiu_oob));
+	       atomic_load(&g.c.fiu_busy), atomic_load(&g.c.fiu_unused),
+	       atomic_load(&g.c.fiu_unique), atomic_load(&g.c.fiu_oob));
 	printf(" | hotplug: add=%" PRIu64 " add_fail=%" PRIu64 " remove=%" PRIu64
 	       " refused_held=%" PRIu64 " refused_busy=%" PRIu64,
 	       atomic_load(&g.c.hot_add), atomic_load(&g.c.hot_add_fail),
 	       atomic_load(&g.c.hot_remove), atomic_load(&g.c.hot_refused_held),
 	       atomic_load(&g.c.hot_refused_busy));
 	printf(" | enomem=%" PRIu64 " injected_alloc=%" PRIu64 " injected_add=%" PRIu64
-	       " init_faults=%" PRIu64 " mail=%" PRIu64 " frames_out=%" PRIu64 " frames_back=%" PRIu64,
+	       " init_faults=%" PRIu64 " mail=%" PRIu64 " frames_out=%" PRIu64
+	       " frames_back=%" PRIu64,
 	       atomic_load(&g.c.enomem), atomic_load(&sc_wstats.injected_alloc),
 	       atomic_load(&sc_wstats.injected_add), atomic_load(&g.c.init_faults),
 	       atomic_load(&g.c.mail_moves), atomic_load(&sc_wstats.alloc_frames),
@@ -1468,12 +1483,12 @@ int main(int argc, char **argv)
 	g.hotplug = 1;
 	const char *alloc = "all";
 	static const struct option lo[] = {
-		{"threads", required_argument, 0, 't'}, {"seconds", required_argument, 0, 's'},
-		{"seed", required_argument, 0, 'x'},    {"allocator", required_argument, 0, 'a'},
-		{"ops", required_argument, 0, 'o'},     {"faults", required_argument, 0, 'f'},
-		{"no-hotplug", no_argument, 0, 'H'},    {"verbose", no_argument, 0, 'v'},
-		{"lock", required_argument, 0, 'l'},    {"list", no_argument, 0, 'L'},
-		{"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+	    {"threads", required_argument, 0, 't'}, {"seconds", required_argument, 0, 's'},
+	    {"seed", required_argument, 0, 'x'},    {"allocator", required_argument, 0, 'a'},
+	    {"ops", required_argument, 0, 'o'},     {"faults", required_argument, 0, 'f'},
+	    {"no-hotplug", no_argument, 0, 'H'},    {"verbose", no_argument, 0, 'v'},
+	    {"lock", required_argument, 0, 'l'},    {"list", no_argument, 0, 'L'},
+	    {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "t:s:x:a:o:f:l:LHvh", lo, NULL)) != -1) {

@@ -69,8 +69,8 @@ struct sc_wrap_stats {
 static const struct fk_allocator_ops *sc_real_ops;
 static struct fk_allocator_ops sc_wrap_ops;
 static struct sc_wrap_stats sc_wstats;
-static double sc_fault_p;          /* set before threads start */
-static atomic_int sc_fault_armed;  /* 0 during fk_mem_create */
+static double sc_fault_p;         /* set before threads start */
+static atomic_int sc_fault_armed; /* 0 during fk_mem_create */
 static _Thread_local uint64_t sc_fault_rng = 0x1234567u;
 static _Thread_local int sc_tl_alloc_fault; /* last alloc() in this thread was failed on purpose */
 
@@ -210,8 +210,8 @@ struct sc_region {
  * mem. Returns the number of violations; prints each (and up to
  * SC_MAX_SHOW offending frames per region) to `out`.
  */
-static inline int sc_check_conservation(fk_mem *mem, const struct sc_region *regions,
-                                        size_t nr, FILE *out)
+static inline int sc_check_conservation(fk_mem *mem, const struct sc_region *regions, size_t nr,
+                                        FILE *out)
 {
 	int bad = 0;
 	fk_mem_alloc_drain(mem);
@@ -226,11 +226,15 @@ static inline int sc_check_conservation(fk_mem *mem, const struct sc_region *reg
 			if (e1 || e2 || rc != FK_REF_UNUSED || raw != 0) {
 				bad++;
 				if (shown++ < SC_MAX_SHOW)
-					fprintf(out,
-					        "CONSERVATION: frame 0x%" PRIx64 " refcount=%s%" PRIu64
-					        " raw=%" PRIu64 " (rc_err=%s raw_err=%s)\n",
-					        pa, rc == FK_REF_UNUSED ? "UNUSED/" : (rc == FK_REF_UNIQUE ? "UNIQUE/" : ""),
-					        rc, raw, fk_strerror_name(e1), fk_strerror_name(e2));
+					fprintf(
+					    out,
+					    "CONSERVATION: frame 0x%" PRIx64 " refcount=%s%" PRIu64
+					    " raw=%" PRIu64 " (rc_err=%s raw_err=%s)\n",
+					    pa,
+					    rc == FK_REF_UNUSED
+					        ? "UNUSED/"
+					        : (rc == FK_REF_UNIQUE ? "UNIQUE/" : ""),
+					    rc, raw, fk_strerror_name(e1), fk_strerror_name(e2));
 			}
 		}
 		if (shown > SC_MAX_SHOW)
@@ -246,7 +250,8 @@ static inline int sc_check_conservation(fk_mem *mem, const struct sc_region *reg
 			expect_managed += regions[r].nframes;
 	if (managed != expect_managed) {
 		bad++;
-		fprintf(out, "CONSERVATION: fk_mem_managed_frames=%" PRIu64 " expected %" PRIu64 "\n",
+		fprintf(out,
+		        "CONSERVATION: fk_mem_managed_frames=%" PRIu64 " expected %" PRIu64 "\n",
 		        managed, expect_managed);
 	}
 	struct fk_alloc_stats all;
@@ -297,7 +302,8 @@ static inline int sc_check_conservation(fk_mem *mem, const struct sc_region *reg
 			}
 			uint64_t node_managed = 0;
 			for (size_t r = 0; r < nr; r++)
-				if (!(regions[r].flags & FK_REGION_UNMANAGED) && regions[r].node == (int)n)
+				if (!(regions[r].flags & FK_REGION_UNMANAGED) &&
+				    regions[r].node == (int)n)
 					node_managed += regions[r].nframes;
 			if (ns.total_frames != node_managed || ns.free_frames != node_managed) {
 				bad++;
@@ -336,7 +342,8 @@ static inline int sc_check_conservation(fk_mem *mem, const struct sc_region *reg
 /* Wrapper side of "allocated == freed + held" (held must be 0 here). */
 static inline int sc_check_wrap_balance(FILE *out)
 {
-	uint64_t a = atomic_load(&sc_wstats.alloc_frames), d = atomic_load(&sc_wstats.dealloc_frames);
+	uint64_t a = atomic_load(&sc_wstats.alloc_frames),
+	         d = atomic_load(&sc_wstats.dealloc_frames);
 	uint64_t e = atomic_load(&sc_wstats.dealloc_errors);
 	if (a != d || e) {
 		fprintf(out,

@@ -126,10 +126,11 @@ static void run(int managed)
 	CHECK(atomic_load(&on_drops) == 0,
 	      "%s: on_drop ran %d time(s) for a frame someone still holds", what,
 	      atomic_load(&on_drops));
-	CHECK(fk_frame_meta_type(&stolen) == &type, "%s: metadata type of a held frame was torn down",
-	      what);
+	CHECK(fk_frame_meta_type(&stolen) == &type,
+	      "%s: metadata type of a held frame was torn down", what);
 	rc = fk_frame_drop(mem, &stolen);
-	CHECK(rc == 0, "%s: drop of the other thread's reference -> %s", what, fk_strerror_name(rc));
+	CHECK(rc == 0, "%s: drop of the other thread's reference -> %s", what,
+	      fk_strerror_name(rc));
 	fk_mem_refcount_at(mem, first_pa, &c);
 	CHECK(c == FK_REF_UNUSED, "%s: frame 0 not UNUSED after its last drop", what);
 	CHECK(atomic_load(&on_drops) == 1, "%s: on_drop ran %d times, expected 1", what,
@@ -147,8 +148,8 @@ static void run(int managed)
 int main(void)
 {
 	struct fk_region_config regs[2] = {
-		{U_BASE, 4, 0, FK_REGION_UNMANAGED},
-		{M_BASE, 16, 0, 0},
+	    {U_BASE, 4, 0, FK_REGION_UNMANAGED},
+	    {M_BASE, 16, 0, 0},
 	};
 	struct fk_mem_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
@@ -165,8 +166,8 @@ int main(void)
 	fk_thread_leave(mem);
 	struct fk_leak_report lr;
 	int rc = fk_mem_destroy(mem, &lr);
-	CHECK(rc == 0, "leak report: referenced=%llu raw=%llu", (unsigned long long)lr.frames_referenced,
-	      (unsigned long long)lr.frames_raw);
+	CHECK(rc == 0, "leak report: referenced=%llu raw=%llu",
+	      (unsigned long long)lr.frames_referenced, (unsigned long long)lr.frames_raw);
 	if (failures)
 		fprintf(stderr, "%d failure(s)\n", failures);
 	else

@@ -30,7 +30,8 @@ static void *remover(void *arg)
 	while (!atomic_load(&stop)) {
 		int rc = fk_mem_remove_region(mem, R_BASE);
 		if (rc != FK_EINUSE) {
-			fprintf(stderr, "remove_region with a frame held -> %s\n", fk_strerror_name(rc));
+			fprintf(stderr, "remove_region with a frame held -> %s\n",
+			        fk_strerror_name(rc));
 			atomic_fetch_add(&bad_remove, 1);
 			break;
 		}

@@ -19,13 +19,13 @@
 
 #include "../stress/stress_common.h"
 
-#define M0 0x1000000ull
-#define M1 0x2000000ull
-#define MN 64
-#define U 0x3000000ull
-#define UN 16
-#define H 0x4000000ull
-#define HN 32
+#define M0       0x1000000ull
+#define M1       0x2000000ull
+#define MN       64
+#define U        0x3000000ull
+#define UN       16
+#define H        0x4000000ull
+#define HN       32
 #define INIT_ERR FK_ENOMEM
 
 static int failures;
@@ -70,7 +70,7 @@ struct snap {
 
 static uint64_t pa_of(int i)
 {
-	return i < MN ? M0 + (uint64_t)i * FK_PAGE_SIZE
+	return i < MN       ? M0 + (uint64_t)i * FK_PAGE_SIZE
 	       : i < 2 * MN ? M1 + (uint64_t)(i - MN) * FK_PAGE_SIZE
 	                    : U + (uint64_t)(i - 2 * MN) * FK_PAGE_SIZE;
 }
@@ -93,10 +93,11 @@ static void same(fk_mem *mem, const struct snap *a, const char *what)
 	take(mem, &b);
 	for (int i = 0; i < 2 * MN + UN; i++)
 		CHECK(a->rc[i] == b.rc[i] && a->raw[i] == b.raw[i],
-		      "%s changed frame 0x%" PRIx64 ": refcount %" PRIu64 " -> %" PRIu64, what, pa_of(i),
-		      a->rc[i], b.rc[i]);
-	CHECK(a->free_frames == b.free_frames, "%s changed allocator free frames %" PRIu64 " -> %" PRIu64,
-	      what, a->free_frames, b.free_frames);
+		      "%s changed frame 0x%" PRIx64 ": refcount %" PRIu64 " -> %" PRIu64, what,
+		      pa_of(i), a->rc[i], b.rc[i]);
+	CHECK(a->free_frames == b.free_frames,
+	      "%s changed allocator free frames %" PRIu64 " -> %" PRIu64, what, a->free_frames,
+	      b.free_frames);
 	CHECK(a->managed == b.managed, "%s changed managed frames", what);
 }
 
@@ -110,9 +111,9 @@ static void run(const char *name)
 {
 	cur_alloc = name;
 	struct fk_region_config regs[3] = {
-		{M0, MN, 0, 0},
-		{M1, MN, 1, 0},
-		{U, UN, 0, FK_REGION_UNMANAGED},
+	    {M0, MN, 0, 0},
+	    {M1, MN, 1, 0},
+	    {U, UN, 0, FK_REGION_UNMANAGED},
 	};
 	struct fk_mem_config cfg;
 	memset(&cfg, 0, sizeof(cfg));
@@ -157,21 +158,21 @@ static void run(const char *name)
 			                      sc_chance(&rng, 0.5) ? FK_ALLOC_ALIGNED : 0, &seg);
 			atomic_store(&sc_fault_armed, 0);
 			CHECK(rc == FK_ENOMEM && init_calls == 0,
-			      "alloc with failing allocator -> %s, %d init calls", fk_strerror_name(rc),
-			      init_calls);
+			      "alloc with failing allocator -> %s, %d init calls",
+			      fk_strerror_name(rc), init_calls);
 			same(mem, &s, "failed allocation");
 			break;
 		case 1: /* init fails at frame k of an allocation */
 			k = (int)sc_below(&rng, n);
 			arm(k);
-			rc = fk_alloc_segment(mem, n, &type, init, NULL, FK_ALLOC_NODE(sc_below(&rng, 2)),
-			                      &seg);
+			rc = fk_alloc_segment(mem, n, &type, init, NULL,
+			                      FK_ALLOC_NODE(sc_below(&rng, 2)), &seg);
 			if (rc == FK_ENOMEM && init_calls == 0)
 				break; /* nothing contiguous: fine */
 			CHECK(rc == INIT_ERR, "alloc_segment with init failing at %d -> %s", k,
 			      fk_strerror_name(rc));
-			CHECK(on_drops - d0 == (uint64_t)k, "rollback ran on_drop %" PRIu64 " times for %d",
-			      on_drops - d0, k);
+			CHECK(on_drops - d0 == (uint64_t)k,
+			      "rollback ran on_drop %" PRIu64 " times for %d", on_drops - d0, k);
 			same(mem, &s, "alloc_segment with failing init");
 			break;
 		case 2: { /* init fails in from_unused of unmanaged frames */
@@ -180,20 +181,21 @@ static void run(const char *name)
 			k = (int)sc_below(&rng, m);
 			arm(k);
 			rc = fk_segment_from_unused(mem, U + first * FK_PAGE_SIZE,
-			                            U + (first + m) * FK_PAGE_SIZE, &type, init, NULL, &seg);
-			CHECK(rc == INIT_ERR, "segment_from_unused with init failing at %d -> %s", k,
-			      fk_strerror_name(rc));
-			CHECK(on_drops - d0 == (uint64_t)k, "rollback ran on_drop %" PRIu64 " times for %d",
-			      on_drops - d0, k);
+			                            U + (first + m) * FK_PAGE_SIZE, &type, init,
+			                            NULL, &seg);
+			CHECK(rc == INIT_ERR, "segment_from_unused with init failing at %d -> %s",
+			      k, fk_strerror_name(rc));
+			CHECK(on_drops - d0 == (uint64_t)k,
+			      "rollback ran on_drop %" PRIu64 " times for %d", on_drops - d0, k);
 			same(mem, &s, "segment_from_unused with failing init");
 			break;
 		}
 		case 3: /* init fails for a unique frame */
 			arm(0);
-			rc = fk_unique_frame_from_unused(mem, U + sc_below(&rng, UN) * FK_PAGE_SIZE, &type,
-			                                 init, NULL, &uf);
-			CHECK(rc == INIT_ERR && on_drops == d0, "unique from_unused with failing init -> %s",
-			      fk_strerror_name(rc));
+			rc = fk_unique_frame_from_unused(mem, U + sc_below(&rng, UN) * FK_PAGE_SIZE,
+			                                 &type, init, NULL, &uf);
+			CHECK(rc == INIT_ERR && on_drops == d0,
+			      "unique from_unused with failing init -> %s", fk_strerror_name(rc));
 			same(mem, &s, "unique from_unused with failing init");
 			break;
 		default: { /* hot-add fails in the allocator, then succeeds */
@@ -201,7 +203,8 @@ static void run(const char *name)
 			atomic_store(&sc_fault_armed, 1);
 			rc = fk_mem_add_region(mem, &hc);
 			atomic_store(&sc_fault_armed, 0);
-			CHECK(rc == FK_ENOMEM, "add_region with failing allocator -> %s", fk_strerror_name(rc));
+			CHECK(rc == FK_ENOMEM, "add_region with failing allocator -> %s",
+			      fk_strerror_name(rc));
 			uint64_t c;
 			CHECK(fk_mem_refcount_at(mem, H, &c) == FK_EOUTOFBOUND,
 			      "failed add_region left the region visible");
@@ -238,7 +241,8 @@ int main(void)
 	for (size_t i = 0; i < n; i++) {
 		int before = failures;
 		run(names[i]);
-		printf("%s %s: injected %" PRIu64 " allocator and %" PRIu64 " add_free_memory failures\n",
+		printf("%s %s: injected %" PRIu64 " allocator and %" PRIu64
+		       " add_free_memory failures\n",
 		       failures == before ? "OK" : "FAILED", names[i],
 		       (uint64_t)atomic_load(&sc_wstats.injected_alloc),
 		       (uint64_t)atomic_load(&sc_wstats.injected_add));
