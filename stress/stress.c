@@ -641,17 +641,17 @@ static int op_into_raw(struct worker *w)
 	struct item *it = &w->items[i];
 	int rc;
 	if (it->kind == IT_FRAME) {
-		uint64_t pa = it->f.paddr, out = 0, raw0 = 0, raw1 = 0;
-		fk_mem_raw_count_at(g.mem, pa, &raw0);
+		uint64_t pa = it->f.paddr, out = 0, raw1 = 0;
 		rc = fk_frame_into_raw(g.mem, &it->f, &out);
 		EXPECT(rc == 0 && out == pa, "frame_into_raw -> %s", E(rc));
 		if (rc)
 			return 0;
 		EXPECT(it->f.region == NULL, "into_raw did not clear the handle");
 		if (fk_mem_raw_tracking(g.mem)) {
-			fk_mem_raw_count_at(g.mem, pa, &raw1);
-			EXPECT(raw1 >= 1, "into_raw: raw count of 0x%" PRIx64 " is %" PRIu64, pa,
-			       raw1);
+			rc = fk_mem_raw_count_at(g.mem, pa, &raw1);
+			EXPECT(rc == 0 && raw1 >= 1,
+			       "into_raw: raw_count_at(0x%" PRIx64 ") -> %s, count %" PRIu64, pa,
+			       E(rc), raw1);
 		}
 		it->kind = IT_RAW_FRAME;
 		it->rs = pa;
