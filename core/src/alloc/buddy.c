@@ -14,34 +14,52 @@
 #include "alloc/buddy_internal.h"
 #include "alloc_internal.h"
 
-/* ---- bitmaps (bit i = frame start + i), under the lock ---- */
+/*
+ * ---- bitmaps (bit i = frame start + i) ----
+ * Written only under the lock, with relaxed atomic loads and stores (no
+ * RMW needed: writers are serialised), so that buddy-pcp may read free_bm
+ * without the lock for its double-free check (see pcp_dealloc).
+ */
 
-static void bm_set(uint64_t *bm, uint64_t from, uint64_t to)
+static inline uint64_t bm_word(_Atomic uint64_t *bm, uint64_t w)
+{
+	/* relaxed: writers hold the lock; lock-free readers only need a
+	 * value from the word's modification order. */
+	return atomic_load_explicit(&bm[w], memory_order_relaxed);
+}
+
+static inline void bm_put(_Atomic uint64_t *bm, uint64_t w, uint64_t v)
+{
+	/* relaxed: under the lock, which orders the writers. */
+	atomic_store_explicit(&bm[w], v, memory_order_relaxed);
+}
+
+static void bm_set(_Atomic uint64_t *bm, uint64_t from, uint64_t to)
 {
 	for (uint64_t i = from; i < to;) {
 		uint64_t w = i / 64, b = i % 64, k = 64 - b < to - i ? 64 - b : to - i;
 		uint64_t m = (k == 64 ? ~0ull : ((1ull << k) - 1)) << b;
-		bm[w] |= m;
+		bm_put(bm, w, bm_word(bm, w) | m);
 		i += k;
 	}
 }
 
-static void bm_clear(uint64_t *bm, uint64_t from, uint64_t to)
+static void bm_clear(_Atomic uint64_t *bm, uint64_t from, uint64_t to)
 {
 	for (uint64_t i = from; i < to;) {
 		uint64_t w = i / 64, b = i % 64, k = 64 - b < to - i ? 64 - b : to - i;
 		uint64_t m = (k == 64 ? ~0ull : ((1ull << k) - 1)) << b;
-		bm[w] &= ~m;
+		bm_put(bm, w, bm_word(bm, w) & ~m);
 		i += k;
 	}
 }
 
 /* First index in [from, to) whose bit equals `val`, or `to`. */
-static uint64_t bm_find(const uint64_t *bm, uint64_t from, uint64_t to, int val)
+static uint64_t bm_find(_Atomic uint64_t *bm, uint64_t from, uint64_t to, int val)
 {
 	for (uint64_t i = from; i < to;) {
 		uint64_t w = i / 64, b = i % 64;
-		uint64_t x = (val ? bm[w] : ~bm[w]) >> b;
+		uint64_t x = (val ? bm_word(bm, w) : ~bm_word(bm, w)) >> b;
 		if (x) {
 			uint64_t r = i + (uint64_t)__builtin_ctzll(x);
 			return r < to ? r : to;
@@ -51,13 +69,13 @@ static uint64_t bm_find(const uint64_t *bm, uint64_t from, uint64_t to, int val)
 	return to;
 }
 
-static uint64_t bm_count(const uint64_t *bm, uint64_t from, uint64_t to)
+static uint64_t bm_count(_Atomic uint64_t *bm, uint64_t from, uint64_t to)
 {
 	uint64_t n = 0;
 	for (uint64_t i = from; i < to;) {
 		uint64_t w = i / 64, b = i % 64, k = 64 - b < to - i ? 64 - b : to - i;
 		uint64_t m = (k == 64 ? ~0ull : ((1ull << k) - 1)) << b;
-		n += (uint64_t)__builtin_popcountll(bm[w] & m);
+		n += (uint64_t)__builtin_popcountll(bm_word(bm, w) & m);
 		i += k;
 	}
 	return n;
@@ -249,6 +267,12 @@ int fk_buddy_free(struct fk_buddy *b, struct buddy_chunk *c, uint64_t pfn, uint6
 	return 0;
 }
 
+int fk_buddy_any_free(struct buddy_chunk *c, uint64_t pfn, uint64_t n)
+{
+	uint64_t s = pfn - c->start, e = s + n;
+	return bm_find(c->free_bm, s, e, 1) != e;
+}
+
 int fk_buddy_remove(struct fk_buddy *b, uint64_t pfn, uint64_t n)
 {
 	unsigned nr = nr_chunks(b);
@@ -295,8 +319,8 @@ static struct buddy_chunk *chunk_new(uint64_t pfn, uint64_t n, int node, int cac
 	if (cached)
 		c->cached_bm = calloc(words, sizeof(uint64_t));
 	if (!c->free_bm || !c->absent_bm || !c->nodes || (cached && !c->cached_bm)) {
-		free(c->free_bm);
-		free(c->absent_bm);
+		free((void *)c->free_bm);
+		free((void *)c->absent_bm);
 		free(c->nodes);
 		free((void *)c->cached_bm);
 		free(c);
@@ -309,8 +333,8 @@ static struct buddy_chunk *chunk_new(uint64_t pfn, uint64_t n, int node, int cac
 
 static void chunk_free(struct buddy_chunk *c)
 {
-	free(c->free_bm);
-	free(c->absent_bm);
+	free((void *)c->free_bm);
+	free((void *)c->absent_bm);
 	free(c->nodes);
 	free((void *)c->cached_bm);
 	free(c);

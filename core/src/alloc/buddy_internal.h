@@ -36,8 +36,8 @@ struct buddy_chunk {
 	int node;
 	uint32_t idx;
 	uint64_t nr_absent;          /* frames withdrawn by remove_free_memory */
-	uint64_t *free_bm;           /* under lock */
-	uint64_t *absent_bm;         /* under lock */
+	_Atomic uint64_t *free_bm;   /* written under lock; pcp reads it */
+	_Atomic uint64_t *absent_bm; /* under lock */
 	_Atomic uint64_t *cached_bm; /* buddy-pcp: frames in per-CPU lists */
 	struct buddy_node *nodes;
 };
@@ -78,6 +78,9 @@ int fk_buddy_alloc_node(struct fk_buddy *b, uint64_t n, unsigned align, int node
 int fk_buddy_free(struct fk_buddy *b, struct buddy_chunk *c, uint64_t pfn, uint64_t n);
 /* remove_free_memory: FK_EBUSY unless every frame is free. */
 int fk_buddy_remove(struct fk_buddy *b, uint64_t pfn, uint64_t n);
+/* Is any frame of [pfn, pfn+n) free in the buddy? Lock-free; exact for
+ * frames the caller owns (their clear happened-before the caller got them). */
+int fk_buddy_any_free(struct buddy_chunk *c, uint64_t pfn, uint64_t n);
 /* Zone stats of node (all when < 0), buddy-global's counters included. */
 void fk_buddy_stats(struct fk_buddy *b, int node, struct fk_alloc_stats *out);
 

@@ -221,6 +221,11 @@ static int pcp_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 	unsigned o = fk_order_ceil(nframes);
 	if (c->node == local && o < PCP_ORDERS && nframes == (1ull << o) &&
 	    (pfn & (nframes - 1)) == 0) {
+		/* Free in the buddy already: a double free (a frame we own has
+		 * its free bit clear, and that clear happened-before we got it,
+		 * so this lock-free read cannot see a stale "free"). */
+		if (fk_buddy_any_free(c, pfn, nframes))
+			return FK_EUNUSED;
 		uint64_t old = cached_mark(c, pfn, o, 1);
 		if (old) { /* part of it is cached already: double free */
 			uint64_t i = pfn - c->start;

@@ -1,0 +1,599 @@
+/*
+ * The frame allocators through their ops table (no fk_mem): every test runs
+ * for every built-in allocator (fk_allocator_names) and, for buddy-global,
+ * every lock type. A bitmap of owned frames proves that no frame is handed
+ * out twice; conservation (free == total after drain) closes each test.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "alloc_internal.h"
+#include "fk_test.h"
+
+/* registry.c refers to the allocators weakly: name them so they link. */
+static const struct fk_allocator_ops *const linked[] = {
+    &fk_alloc_lockfree_ops, &fk_alloc_buddy_global_ops, &fk_alloc_buddy_pcp_ops,
+    &fk_alloc_simple_ops};
+
+struct variant {
+	const char *name, *lock;
+};
+static struct variant variants[16];
+static size_t nr_variants;
+static const struct variant *cur;
+
+#define NODE_PFN(n) (0x10000ull * ((uint64_t)(n) + 1)) /* 2 MiB aligned */
+#define MAX_PFN     (0x10000ull * 6)
+#define NCPUS       8
+
+struct fix {
+	const struct fk_allocator_ops *ops;
+	void *st;
+	unsigned nr_nodes;
+	int cpu_node[NCPUS];
+};
+
+static int fix_open(struct fix *f, unsigned nr_nodes)
+{
+	struct fk_alloc_params p = {0};
+	memset(f, 0, sizeof(*f));
+	f->ops = fk_allocator_find(cur->name);
+	f->nr_nodes = nr_nodes;
+	for (unsigned c = 0; c < NCPUS; c++)
+		f->cpu_node[c] = (int)(c % nr_nodes);
+	p.lock = cur->lock;
+	p.nr_cpus = NCPUS;
+	if (!f->ops)
+		return FK_ENOENT;
+	return f->ops->create(&p, nr_nodes, f->cpu_node, NCPUS, &f->st);
+}
+
+static void fix_close(struct fix *f)
+{
+	f->ops->destroy(f->st);
+}
+
+static int add(struct fix *f, uint64_t pfn, uint64_t n, int node)
+{
+	return f->ops->add_free_memory(f->st, pfn << FK_PAGE_SHIFT, n, node);
+}
+
+static int alloc(struct fix *f, uint64_t n, unsigned align, int node, unsigned flags, uint64_t *pfn)
+{
+	uint64_t pa = 0;
+	int err = f->ops->alloc(f->st, n, align, node, flags, &pa);
+	*pfn = pa >> FK_PAGE_SHIFT;
+	return err;
+}
+
+static int dealloc(struct fix *f, uint64_t pfn, uint64_t n)
+{
+	return f->ops->dealloc(f->st, pfn << FK_PAGE_SHIFT, n);
+}
+
+static void drain(struct fix *f)
+{
+	if (f->ops->drain)
+		f->ops->drain(f->st);
+}
+
+static struct fk_alloc_stats stats(struct fix *f, int node)
+{
+	struct fk_alloc_stats s;
+	memset(&s, 0, sizeof(s));
+	drain(f);
+	if (f->ops->stats(f->st, node, &s))
+		s.total_frames = UINT64_MAX;
+	return s;
+}
+
+/* ---- ownership bitmap ---- */
+
+static _Atomic uint64_t owned[MAX_PFN / 64];
+
+static void owned_reset(void)
+{
+	for (size_t i = 0; i < MAX_PFN / 64; i++)
+		atomic_store_explicit(&owned[i], 0, memory_order_relaxed);
+}
+
+/* Mark [pfn, pfn+n) owned; 0 if any frame was owned already. */
+static int own(uint64_t pfn, uint64_t n)
+{
+	int ok = pfn + n <= MAX_PFN;
+	for (uint64_t i = pfn; ok && i < pfn + n; i++)
+		if (atomic_fetch_or_explicit(&owned[i / 64], 1ull << (i % 64),
+		                             memory_order_relaxed) &
+		    (1ull << (i % 64)))
+			ok = 0;
+	return ok;
+}
+
+static void disown(uint64_t pfn, uint64_t n)
+{
+	for (uint64_t i = pfn; i < pfn + n; i++)
+		atomic_fetch_and_explicit(&owned[i / 64], ~(1ull << (i % 64)),
+		                          memory_order_relaxed);
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* ---- tests ---- */
+
+static void alloc_exhaust_and_refill_hands_out_every_frame_once(void)
+{
+	struct fix f;
+	const uint64_t base = NODE_PFN(0) + 13, n = 2048 + 37; /* partial areas at both edges */
+	static uint64_t got[2048 + 37];
+	CHECK_OK(fix_open(&f, 1));
+	CHECK_OK(add(&f, base, n, 0));
+	for (int round = 0; round < 2; round++) {
+		uint64_t k = 0, pfn;
+		owned_reset();
+		while (alloc(&f, 1, 0, 0, 0, &pfn) == 0) {
+			CHECK(k < n);
+			CHECK(pfn >= base && pfn < base + n);
+			CHECK(own(pfn, 1));
+			got[k++] = pfn;
+		}
+		CHECK_EQ(k, n);
+		CHECK_ERR(alloc(&f, 1, 0, 0, 0, &pfn), FK_ENOMEM);
+		CHECK_EQ(stats(&f, -1).free_frames, 0);
+		uint64_t seed = 0x9e3779b97f4a7c15ull + (uint64_t)round;
+		for (uint64_t i = n - 1; i > 0; i--) { /* free in random order */
+			uint64_t j = rnd(&seed) % (i + 1), t = got[i];
+			got[i] = got[j];
+			got[j] = t;
+		}
+		for (uint64_t i = 0; i < n; i++)
+			CHECK_OK(dealloc(&f, got[i], 1));
+		struct fk_alloc_stats s = stats(&f, -1);
+		CHECK_EQ(s.free_frames, n);
+		CHECK_EQ(s.total_frames, n);
+	}
+	fix_close(&f);
+}
+
+static void alloc_mixed_orders_never_overlap(void)
+{
+	struct fix f;
+	struct {
+		uint64_t pfn, n;
+	} held[64];
+	unsigned nh = 0;
+	uint64_t seed = 42, total = 4096;
+	CHECK_OK(fix_open(&f, 1));
+	CHECK_OK(add(&f, NODE_PFN(0), total, 0));
+	owned_reset();
+	for (int it = 0; it < 3000; it++) {
+		if (nh < 64 && (rnd(&seed) % 3 != 0 || nh == 0)) {
+			unsigned o = (unsigned)(rnd(&seed) % FK_MAX_ORDER);
+			uint64_t pfn;
+			int err = alloc(&f, 1ull << o, o, 0, 0, &pfn);
+			if (err == FK_ENOMEM)
+				continue;
+			CHECK_OK(err);
+			CHECK((pfn & ((1ull << o) - 1)) == 0);
+			CHECK(pfn >= NODE_PFN(0) && pfn + (1ull << o) <= NODE_PFN(0) + total);
+			CHECK(own(pfn, 1ull << o));
+			held[nh].pfn = pfn;
+			held[nh++].n = 1ull << o;
+		} else {
+			unsigned i = (unsigned)(rnd(&seed) % nh);
+			disown(held[i].pfn, held[i].n);
+			CHECK_OK(dealloc(&f, held[i].pfn, held[i].n));
+			held[i] = held[--nh];
+		}
+	}
+	while (nh) {
+		nh--;
+		disown(held[nh].pfn, held[nh].n);
+		CHECK_OK(dealloc(&f, held[nh].pfn, held[nh].n));
+	}
+	CHECK_EQ(stats(&f, -1).free_frames, total);
+	for (int i = 0; i < 8; i++) { /* everything coalesced: 8 huge pages */
+		uint64_t pfn;
+		CHECK_OK(alloc(&f, 512, 9, 0, 0, &pfn));
+	}
+	fix_close(&f);
+}
+
+static void alloc_power_of_two_sizes_are_naturally_aligned(void)
+{
+	struct fix f;
+	CHECK_OK(fix_open(&f, 1));
+	CHECK_OK(add(&f, NODE_PFN(0) + 1, 4095, 0));
+	for (unsigned o = 0; o < FK_MAX_ORDER; o++) {
+		uint64_t pfn, pad;
+		CHECK_OK(alloc(&f, 1, 0, 0, 0, &pad)); /* disturb the layout */
+		CHECK_OK(alloc(&f, 1ull << o, o, 0, 0, &pfn));
+		CHECK((pfn & ((1ull << o) - 1)) == 0);
+		CHECK_OK(dealloc(&f, pfn, 1ull << o));
+		CHECK_OK(alloc(&f, 1ull << o, 0, 0, FK_ALLOC_ALIGNED, &pfn));
+		CHECK((pfn & ((1ull << o) - 1)) == 0);
+		CHECK_OK(dealloc(&f, pfn, 1ull << o));
+		CHECK_OK(dealloc(&f, pad, 1));
+	}
+	CHECK_EQ(stats(&f, -1).free_frames, 4095);
+	fix_close(&f);
+}
+
+static void alloc_non_power_of_two_sizes_are_exact(void)
+{
+	static const uint64_t sizes[] = {3, 5, 33, 100, 300, 511, 700, 1500};
+	struct fix f;
+	const uint64_t total = 4096;
+	CHECK_OK(fix_open(&f, 1));
+	CHECK_OK(add(&f, NODE_PFN(0), total, 0));
+	owned_reset();
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		uint64_t n = sizes[i], pfn;
+		CHECK_OK(alloc(&f, n, 0, 0, 0, &pfn));
+		CHECK(own(pfn, n));
+		/* the rounded-up tail went back: free == total - allocated */
+		struct fk_alloc_stats s = stats(&f, -1);
+		CHECK_EQ(s.free_frames, total - n);
+		/* give it back in two pieces, tail first */
+		disown(pfn, n);
+		CHECK_OK(dealloc(&f, pfn + n / 2, n - n / 2));
+		CHECK_OK(dealloc(&f, pfn, n / 2));
+		CHECK_EQ(stats(&f, -1).free_frames, total);
+	}
+	fix_close(&f);
+}
+
+static void alloc_partial_frees_coalesce_back_to_order9(void)
+{
+	struct fix f;
+	uint64_t pfn, again;
+	CHECK_OK(fix_open(&f, 1));
+	CHECK_OK(add(&f, NODE_PFN(0), 512, 0));
+	CHECK_OK(alloc(&f, 512, 9, 0, 0, &pfn));
+	CHECK_EQ(pfn, NODE_PFN(0));
+	/* sub-ranges of the huge page, in scattered order */
+	CHECK_OK(dealloc(&f, pfn + 100, 128));
+	CHECK_OK(dealloc(&f, pfn + 3, 97));
+	CHECK_OK(dealloc(&f, pfn + 300, 212));
+	CHECK_OK(dealloc(&f, pfn, 3));
+	CHECK_OK(dealloc(&f, pfn + 228, 72));
+	drain(&f);
+	CHECK_OK(alloc(&f, 512, 9, 0, 0, &again));
+	CHECK_EQ(again, pfn);
+	CHECK_OK(dealloc(&f, again, 512));
+	/* 512 single frames freed in reverse order */
+	static uint64_t one[512];
+	for (int i = 0; i < 512; i++)
+		CHECK_OK(alloc(&f, 1, 0, 0, 0, &one[i]));
+	CHECK_ERR(alloc(&f, 1, 0, 0, 0, &again), FK_ENOMEM);
+	for (int i = 511; i >= 0; i--)
+		CHECK_OK(dealloc(&f, one[i], 1));
+	drain(&f);
+	CHECK_OK(alloc(&f, 512, 9, 0, 0, &again));
+	CHECK_OK(dealloc(&f, again, 512));
+	CHECK_EQ(stats(&f, -1).free_frames, 512);
+	fix_close(&f);
+}
+
+static void fallback_across(unsigned nodes)
+{
+	struct fix f;
+	uint64_t pfn, held[512];
+	CHECK_OK(fix_open(&f, nodes));
+	for (unsigned n = 0; n < nodes; n++)
+		CHECK_OK(add(&f, NODE_PFN(n), 512, (int)n));
+	for (int i = 0; i < 512; i++) {
+		CHECK_OK(alloc(&f, 1, 0, 0, FK_ALLOC_NODE_STRICT, &held[i]));
+		CHECK(held[i] >= NODE_PFN(0) && held[i] < NODE_PFN(0) + 512);
+	}
+	CHECK_ERR(alloc(&f, 1, 0, 0, FK_ALLOC_NODE_STRICT, &pfn), FK_ENOMEM);
+	CHECK_EQ(stats(&f, 0).free_frames, 0);
+	/* Not strict: served by another node, and counted as a fallback. */
+	CHECK_OK(alloc(&f, 1, 0, 0, 0, &pfn));
+	CHECK(pfn >= NODE_PFN(1) && pfn < NODE_PFN(nodes));
+	unsigned other = (unsigned)((pfn >> 16) - 1);
+	CHECK_EQ(stats(&f, (int)other).free_frames, 511);
+	CHECK(stats(&f, -1).fallback_allocs >= 1);
+	/* Frees go back to the frame's own node. */
+	CHECK_OK(dealloc(&f, pfn, 1));
+	CHECK_EQ(stats(&f, (int)other).free_frames, 512);
+	CHECK_OK(dealloc(&f, held[7], 1));
+	CHECK_EQ(stats(&f, 0).free_frames, 1);
+	CHECK_OK(alloc(&f, 1, 0, 0, FK_ALLOC_NODE_STRICT, &pfn));
+	CHECK_EQ(pfn, held[7]);
+	for (int i = 0; i < 512; i++)
+		CHECK_OK(dealloc(&f, held[i], 1));
+	for (unsigned n = 0; n < nodes; n++) {
+		struct fk_alloc_stats s = stats(&f, (int)n);
+		CHECK_EQ(s.free_frames, 512);
+		CHECK_EQ(s.total_frames, 512);
+	}
+	CHECK_EQ(stats(&f, -1).total_frames, 512ull * nodes);
+	fix_close(&f);
+}
+
+static void alloc_falls_back_across_2_nodes_unless_strict(void)
+{
+	fallback_across(2);
+}
+
+static void alloc_falls_back_across_4_nodes_unless_strict(void)
+{
+	fallback_across(4);
+}
+
+static void alloc_out_of_memory_leaves_state_intact(void)
+{
+	struct fix f;
+	uint64_t pfn, held[1024];
+	CHECK_OK(fix_open(&f, 1));
+	CHECK_OK(add(&f, NODE_PFN(0), 1024, 0));
+	CHECK_ERR(alloc(&f, 1025, 0, 0, 0, &pfn), FK_ENOMEM);
+	CHECK_ERR(alloc(&f, 2048, 11, 0, 0, &pfn), FK_ENOMEM);
+	CHECK_EQ(stats(&f, -1).free_frames, 1024);
+	for (int i = 0; i < 1024; i++)
+		CHECK_OK(alloc(&f, 1, 0, 0, 0, &held[i]));
+	/* free every other frame: 512 free, no two adjacent */
+	owned_reset();
+	for (int i = 0; i < 1024; i++)
+		CHECK(own(held[i], 1));
+	int freed = 0;
+	for (int i = 0; i < 1024; i++)
+		if (held[i] % 2 == 0) {
+			CHECK_OK(dealloc(&f, held[i], 1));
+			freed++;
+		}
+	CHECK_EQ(freed, 512);
+	CHECK_EQ(stats(&f, -1).free_frames, 512);
+	CHECK_ERR(alloc(&f, 2, 1, 0, 0, &pfn), FK_ENOMEM);
+	CHECK_ERR(alloc(&f, 512, 9, 0, 0, &pfn), FK_ENOMEM);
+	CHECK_EQ(stats(&f, -1).free_frames, 512);
+	/* a failed double free changes nothing either */
+	uint64_t even = held[0] % 2 == 0 ? held[0] : held[1];
+	CHECK_ERR(dealloc(&f, even, 1), FK_EUNUSED);
+	CHECK_EQ(stats(&f, -1).free_frames, 512);
+	for (int i = 0; i < 1024; i++)
+		if (held[i] % 2)
+			CHECK_OK(dealloc(&f, held[i], 1));
+	CHECK_EQ(stats(&f, -1).free_frames, 1024);
+	CHECK_OK(alloc(&f, 1024, 0, 0, 0, &pfn));
+	CHECK_OK(dealloc(&f, pfn, 1024));
+	fix_close(&f);
+}
+
+static void alloc_double_free_is_rejected(void)
+{
+	struct fix f;
+	uint64_t pfn;
+	CHECK_OK(fix_open(&f, 1));
+	CHECK_OK(add(&f, NODE_PFN(0), 1024, 0));
+	CHECK_OK(alloc(&f, 4, 2, 0, 0, &pfn));
+	CHECK_OK(dealloc(&f, pfn, 4));
+	CHECK_ERR(dealloc(&f, pfn, 4), FK_EUNUSED);
+	CHECK_ERR(dealloc(&f, pfn + 1, 1), FK_EUNUSED);
+	CHECK_EQ(stats(&f, -1).free_frames, 1024);
+	CHECK_ERR(add(&f, NODE_PFN(0) + 100, 10, 0), FK_EEXIST);
+	CHECK_EQ(stats(&f, -1).total_frames, 1024);
+	fix_close(&f);
+}
+
+static void remove_free_memory_refused_while_allocated(void)
+{
+	struct fix f;
+	uint64_t pfn, q;
+	CHECK_OK(fix_open(&f, 2));
+	CHECK_OK(add(&f, NODE_PFN(0), 1024, 0));
+	CHECK_OK(add(&f, NODE_PFN(1) + 5, 600, 1));
+	CHECK_OK(alloc(&f, 1, 0, 1, FK_ALLOC_NODE_STRICT, &pfn));
+	CHECK(pfn >= NODE_PFN(1));
+	struct fk_alloc_stats before = stats(&f, 1);
+	CHECK_ERR(f.ops->remove_free_memory(f.st, (NODE_PFN(1) + 5) << FK_PAGE_SHIFT, 600),
+	          FK_EBUSY);
+	struct fk_alloc_stats after = stats(&f, 1);
+	CHECK_EQ(after.free_frames, before.free_frames);
+	CHECK_EQ(after.total_frames, 600);
+	CHECK_OK(alloc(&f, 1, 0, 1, FK_ALLOC_NODE_STRICT, &q)); /* still usable */
+	CHECK_OK(dealloc(&f, q, 1));
+	CHECK_OK(dealloc(&f, pfn, 1));
+	drain(&f);
+	CHECK_OK(f.ops->remove_free_memory(f.st, (NODE_PFN(1) + 5) << FK_PAGE_SHIFT, 600));
+	CHECK_EQ(stats(&f, 1).total_frames, 0);
+	CHECK_EQ(stats(&f, 1).free_frames, 0);
+	CHECK_ERR(alloc(&f, 1, 0, 1, FK_ALLOC_NODE_STRICT, &pfn), FK_ENOMEM);
+	CHECK_EQ(stats(&f, -1).total_frames, 1024);
+	/* hot-plug back */
+	CHECK_OK(add(&f, NODE_PFN(1) + 5, 600, 1));
+	CHECK_OK(alloc(&f, 1, 0, 1, FK_ALLOC_NODE_STRICT, &pfn));
+	CHECK(pfn >= NODE_PFN(1) + 5 && pfn < NODE_PFN(1) + 605);
+	CHECK_OK(dealloc(&f, pfn, 1));
+	CHECK_EQ(stats(&f, -1).free_frames, 1624);
+	fix_close(&f);
+}
+
+static void alloc_stats_are_per_node(void)
+{
+	struct fix f;
+	uint64_t a[10], b[3];
+	CHECK_OK(fix_open(&f, 2));
+	CHECK_OK(add(&f, NODE_PFN(0), 1024, 0));
+	CHECK_OK(add(&f, NODE_PFN(1), 512, 1));
+	for (int i = 0; i < 10; i++)
+		CHECK_OK(alloc(&f, 1, 0, 0, FK_ALLOC_NODE_STRICT, &a[i]));
+	for (int i = 0; i < 3; i++)
+		CHECK_OK(alloc(&f, 2, 1, 1, FK_ALLOC_NODE_STRICT, &b[i]));
+	struct fk_alloc_stats s0 = stats(&f, 0), s1 = stats(&f, 1), all = stats(&f, -1);
+	CHECK_EQ(s0.total_frames, 1024);
+	CHECK_EQ(s0.free_frames, 1014);
+	CHECK_EQ(s1.total_frames, 512);
+	CHECK_EQ(s1.free_frames, 506);
+	CHECK_EQ(all.total_frames, 1536);
+	CHECK_EQ(all.free_frames, 1520);
+	CHECK_EQ(all.allocs, 13);
+	for (int i = 0; i < 10; i++)
+		CHECK_OK(dealloc(&f, a[i], 1));
+	for (int i = 0; i < 3; i++)
+		CHECK_OK(dealloc(&f, b[i], 2));
+	all = stats(&f, -1);
+	CHECK_EQ(all.frees, 13);
+	CHECK_EQ(all.free_frames, 1536);
+	if (strcmp(cur->name, "simple") != 0) { /* simple keeps totals only */
+		CHECK_EQ(stats(&f, 0).allocs, 10);
+		CHECK_EQ(stats(&f, 1).allocs, 3);
+		uint64_t blocks = 0;
+		for (int o = 0; o < FK_MAX_ORDER; o++)
+			blocks += stats(&f, 1).free_blocks[o] << o;
+		CHECK_EQ(blocks, 512);
+	}
+	fix_close(&f);
+}
+
+/* ---- concurrency ---- */
+
+#define CT_ITERS 4000
+#define CT_HOLD  16
+
+struct ct_arg {
+	struct fix *f;
+	unsigned id;
+	int failed;
+};
+
+static void *ct_worker(void *p)
+{
+	struct ct_arg *a = p;
+	struct {
+		uint64_t pfn, n;
+	} held[CT_HOLD];
+	unsigned nh = 0;
+	uint64_t seed = 0x1234567ull * (a->id + 1);
+	for (int it = 0; it < CT_ITERS && !a->failed; it++) {
+		if (nh < CT_HOLD && (rnd(&seed) & 1)) {
+			uint64_t r = rnd(&seed) % 64, pfn;
+			unsigned o = r < 40 ? 0 : r < 52 ? 1 : r < 60 ? 3 : r < 63 ? 5 : 9;
+			uint64_t n = r == 57 ? 3 : 1ull << o; /* an odd size now and then */
+			int node = (int)(rnd(&seed) % a->f->nr_nodes);
+			int err = alloc(a->f, n, n == 3 ? 0 : o, node, 0, &pfn);
+			if (err == FK_ENOMEM)
+				continue;
+			if (err || !own(pfn, n)) {
+				a->failed = 1;
+				break;
+			}
+			held[nh].pfn = pfn;
+			held[nh++].n = n;
+		} else if (nh) {
+			unsigned i = (unsigned)(rnd(&seed) % nh);
+			disown(held[i].pfn, held[i].n);
+			/* huge pages come back in two halves, as the core may do */
+			if (held[i].n == 512) {
+				if (dealloc(a->f, held[i].pfn + 256, 256) ||
+				    dealloc(a->f, held[i].pfn, 256))
+					a->failed = 2;
+			} else if (dealloc(a->f, held[i].pfn, held[i].n)) {
+				a->failed = 3;
+			}
+			held[i] = held[--nh];
+		}
+	}
+	while (nh--) {
+		disown(held[nh].pfn, held[nh].n);
+		if (dealloc(a->f, held[nh].pfn, held[nh].n))
+			a->failed = 4;
+	}
+	return NULL;
+}
+
+static void concurrent(unsigned threads)
+{
+	struct fix f;
+	pthread_t t[8];
+	struct ct_arg arg[8];
+	CHECK_OK(fix_open(&f, 2));
+	CHECK_OK(add(&f, NODE_PFN(0), 2048, 0));
+	CHECK_OK(add(&f, NODE_PFN(1) + 1, 2047, 1));
+	owned_reset();
+	for (unsigned i = 0; i < threads; i++) {
+		arg[i] = (struct ct_arg){.f = &f, .id = i};
+		CHECK(pthread_create(&t[i], NULL, ct_worker, &arg[i]) == 0);
+	}
+	for (unsigned i = 0; i < threads; i++)
+		pthread_join(t[i], NULL);
+	for (unsigned i = 0; i < threads; i++)
+		CHECK_EQ(arg[i].failed, 0);
+	struct fk_alloc_stats s = stats(&f, -1);
+	CHECK_EQ(s.total_frames, 4095);
+	CHECK_EQ(s.free_frames, 4095);
+	uint64_t pfn;
+	CHECK_OK(alloc(&f, 512, 9, 0, FK_ALLOC_NODE_STRICT, &pfn)); /* nothing leaked */
+	CHECK_OK(dealloc(&f, pfn, 512));
+	fix_close(&f);
+}
+
+static void alloc_concurrent_4_threads_conserve_frames(void)
+{
+	concurrent(4);
+}
+
+static void alloc_concurrent_8_threads_conserve_frames(void)
+{
+	concurrent(8);
+}
+
+/* ---- runner ---- */
+
+static const char *filter; /* argv[1]: run only names containing it */
+
+static void run_all(const char *tname, void (*fn)(void))
+{
+	char buf[160];
+	for (size_t i = 0; i < nr_variants; i++) {
+		cur = &variants[i];
+		snprintf(buf, sizeof(buf), "%s[%s%s%s]", tname, cur->name, cur->lock ? "/" : "",
+		         cur->lock ? cur->lock : "");
+		if (filter && !strstr(buf, filter))
+			continue;
+		fk_run_test(buf, fn);
+	}
+}
+
+#define RUN_ALL(fn) run_all(#fn, fn)
+
+int main(int argc, char **argv)
+{
+	const char *names[16];
+	size_t n = fk_allocator_names(names, 16);
+	(void)linked;
+	filter = argc > 1 ? argv[1] : NULL;
+	for (size_t i = 0; i < n && i < 16; i++) {
+		if (strcmp(names[i], "buddy-global") == 0) {
+			variants[nr_variants++] = (struct variant){names[i], "ticket"};
+			variants[nr_variants++] = (struct variant){names[i], "mcs"};
+			variants[nr_variants++] = (struct variant){names[i], "mutex"};
+		} else {
+			variants[nr_variants++] = (struct variant){names[i], NULL};
+		}
+	}
+	if (n < 4)
+		fprintf(stderr, "only %zu allocators registered\n", n);
+	RUN_ALL(alloc_exhaust_and_refill_hands_out_every_frame_once);
+	RUN_ALL(alloc_mixed_orders_never_overlap);
+	RUN_ALL(alloc_power_of_two_sizes_are_naturally_aligned);
+	RUN_ALL(alloc_non_power_of_two_sizes_are_exact);
+	RUN_ALL(alloc_partial_frees_coalesce_back_to_order9);
+	RUN_ALL(alloc_falls_back_across_2_nodes_unless_strict);
+	RUN_ALL(alloc_falls_back_across_4_nodes_unless_strict);
+	RUN_ALL(alloc_out_of_memory_leaves_state_intact);
+	RUN_ALL(alloc_double_free_is_rejected);
+	RUN_ALL(remove_free_memory_refused_while_allocated);
+	RUN_ALL(alloc_stats_are_per_node);
+	RUN_ALL(alloc_concurrent_4_threads_conserve_frames);
+	RUN_ALL(alloc_concurrent_8_threads_conserve_frames);
+	if (n < 4)
+		return 1;
+	return fk_test_finish();
+}
