@@ -38,7 +38,7 @@ static void bm_alloc_raw(gb_state *st, void *arg)
 	uint64_t rng = 0x2545F4914F6CDD1DULL * (uint64_t)(gb_thread_index(st) + 1);
 	int ok = bench_begin(st, env) == 0;
 	if (ok && (!blocks || !perm)) {
-		gb_skip_with_error(st, "calloc");
+		gb_skip_and_finish(st, "calloc");
 		ok = 0;
 	}
 	for (int64_t i = 0; ok && i < n; i++)
@@ -58,6 +58,8 @@ static void bm_alloc_raw(gb_state *st, void *arg)
 		int err = 0;
 		if (work == W_REPEAT) {
 			while (gb_keep_running_batch(st, n)) {
+				if (bench_over_budget(st, env))
+					goto done;
 				for (int64_t i = 0; i < n; i++) {
 					uint64_t pa;
 					err = ops->alloc(state, nframes, order, -1, 0, &pa);
@@ -72,6 +74,8 @@ static void bm_alloc_raw(gb_state *st, void *arg)
 		} else {
 			uint64_t rot = 0;
 			while (gb_keep_running_batch(st, n)) {
+				if (bench_over_budget(st, env))
+					goto done;
 				uint64_t t0 = bench_now_ns();
 				for (held = 0; held < n; held++) {
 					err = ops->alloc(state, nframes, order, -1, 0, &blocks[held]);
@@ -123,13 +127,15 @@ static void bm_alloc_segment(gb_state *st, void *arg)
 	fk_segment *segs = calloc((size_t)n, sizeof(*segs));
 	int ok = bench_begin(st, env) == 0;
 	if (ok && !segs) {
-		gb_skip_with_error(st, "calloc");
+		gb_skip_and_finish(st, "calloc");
 		ok = 0;
 	}
 	if (ok) {
 		int err = 0;
 		int64_t held = 0;
 		while (gb_keep_running_batch(st, n)) {
+			if (bench_over_budget(st, env))
+				goto done;
 			if (work == W_REPEAT) {
 				for (int64_t i = 0; i < n; i++) {
 					fk_segment s;

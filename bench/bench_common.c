@@ -20,6 +20,7 @@ const char *bench_allocators[BENCH_MAX_ALLOCATORS];
 size_t bench_nr_allocators;
 int bench_nr_cpus = 1;
 static int bench_pin = 1;
+double bench_budget_s = 2.0;
 
 static const int bench_thread_counts[] = {1, 2, 4, 8, 16};
 
@@ -32,6 +33,9 @@ void bench_init(void)
 	const char *pin = getenv("FK_BENCH_PIN");
 	if (pin && strcmp(pin, "0") == 0)
 		bench_pin = 0;
+	const char *budget = getenv("FK_BENCH_BUDGET");
+	if (budget && atof(budget) > 0)
+		bench_budget_s = atof(budget);
 }
 
 int bench_pinning(void) { return bench_pin; }
@@ -72,7 +76,30 @@ void bench_fail(gb_state *st, const char *what, int err)
 {
 	char msg[160];
 	snprintf(msg, sizeof(msg), "%s: %s (%s)", what, fk_strerror_name(err), fk_strerror(err));
+	gb_skip_and_finish(st, msg);
+}
+
+void bench_fail_after(gb_state *st, const char *what, int err)
+{
+	char msg[160];
+	snprintf(msg, sizeof(msg), "%s: %s (%s)", what, fk_strerror_name(err), fk_strerror(err));
 	gb_skip_with_error(st, msg);
+}
+
+int bench_over_budget(gb_state *st, struct bench_env *env)
+{
+	uint64_t elapsed = bench_now_ns() - env->run_start_ns;
+	if ((double)elapsed < bench_budget_s * 1e9)
+		return 0;
+	char msg[256];
+	double rate = (double)gb_iterations_done(st) * gb_thread_count(st) / ((double)elapsed / 1e9);
+	snprintf(msg, sizeof(msg),
+	         "timeout: run exceeded the %.1f s budget (FK_BENCH_BUDGET); about %.4g items/s "
+	         "(thread %d's rate x %d threads)%s",
+	         bench_budget_s, rate, gb_thread_index(st), gb_thread_count(st),
+	         gb_thread_count(st) > bench_nr_cpus ? ", oversubscribed" : "");
+	gb_skip_and_finish(st, msg);
+	return 1;
 }
 
 static void pin_thread(int tid)
@@ -164,6 +191,7 @@ int bench_begin(gb_state *st, struct bench_env *env)
 		}
 		env->setup_ok = err == 0;
 		env->setup_err = err;
+		env->run_start_ns = bench_now_ns();
 	}
 	gb_barrier_wait(env->barrier, gb_thread_count(st));
 	if (env->setup_err) {

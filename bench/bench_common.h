@@ -41,6 +41,7 @@ struct bench_env {
 	fk_mem *mem;
 	int setup_err;
 	int setup_ok;
+	uint64_t run_start_ns;
 	int entered[BENCH_MAX_THREADS];
 	void *shared;
 	fk_segment seg; /* a segment owned by the run (setup/teardown hooks) */
@@ -79,8 +80,22 @@ int bench_begin(gb_state *st, struct bench_env *env);
  */
 void bench_end(gb_state *st, struct bench_env *env);
 
-/* Fail this thread's run with a framekit error. */
+/*
+ * Per-run wall-clock budget (FK_BENCH_BUDGET seconds, default 2). Spinlock
+ * baselines with more threads than CPUs can convoy (the next ticket holder
+ * is descheduled) and run at a few thousand ops/s; a body that touches the
+ * allocator calls this once per batch and, past the budget, fails the run
+ * with "timeout: ..." and an estimate of its rate, then leaves the loop.
+ */
+extern double bench_budget_s;
+int bench_over_budget(gb_state *st, struct bench_env *env);
+
+/*
+ * Fail this thread's run with a framekit error, before or inside the loop
+ * (gb_skip_and_finish: the caller then leaves the loop) or after it.
+ */
 void bench_fail(gb_state *st, const char *what, int err);
+void bench_fail_after(gb_state *st, const char *what, int err);
 
 /* Small per-thread PRNG (xorshift64*). */
 static inline uint64_t bench_rand(uint64_t *s)

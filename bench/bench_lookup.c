@@ -72,6 +72,8 @@ static void bm_lookup(gb_state *st, void *arg)
 		int owned = (LOOKUP_POOL - tid + nthreads - 1) / nthreads;
 		int next_own = 0;
 		while (gb_keep_running_batch(st, LOOKUP_BATCH)) {
+			if (bench_over_budget(st, env))
+				goto out;
 			for (int i = 0; i < LOOKUP_BATCH; i++) {
 				uint64_t r = bench_rand(&rng);
 				uint64_t pa = atomic_load_explicit(&p->paddr[r % LOOKUP_POOL],

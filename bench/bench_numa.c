@@ -29,6 +29,8 @@ static void bm_numa(gb_state *st, void *arg)
 			bench_fail(st, "fk_mem_current_node/nr_nodes", here < 0 ? here : FK_EINVAL);
 		} else {
 			while (gb_keep_running_batch(st, NUMA_BATCH)) {
+				if (bench_over_budget(st, env))
+					goto done;
 				for (held = 0; held < NUMA_BATCH; held++) {
 					err = fk_alloc_frame(env->mem, NULL, NULL, NULL, flags, &f[held]);
 					if (err)

@@ -36,7 +36,7 @@ static void seg_thread_end(gb_state *st, struct bench_env *env, struct seg_threa
 	if (t->own.region) {
 		int err = fk_segment_drop(env->mem, &t->own);
 		if (err && !gb_error_occurred(st))
-			bench_fail(st, "fk_segment_drop", err);
+			bench_fail_after(st, "fk_segment_drop", err);
 	}
 	bench_end(st, env);
 }

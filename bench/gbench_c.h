@@ -73,8 +73,20 @@ int64_t gb_max_iterations(const gb_state *st);
 /* Only inside the loop (1.7.1 aborts otherwise); each costs microseconds. */
 void gb_pause_timing(gb_state *st);
 void gb_resume_timing(gb_state *st);
-/* Marks the run failed; the loop then ends. Safe before the first keep_running. */
+/*
+ * Marks the run failed. Use it as is only AFTER the loop (keep_running
+ * returned false). Before or inside the loop use gb_skip_and_finish: in a
+ * multi-threaded run every thread must pass gbench's start and stop
+ * barriers (inside keep_running), or the others wait forever.
+ */
 void gb_skip_with_error(gb_state *st, const char *msg);
+/*
+ * Fail the run before or inside the loop: SkipWithError, then call
+ * keep_running until it returns false, which passes the barriers the other
+ * threads are waiting at. Afterwards leave the loop and do not call
+ * keep_running again.
+ */
+void gb_skip_and_finish(gb_state *st, const char *msg);
 int gb_error_occurred(const gb_state *st);
 void gb_set_label(gb_state *st, const char *label);
 void gb_set_items_processed(gb_state *st, int64_t n);

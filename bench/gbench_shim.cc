@@ -96,6 +96,12 @@ int64_t gb_max_iterations(const gb_state *st) { return S(st).max_iterations; }
 void gb_pause_timing(gb_state *st) { S(st).PauseTiming(); }
 void gb_resume_timing(gb_state *st) { S(st).ResumeTiming(); }
 void gb_skip_with_error(gb_state *st, const char *msg) { S(st).SkipWithError(msg); }
+void gb_skip_and_finish(gb_state *st, const char *msg)
+{
+	S(st).SkipWithError(msg);
+	while (S(st).KeepRunning()) {
+	}
+}
 int gb_error_occurred(const gb_state *st) { return S(st).error_occurred(); }
 void gb_set_label(gb_state *st, const char *label) { S(st).SetLabel(label); }
 void gb_set_items_processed(gb_state *st, int64_t n) { S(st).SetItemsProcessed(n); }

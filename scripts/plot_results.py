@@ -41,26 +41,36 @@ def plot_family(fam, rows, ncpus, out_dir, title_suffix):
                         key=lambda a: (a != fk_results.PRODUCT, a))
         maxt = 1
         for a in allocs:
-            pts = sorted((t, r["ips"]) for (_, v, al, t), r in rows.items()
+            pts = sorted((t, r["ips"], r["timeout"]) for (_, v, al, t), r in rows.items()
                          if v == var and al == a and r["ips"])
             if not pts:
                 continue
             maxt = max(maxt, pts[-1][0])
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], label=a,
-                    **STYLE.get(a, dict(marker=".")))
+            st = STYLE.get(a, dict(marker="."))
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], label=a, **st)
+            to = [p for p in pts if p[2]]
+            if to:  # budget hit: rate estimated, drawn as a hollow ring
+                ax.scatter([p[0] for p in to], [p[1] for p in to], s=110, facecolors="none",
+                           edgecolors=st.get("color", "k"), linewidths=1.5, zorder=5)
         if ncpus and maxt > ncpus:
             ax.axvspan(ncpus * 1.05, maxt * 1.1, color="0.9", zorder=0)
             ax.text(0.98, 0.02, "oversubscribed (> %d CPUs)" % ncpus, transform=ax.transAxes,
                     ha="right", va="bottom", fontsize=7, color="0.4")
         ax.set_xscale("log", base=2)
+        ts = sorted({t for (_, v, _, t) in rows if v == var})
+        ax.set_xticks(ts)
+        ax.set_xticklabels([str(t) for t in ts])
+        ax.minorticks_off()
         ax.set_yscale("log")
         ax.set_title(var or fam, fontsize=9)
         ax.set_xlabel("threads")
         ax.set_ylabel("items/s (aggregate)")
-        ax.grid(True, which="both", alpha=0.3)
+        ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=7)
     for j in range(n, nrows * cols):
         axes[j // cols][j % cols].axis("off")
+    if any(r["timeout"] for r in rows.values()):
+        title_suffix += "\nhollow ring: run hit the time budget (spinlock convoy), rate estimated"
     fig.suptitle("%s: throughput vs threads%s" % (fam, title_suffix), fontsize=11)
     fig.tight_layout()
     path = os.path.join(out_dir, "%s.png" % fam)
@@ -70,7 +80,8 @@ def plot_family(fam, rows, ncpus, out_dir, title_suffix):
 
 
 def plot_overhead(rows, out_dir):
-    items = sorted(((v, r["ns"]) for (_, v, _, _), r in rows.items()), key=lambda x: x[0])
+    items = sorted(((v, r["ns"]) for (_, v, _, _), r in rows.items() if r["ns"]),
+                   key=lambda x: x[0])
     if not items:
         return None
     fig, ax = plt.subplots(figsize=(6, 2.5))

@@ -15,6 +15,7 @@ import datetime
 import json
 import math
 import os
+import re
 import statistics
 import sys
 
@@ -40,10 +41,16 @@ def split_name(run_name):
     return family, alloc, variant
 
 
+TIMEOUT_RE = re.compile(r"^timeout: .*?about ([0-9.e+-]+) items/s")
+
+
 def results(data):
-    """{(family, variant, alloc, threads): record} with the median over
-    repetitions of items_per_second (and real_time in ns), plus errors."""
-    groups, errors, labels = {}, [], {}
+    """({(family, variant, alloc, threads): record}, [(name, error)]).
+
+    A record has the median over repetitions of items_per_second ("ips")
+    and real time in ns, the label, the counters, and timeout=True when
+    the run hit the per-run budget (its ips is then the body's estimate)."""
+    groups, errors, labels, timeouts = {}, [], {}, {}
     for r in data.get("benchmarks", []):
         if r.get("run_type", "iteration") != "iteration":
             continue
@@ -51,7 +58,12 @@ def results(data):
         fam, alloc, var = split_name(name)
         key = (fam, var, alloc, int(r.get("threads", 1)))
         if r.get("error_occurred"):
-            errors.append((name, r.get("error_message", "")))
+            msg = r.get("error_message", "")
+            m = TIMEOUT_RE.match(msg)
+            if m:
+                timeouts.setdefault(key, []).append(float(m.group(1)))
+            else:
+                errors.append((name, msg))
             continue
         if r.get("label"):
             labels[key] = r["label"]
@@ -60,8 +72,7 @@ def results(data):
             g["ips"].append(float(r["items_per_second"]))
         ns = float(r["real_time"]) * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[r.get("time_unit", "ns")]
         g["ns"].append(ns)
-        for k in ("alloc_ns", "free_ns", "slice_ns", "drop_ns", "hits", "misses",
-                  "remote_frees", "fallback_allocs"):
+        for k in COUNTERS:
             if k in r:
                 g["counters"].setdefault(k, []).append(float(r[k]))
     out = {}
@@ -72,7 +83,12 @@ def results(data):
             "reps": len(g["ns"]),
             "label": labels.get(key, ""),
             "counters": {k: statistics.median(v) for k, v in g["counters"].items()},
+            "timeout": False,
         }
+    for key, est in timeouts.items():
+        if key not in out:
+            out[key] = {"ips": statistics.median(est), "ns": None, "reps": len(est),
+                        "label": "timeout (rate estimated)", "counters": {}, "timeout": True}
     return out, errors
 
 
@@ -136,7 +152,7 @@ def machine_section(data, path):
 
 
 def overhead_section(res):
-    rows = sorted((v, r["ns"]) for (f, v, _, _), r in res.items() if f == "overhead")
+    rows = sorted((v, r["ns"]) for (f, v, _, _), r in res.items() if f == "overhead" and r["ns"])
     if not rows:
         return []
     lines = ["## C wrapper overhead (empty benchmark body)", "",
@@ -181,11 +197,14 @@ def ratio_section(res, ncpus):
                 if p and q and p["ips"] and q["ips"]:
                     r = p["ips"] / q["ips"]
                     per_family.setdefault((f, b, t), []).append(r)
-                    cells.append("%.2f" % r)
+                    mark = "*" if p["timeout"] or q["timeout"] else ""
+                    cells.append("%.2f%s" % (r, mark))
                 else:
                     cells.append("-")
-        lines.append("| %s/%s | %s |" % (f, v, " | ".join(cells)))
-    lines += ["", "Geometric mean per family:", "",
+        lines.append("| %s | %s |" % ("/".join(x for x in (f, v) if x), " | ".join(cells)))
+    lines += ["", "`*`: one side hit the per-run time budget (a spinlock convoy, see below); "
+              "its rate is the benchmark's own estimate (items done / time), so the ratio "
+              "is approximate.", "", "Geometric mean per family:", "",
               "| family | " + " | ".join("vs %s @%d" % (b, t) for b in bases for t in RATIO_THREADS) + " |",
               "|---" * (1 + len(bases) * len(RATIO_THREADS)) + "|"]
     for f in sorted({f for f, _ in keys}):
@@ -196,6 +215,28 @@ def ratio_section(res, ncpus):
                 cells.append("%.2f" % g if g else "-")
         lines.append("| %s | %s |" % (f, " | ".join(cells)))
     lines.append("")
+    return lines
+
+
+def timeout_section(res, data):
+    tos = sorted(k for k, r in res.items() if r["timeout"])
+    if not tos:
+        return []
+    by_alloc = {}
+    for (f, v, a, t) in tos:
+        by_alloc.setdefault(a, []).append(t)
+    lines = ["## Runs that hit the time budget", "",
+             "%d runs exceeded the per-run wall-clock budget (FK_BENCH_BUDGET, %s s) and were "
+             "stopped; their rate is estimated from the work done (shown as `~rate` and `*`). "
+             "By allocator (threads): %s." % (
+                 len(tos), data.get("context", {}).get("run_budget_s", "?"), "; ".join(
+                     "%s: %d runs at %s threads" % (a, len(ts), ",".join(str(x) for x in sorted(set(ts))))
+                     for a, ts in sorted(by_alloc.items()))),
+             "",
+             "These are spinlock convoys: with more threads than CPUs, a FIFO lock (ticket, "
+             "MCS) hands the lock to a waiter that is not running, and every running thread "
+             "spins until the scheduler runs it again (a time slice per hand-off). This is the "
+             "real behaviour of those baselines when oversubscribed, not a harness fault.", ""]
     return lines
 
 
@@ -213,10 +254,10 @@ def results_section(res):
                 cells, note = [], ""
                 for a in allocs:
                     r = res.get((fam, var, a, t))
-                    cells.append(fmt_rate(r["ips"]) if r else "-")
+                    cells.append((("~" if r["timeout"] else "") + fmt_rate(r["ips"])) if r else "-")
                     if r and r["label"]:
                         note = r["label"]
-                lines.append("| %s | %d | %s | %s |" % (var, t, " | ".join(cells), note))
+                lines.append("| %s | %d | %s | %s |" % (var or "-", t, " | ".join(cells), note))
         lines.append("")
     return lines
 
@@ -290,6 +331,7 @@ def main():
                  datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
                  os.path.basename(args.json), "1.7.1"), ""]
     lines += machine_section(data, args.json)
+    lines += timeout_section(res, data)
     lines += ratio_section(res, ncpus)
     lines += overhead_section(res)
     if errors:
