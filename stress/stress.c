@@ -18,6 +18,7 @@
  * Usage: framekit_stress [--threads N] [--seconds S] [--seed X]
  *        [--allocator NAME|all] [--ops N] [--faults P] [--no-hotplug]
  *        [--lock ticket|mcs|mutex] (buddy baselines; default rotates by seed)
+ *        [--list] (allocator names)
  * Seconds and ops bound each allocator's run; whichever comes first.
  */
 #include <errno.h>
@@ -157,7 +158,6 @@ static struct {
 	uint64_t seed;
 	double faults;
 	int hotplug;
-	int verbose;
 	const char *lock;     /* buddy lock; NULL = rotate ticket/mcs/mutex by seed */
 	const char *run_lock; /* the one used by the current run */
 	atomic_int stop;
@@ -1483,15 +1483,20 @@ int main(int argc, char **argv)
 	g.hotplug = 1;
 	const char *alloc = "all";
 	static const struct option lo[] = {
-	    {"threads", required_argument, 0, 't'}, {"seconds", required_argument, 0, 's'},
-	    {"seed", required_argument, 0, 'x'},    {"allocator", required_argument, 0, 'a'},
-	    {"ops", required_argument, 0, 'o'},     {"faults", required_argument, 0, 'f'},
-	    {"no-hotplug", no_argument, 0, 'H'},    {"verbose", no_argument, 0, 'v'},
-	    {"lock", required_argument, 0, 'l'},    {"list", no_argument, 0, 'L'},
-	    {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+	    {"threads", required_argument, 0, 't'},
+	    {"seconds", required_argument, 0, 's'},
+	    {"seed", required_argument, 0, 'x'},
+	    {"allocator", required_argument, 0, 'a'},
+	    {"ops", required_argument, 0, 'o'},
+	    {"faults", required_argument, 0, 'f'},
+	    {"no-hotplug", no_argument, 0, 'H'},
+	    {"lock", required_argument, 0, 'l'},
+	    {"list", no_argument, 0, 'L'},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "t:s:x:a:o:f:l:LHvh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:s:x:a:o:f:l:LHh", lo, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			g.threads = atoi(optarg);
@@ -1523,9 +1528,6 @@ int main(int argc, char **argv)
 		}
 		case 'H':
 			g.hotplug = 0;
-			break;
-		case 'v':
-			g.verbose = 1;
 			break;
 		default:
 			usage(argv[0]);
