@@ -2,8 +2,8 @@
 # Bounded stress runs under ThreadSanitizer and ASan+UBSan, then a short fuzz run.
 #
 # Usage: scripts/run-stress.sh [--seconds S] [--soak] [--seed X] [--no-fuzz]
-#   default: S=4 seconds per allocator and mode, 4 threads (2 cores: oversubscribed),
-#            fuzz 30 s; about 3-4 minutes including the builds.
+#   default: S=5 seconds per allocator and mode, 4 threads (2 cores: oversubscribed),
+#            fuzz 40 s; about 2-3 minutes including the builds.
 #   --soak:  S=120 per allocator, 8 threads, longer fault runs, fuzz 300 s.
 #
 # Stages (each one runs even if an earlier one failed; exit status is non-zero
@@ -17,10 +17,10 @@ set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
 
-SECS=4
+SECS=5
 THREADS=4
 FAULTS=0.02
-FUZZ_SECS=30
+FUZZ_SECS=40
 SOAK=0
 DO_FUZZ=1
 SEED=${SEED:-$(( $(date +%s) % 1000000 ))}
@@ -35,7 +35,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 if [ "$SOAK" = 1 ]; then
-  [ "$SECS" = 4 ] && SECS=120
+  [ "$SECS" = 5 ] && SECS=120
   THREADS=8
   FUZZ_SECS=300
 fi
