@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #ifdef FK_HAVE_LIBNUMA
 #include <numa.h>
@@ -94,18 +95,22 @@ struct lockfree {
 
 /* ---- node-local metadata memory ---- */
 
+/*
+ * Metadata comes from mmap (or numa_alloc_onnode, itself mmap + mbind), not
+ * malloc: add_free_memory runs concurrently with everything else and must
+ * take no user-space lock, and glibc malloc locks its arenas.
+ */
 static void *meta_alloc(size_t bytes, int node, int *on_numa)
 {
-	void *p = NULL;
 	*on_numa = 0;
 #ifdef FK_HAVE_LIBNUMA
 	/* Only nodes libnuma knows: numa_alloc_onnode on a missing node "works"
-	 * with a warning (ecosystem.md section 6), logical nodes use malloc. */
+	 * with a warning (ecosystem.md section 6); logical nodes get plain
+	 * pages. Both are zero-filled. */
 	if (numa_available() >= 0 && node <= numa_max_node() &&
 	    numa_bitmask_isbitset(numa_all_nodes_ptr, (unsigned)node)) {
-		p = numa_alloc_onnode(bytes, node);
+		void *p = numa_alloc_onnode(bytes, node);
 		if (p) {
-			memset(p, 0, bytes);
 			*on_numa = 1;
 			return p;
 		}
@@ -113,11 +118,8 @@ static void *meta_alloc(size_t bytes, int node, int *on_numa)
 #else
 	(void)node;
 #endif
-	bytes = (bytes + 63) & ~(size_t)63;
-	p = aligned_alloc(64, bytes);
-	if (p)
-		memset(p, 0, bytes);
-	return p;
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
 }
 
 static void meta_free(void *p, size_t bytes, int on_numa)
@@ -128,9 +130,8 @@ static void meta_free(void *p, size_t bytes, int on_numa)
 		return;
 	}
 #endif
-	(void)bytes;
 	(void)on_numa;
-	free(p);
+	munmap(p, bytes);
 }
 
 /* ---- small helpers ---- */
@@ -953,7 +954,7 @@ static int lf_create(const struct fk_alloc_params *params, unsigned nr_nodes, co
 			goto fail;
 		ln->bytes = bytes;
 		ln->on_numa = on_numa;
-		lf->nodes[nd] = ln; /* zeroed by meta_alloc: atomics start at 0 */
+		lf->nodes[nd] = ln; /* zero-filled pages: the atomics start at 0 */
 	}
 	*state = lf;
 	return 0;
