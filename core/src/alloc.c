@@ -44,31 +44,41 @@ int fk_alloc_segment(fk_mem *mem, uint64_t nframes, const struct fk_meta_type *t
 		if (align >= FK_MAX_ORDER)
 			return FK_EINVAL;
 	}
-	int err = FK_ENOMEM;
-	/* A range from a region being hot-removed cannot be claimed: give it
-	 * back and retry a few times. */
-	for (int attempt = 0; attempt < 4; attempt++) {
+	/*
+	 * A range from a region that is being hot-removed cannot be claimed:
+	 * keep it aside (so the allocator hands out other frames) and retry;
+	 * everything set aside goes back at the end.
+	 */
+	enum { MAX_ASIDE = 8 };
+	uint64_t aside[MAX_ASIDE];
+	unsigned naside = 0;
+	int err;
+	for (;;) {
 		uint64_t pa;
 		struct fk_region *r;
 		fk_rcu_read_lock();
 		err = mem->ops->alloc(mem->alloc, nframes, align, node, flags, &pa);
 		if (err) {
 			fk_rcu_read_unlock();
-			return err;
+			break;
 		}
 		uint64_t end = pa + (nframes << FK_PAGE_SHIFT);
 		err = fk_mem_lookup(mem, pa, end - pa, &r);
-		if (err || !fk_region_managed(r)) {
-			mem->ops->dealloc(mem->alloc, pa, nframes);
+		if (err || !fk_region_managed(r) || !fk_region_claimable(r)) {
 			fk_rcu_read_unlock();
 			err = FK_ENOMEM;
+			if (naside == MAX_ASIDE) {
+				mem->ops->dealloc(mem->alloc, pa, nframes);
+				break;
+			}
+			aside[naside++] = pa;
 			continue;
 		}
 		err = fk_claim_range(r, pa, end, type, init, ctx);
 		if (err) {
 			return_range(mem, r, pa, end);
 			fk_rcu_read_unlock();
-			return err;
+			break;
 		}
 		if ((flags & FK_ALLOC_ZEROED) && r->backing)
 			memset(r->backing + (pa - r->base), 0, (size_t)(end - pa));
@@ -78,7 +88,15 @@ int fk_alloc_segment(fk_mem *mem, uint64_t nframes, const struct fk_meta_type *t
 		out->end = end;
 		out->type = type;
 		fk_check_segment(out);
-		return 0;
+		break;
+	}
+	/* In a read section, so that a region removal's second grace period
+	 * waits until the allocator has these frames back. */
+	if (naside) {
+		fk_rcu_read_lock();
+		for (unsigned i = 0; i < naside; i++)
+			mem->ops->dealloc(mem->alloc, aside[i], nframes);
+		fk_rcu_read_unlock();
 	}
 	return err;
 }

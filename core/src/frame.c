@@ -31,6 +31,8 @@ static int claim_one(fk_mem *mem, uint64_t paddr, const struct fk_meta_type *typ
 	int err = fk_mem_lookup(mem, paddr, FK_PAGE_SIZE, &r);
 	if (!err && fk_region_managed(r))
 		err = FK_EMANAGED;
+	if (!err && !fk_region_claimable(r))
+		err = FK_EBUSY;
 	if (!err)
 		err = fk_claim_frame(r, paddr, type, init, ctx, state);
 	fk_rcu_read_unlock();

@@ -200,6 +200,9 @@ int fk_mem_add_region(fk_mem *mem, const struct fk_region_config *rc)
 	int err;
 	if (!mem)
 		return FK_EINVAL;
+	/* A grace period cannot end inside our own read section. */
+	if (fk_rcu_registered() && urcu_memb_read_ongoing())
+		return FK_EBUSY;
 	err = region_new(mem, rc, &r);
 	if (err)
 		return err;
@@ -274,23 +277,38 @@ int fk_mem_remove_region(fk_mem *mem, uint64_t base)
 		pthread_mutex_unlock(&mem->hotplug_lock);
 		return FK_ENOENT;
 	}
+	/*
+	 * 1. Stop new claims (from_unused, allocate+claim) in the region, then
+	 *    wait for claims in flight. The region stays published, so lookups
+	 *    of frames in use keep working if the removal is refused.
+	 *    Relaxed store: the grace period orders it before every read
+	 *    section it does not wait for (see fk_region_claimable).
+	 */
+	atomic_store_explicit(&r->offlining, 1, memory_order_relaxed);
+	fk_rcu_synchronize();
+	/*
+	 * 2. Any reference left? Handles need no lookup, so a referenced frame
+	 *    shows as a count other than UNUSED; a slot seen UNUSED stays so,
+	 *    because only a claim leaves UNUSED.
+	 */
+	if (!region_idle(r)) {
+		atomic_store_explicit(&r->offlining, 0, memory_order_relaxed);
+		pthread_mutex_unlock(&mem->hotplug_lock);
+		return FK_EINUSE;
+	}
 	struct fk_region_table *t = table_with(old, 0, r);
 	if (!t) {
+		atomic_store_explicit(&r->offlining, 0, memory_order_relaxed);
 		pthread_mutex_unlock(&mem->hotplug_lock);
 		return FK_ENOMEM;
 	}
-	/* 1. Unpublish: no new lookup (from_unused, from_in_use, from_raw,
-	 *    alloc) can reach the region. Wait for those in flight. */
+	/*
+	 * 3. Unpublish and wait: for lookups that found the region, and for
+	 *    last droppers and refused allocations that give frames back to
+	 *    the allocator inside a read section (fk_release_run,
+	 *    fk_alloc_segment).
+	 */
 	table_publish(mem, t);
-	fk_rcu_synchronize();
-	/* 2. No references left? Handles need no lookup, so a referenced
-	 *    frame shows here as a count other than UNUSED. */
-	if (!region_idle(r)) {
-		err = FK_EINUSE;
-		goto republish;
-	}
-	/* 3. Last droppers that stored UNUSED may still be deallocating
-	 *    (inside a read section, see fk_release_run): wait for them. */
 	fk_rcu_synchronize();
 	/* 4. The allocator must hold every frame as free. */
 	if (fk_region_managed(r)) {
@@ -298,20 +316,18 @@ int fk_mem_remove_region(fk_mem *mem, uint64_t base)
 			mem->ops->drain(mem->alloc);
 		err = mem->ops->remove_free_memory(mem->alloc, r->base, r->nframes);
 		if (err) {
-			err = FK_EINUSE;
-			goto republish;
+			table_publish(mem, old);
+			fk_rcu_synchronize();
+			free(t);
+			atomic_store_explicit(&r->offlining, 0, memory_order_relaxed);
+			pthread_mutex_unlock(&mem->hotplug_lock);
+			return FK_EINUSE;
 		}
 	}
 	free(old);
 	pthread_mutex_unlock(&mem->hotplug_lock);
 	region_free(r);
 	return 0;
-republish:
-	table_publish(mem, old);
-	fk_rcu_synchronize();
-	free(t);
-	pthread_mutex_unlock(&mem->hotplug_lock);
-	return err;
 }
 
 /* ---- context ---- */

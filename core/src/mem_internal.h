@@ -32,6 +32,8 @@ struct fk_region {
 	_Atomic uint32_t *raw;  /* per-frame raw reference counts, NULL when off */
 	unsigned char *backing; /* host memory for FK_REGION_BACKED */
 	fk_mem *mem;
+	/* Set while fk_mem_remove_region decides; claims are refused. */
+	_Atomic int offlining;
 };
 
 struct fk_region_table {
@@ -54,6 +56,16 @@ struct fk_mem {
 static inline int fk_region_managed(const struct fk_region *r)
 {
 	return !(r->flags & FK_REGION_UNMANAGED);
+}
+
+/*
+ * May new frames be claimed in r? Not while a removal is deciding. Relaxed:
+ * the remover sets the flag before a grace period, and RCU guarantees that
+ * every read section it does not wait for observes the store.
+ */
+static inline int fk_region_claimable(const struct fk_region *r)
+{
+	return !atomic_load_explicit(&((struct fk_region *)r)->offlining, memory_order_relaxed);
 }
 
 static inline struct fk_meta_slot *fk_region_slot(const struct fk_region *r, uint64_t paddr)
@@ -82,11 +94,13 @@ void fk_release_run(fk_mem *mem, struct fk_region *r, uint64_t start, uint64_t e
 /* Teardown of one frame at count 0 (on_drop), without the UNUSED store. */
 void fk_slot_teardown(struct fk_region *r, struct fk_meta_slot *s, uint64_t paddr);
 
-/* Claim + init + publish; on failure the slot is back to UNUSED. */
+/* Claim + init + publish `state` (1 or UNIQUE; 0 = leave busy, unpublished);
+ * on failure the slot is back to UNUSED. */
 int fk_claim_frame(struct fk_region *r, uint64_t paddr, const struct fk_meta_type *type,
                    fk_meta_init_fn init, void *ctx, uint64_t state);
 /*
- * Claim [start, end) all or nothing. On failure the frames claimed so far are
+ * Claim [start, end) all or nothing: every frame stays busy until all are
+ * claimed, then all are published. On failure the frames claimed so far are
  * torn down (on_drop) and UNUSED again; nothing is deallocated.
  */
 int fk_claim_range(struct fk_region *r, uint64_t start, uint64_t end,

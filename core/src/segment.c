@@ -41,6 +41,8 @@ int fk_segment_from_unused(fk_mem *mem, uint64_t start, uint64_t end,
 	int err = fk_mem_lookup(mem, start, end - start, &r);
 	if (!err && fk_region_managed(r))
 		err = FK_EMANAGED;
+	if (!err && !fk_region_claimable(r))
+		err = FK_EBUSY;
 	if (!err)
 		err = fk_claim_range(r, start, end, type, init, ctx);
 	fk_rcu_read_unlock();

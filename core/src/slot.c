@@ -34,7 +34,8 @@ int fk_claim_frame(struct fk_region *r, uint64_t paddr, const struct fk_meta_typ
 			return err < 0 ? err : FK_EINVAL;
 		}
 	}
-	fk_slot_publish(s, state);
+	if (state)
+		fk_slot_publish(s, state);
 	return 0;
 }
 
@@ -73,21 +74,25 @@ int fk_claim_range(struct fk_region *r, uint64_t start, uint64_t end,
                    const struct fk_meta_type *type, fk_meta_init_fn init, void *ctx)
 {
 	uint64_t p;
+	/*
+	 * Phase 1: claim and initialise every frame, leaving each at count 0
+	 * (busy). Nobody can take a reference to a busy frame (from_in_use
+	 * reports FK_EBUSY), so a rollback tears down frames that are ours
+	 * alone: a half-built segment is never observable.
+	 */
 	for (p = start; p < end; p += FK_PAGE_SIZE) {
-		int err = fk_claim_frame(r, p, type, init, ctx, 1);
+		int err = fk_claim_frame(r, p, type, init, ctx, 0);
 		if (err) {
-			uint64_t q;
-			/* Roll back: every claimed frame is ours alone (count 1). */
-			for (q = start; q < p; q += FK_PAGE_SIZE) {
+			for (uint64_t q = start; q < p; q += FK_PAGE_SIZE) {
 				struct fk_meta_slot *s = fk_region_slot(r, q);
-				int last = fk_slot_dec(s);
-				assert(last == 1);
-				(void)last;
 				fk_slot_teardown(r, s, q);
 				fk_slot_release_unused(s);
 			}
 			return err;
 		}
 	}
+	/* Phase 2: publish (release, see fk_slot_publish). */
+	for (p = start; p < end; p += FK_PAGE_SIZE)
+		fk_slot_publish(fk_region_slot(r, p), 1);
 	return 0;
 }
