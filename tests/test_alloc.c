@@ -5,6 +5,7 @@
  * out twice; conservation (free == total after drain) closes each test.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #include "alloc_internal.h"
@@ -544,6 +545,104 @@ static void alloc_concurrent_8_threads_conserve_frames(void)
 	concurrent(8);
 }
 
+/* Hot-remove races: while workers allocate and free, the main thread
+ * removes and re-adds a region; a successful removal must own every frame. */
+
+struct rm_arg {
+	struct fix *f;
+	unsigned id;
+	_Atomic int *stop, *started;
+	int failed;
+};
+
+static void *rm_worker(void *p)
+{
+	struct rm_arg *a = p;
+	uint64_t held[8], seed = 77 + a->id;
+	unsigned nh = 0;
+	/* relaxed: start/stop flags; the join orders the rest */
+	atomic_fetch_add_explicit(a->started, 1, memory_order_relaxed);
+	for (int it = 0; it < 200000 && !atomic_load_explicit(a->stop, memory_order_relaxed);
+	     it++) {
+		uint64_t pfn;
+		if (nh < 8 && rnd(&seed) % 2) {
+			int err = alloc(a->f, 1, 0, 0, FK_ALLOC_NODE_STRICT, &pfn);
+			if (err == FK_ENOMEM)
+				continue;
+			if (err || !own(pfn, 1)) {
+				a->failed = 1;
+				break;
+			}
+			held[nh++] = pfn;
+		} else if (nh) {
+			unsigned i = (unsigned)(rnd(&seed) % nh);
+			disown(held[i], 1);
+			if (dealloc(a->f, held[i], 1))
+				a->failed = 2;
+			held[i] = held[--nh];
+		}
+	}
+	while (nh--) {
+		disown(held[nh], 1);
+		if (dealloc(a->f, held[nh], 1))
+			a->failed = 3;
+	}
+	return NULL;
+}
+
+static void remove_free_memory_races_with_allocators_safely(void)
+{
+	struct fix f;
+	pthread_t t[2];
+	struct rm_arg arg[2];
+	_Atomic int stop = 0, started = 0;
+	const uint64_t r2 = NODE_PFN(0) + 1024, n2 = 512;
+	int removed = 0, busy = 0;
+	CHECK_OK(fix_open(&f, 1));
+	CHECK_OK(add(&f, NODE_PFN(0), 8, 0)); /* small: the workers spill into r2 */
+	CHECK_OK(add(&f, r2, n2, 0));
+	owned_reset();
+	for (unsigned i = 0; i < 2; i++) {
+		arg[i] = (struct rm_arg){.f = &f, .id = i, .stop = &stop, .started = &started};
+		CHECK(pthread_create(&t[i], NULL, rm_worker, &arg[i]) == 0);
+	}
+	while (atomic_load_explicit(&started, memory_order_relaxed) < 2)
+		sched_yield();
+	for (int k = 0; k < 300; k++) {
+		int err = f.ops->remove_free_memory(f.st, r2 << FK_PAGE_SHIFT, n2);
+		if (err == FK_EBUSY) {
+			busy++;
+			sched_yield();
+			continue;
+		}
+		if (err != 0 || !own(r2, n2)) { /* nobody may hold a removed frame */
+			atomic_store_explicit(&stop, 1, memory_order_relaxed);
+			removed = -1;
+			break;
+		}
+		removed++;
+		sched_yield(); /* let the workers find it gone */
+		disown(r2, n2);
+		if (add(&f, r2, n2, 0) != 0) {
+			removed = -1;
+			break;
+		}
+		sched_yield(); /* and let them use it again */
+	}
+	atomic_store_explicit(&stop, 1, memory_order_relaxed);
+	for (unsigned i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	CHECK(removed >= 0);
+	if (getenv("FK_TEST_VERBOSE"))
+		fprintf(stderr, "  %d removals, %d refused\n", removed, busy);
+	for (unsigned i = 0; i < 2; i++)
+		CHECK_EQ(arg[i].failed, 0);
+	struct fk_alloc_stats s = stats(&f, -1);
+	CHECK_EQ(s.total_frames, 8 + n2);
+	CHECK_EQ(s.free_frames, 8 + n2);
+	fix_close(&f);
+}
+
 /* ---- runner ---- */
 
 static const char *filter; /* argv[1]: run only names containing it */
@@ -591,6 +690,7 @@ int main(int argc, char **argv)
 	RUN_ALL(alloc_double_free_is_rejected);
 	RUN_ALL(remove_free_memory_refused_while_allocated);
 	RUN_ALL(alloc_stats_are_per_node);
+	RUN_ALL(remove_free_memory_races_with_allocators_safely);
 	RUN_ALL(alloc_concurrent_4_threads_conserve_frames);
 	RUN_ALL(alloc_concurrent_8_threads_conserve_frames);
 	if (n < 4)
