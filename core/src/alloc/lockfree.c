@@ -87,7 +87,7 @@ struct lf_res {
 struct lockfree {
 	unsigned nr_nodes, nr_cpus;
 	const int *cpu_node;
-	struct lf_res *res; /* nr_cpus */
+	struct lf_res *res; /* [cpu * nr_nodes + node]: one reservation per CPU and node */
 	struct lf_node *nodes[FK_MAX_NODES];
 	_Atomic unsigned nr_regions;
 	_Atomic(struct lf_region *) regions[LF_MAX_REGIONS];
@@ -423,8 +423,8 @@ static bool try_reserve(struct lf_region *r, uint32_t k, unsigned lo, unsigned h
  * partially used areas first (keeps free areas for huge pages, as LLFree
  * does), then fully free ones. `old` is the slot value seen by the caller.
  */
-static bool reserve_and_alloc(struct lockfree *lf, unsigned cpu, uint64_t old, int node, unsigned n,
-                              unsigned align, uint64_t *pfn)
+static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned cpu, uint64_t old,
+                              int node, unsigned n, unsigned align, uint64_t *pfn)
 {
 	for (int pass = 0; pass < 2; pass++) {
 		unsigned lo = pass ? AREA_FRAMES : n, hi = pass ? AREA_FRAMES : AREA_FRAMES - 1;
@@ -449,7 +449,7 @@ static bool reserve_and_alloc(struct lockfree *lf, unsigned cpu, uint64_t old, i
 				 * release keep the swap ordered with the flag updates
 				 * around it. Whoever swaps a value out unreserves it. */
 				if (atomic_compare_exchange_strong_explicit(
-				        &lf->res[cpu].area, &expect, code, memory_order_acq_rel,
+				        &rs->area, &expect, code, memory_order_acq_rel,
 				        memory_order_acquire)) {
 					if (old)
 						unreserve(lf, old);
@@ -538,6 +538,38 @@ static bool alloc_on(struct lockfree *lf, int node, uint64_t n, unsigned align, 
 
 /* ---- ops ---- */
 
+/*
+ * Serve a request from node: the CPU's reserved area of that node (a hit),
+ * a newly reserved area, or any area. Counted in node's stats for cpu.
+ */
+static bool alloc_node(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsigned align,
+                       uint64_t *pfn)
+{
+	struct lf_stat *st = &lf->nodes[node]->stat[cpu];
+	if (n <= 256 && align < AREA_ORDER) {
+		struct lf_res *rs = &lf->res[cpu * lf->nr_nodes + (unsigned)node];
+		/* acquire: pairs with the acq_rel CAS that installed it. */
+		uint64_t code = atomic_load_explicit(&rs->area, memory_order_acquire);
+		if (code) {
+			struct lf_region *r = region_at(lf, (unsigned)((code - 1) >> 32));
+			if (area_alloc(r, (uint32_t)(code - 1), (unsigned)n, align, pfn, cpu)) {
+				stat_inc(&st->hits); /* allocs = hits + the rest */
+				return true;
+			}
+		}
+		stat_inc(&st->misses);
+		if (reserve_and_alloc(lf, rs, cpu, code, node, (unsigned)n, align, pfn)) {
+			stat_inc(&st->allocs);
+			return true;
+		}
+	}
+	if (alloc_on(lf, node, n, align, cpu, pfn)) {
+		stat_inc(&st->allocs);
+		return true;
+	}
+	return false;
+}
+
 static int lf_alloc(void *state, uint64_t nframes, unsigned align_order, int node, unsigned flags,
                     uint64_t *paddr)
 {
@@ -548,46 +580,25 @@ static int lf_alloc(void *state, uint64_t nframes, unsigned align_order, int nod
 	if (flags & FK_ALLOC_ALIGNED && fk_order_ceil(nframes) > align_order)
 		align_order = fk_order_ceil(nframes);
 	unsigned cpu = fk_cpu_current(lf->nr_cpus);
-	int local = cpu_node_of(lf, cpu);
 	if (node < 0)
 		node = FK_ALLOC_NODE_OF(flags);
 	if (node < 0)
-		node = local;
+		node = cpu_node_of(lf, cpu);
 	if ((unsigned)node >= lf->nr_nodes)
 		return FK_EINVAL;
-	struct lf_stat *st = &lf->nodes[node]->stat[cpu];
-
-	if (node == local && nframes <= 256 && align_order < AREA_ORDER) {
-		/* acquire: pairs with the acq_rel CAS that installed it. */
-		uint64_t code = atomic_load_explicit(&lf->res[cpu].area, memory_order_acquire);
-		if (code) {
-			struct lf_region *r = region_at(lf, (unsigned)((code - 1) >> 32));
-			if (area_alloc(r, (uint32_t)(code - 1), (unsigned)nframes, align_order,
-			               &pfn, cpu)) {
-				stat_inc(&st->hits); /* allocs = hits + the rest */
-				goto hit;
-			}
-		}
-		stat_inc(&st->misses);
-		if (reserve_and_alloc(lf, cpu, code, node, (unsigned)nframes, align_order, &pfn))
-			goto done;
-	}
-	if (alloc_on(lf, node, nframes, align_order, cpu, &pfn))
+	if (alloc_node(lf, cpu, node, nframes, align_order, &pfn))
 		goto done;
 	if (flags & FK_ALLOC_NODE_STRICT)
 		return FK_ENOMEM;
 	for (unsigned i = 1; i < lf->nr_nodes; i++) {
 		int nd = (int)(((unsigned)node + i) % lf->nr_nodes);
-		if (alloc_on(lf, nd, nframes, align_order, cpu, &pfn)) {
-			st = &lf->nodes[nd]->stat[cpu];
-			stat_inc(&st->fallback_allocs);
+		if (alloc_node(lf, cpu, nd, nframes, align_order, &pfn)) {
+			stat_inc(&lf->nodes[nd]->stat[cpu].fallback_allocs);
 			goto done;
 		}
 	}
 	return FK_ENOMEM;
 done:
-	stat_inc(&st->allocs);
-hit:
 	*paddr = pfn << FK_PAGE_SHIFT;
 	return 0;
 }
@@ -833,7 +844,7 @@ static int lf_remove(void *state, uint64_t paddr, uint64_t nframes)
 static void lf_drain(void *state)
 {
 	struct lockfree *lf = state;
-	for (unsigned c = 0; c < lf->nr_cpus; c++) {
+	for (unsigned c = 0; c < lf->nr_cpus * lf->nr_nodes; c++) {
 		/* acq_rel: as the swap in reserve_and_alloc; we swapped the value
 		 * out, so we clear its flag. */
 		uint64_t old = atomic_exchange_explicit(&lf->res[c].area, 0, memory_order_acq_rel);
@@ -944,10 +955,10 @@ static int lf_create(const struct fk_alloc_params *params, unsigned nr_nodes, co
 	atomic_init(&lf->nr_regions, 0);
 	for (unsigned i = 0; i < LF_MAX_REGIONS; i++)
 		atomic_init(&lf->regions[i], NULL);
-	lf->res = aligned_alloc(64, lf->nr_cpus * sizeof(struct lf_res));
+	lf->res = aligned_alloc(64, lf->nr_cpus * nr_nodes * sizeof(struct lf_res));
 	if (!lf->res)
 		goto fail;
-	for (unsigned c = 0; c < lf->nr_cpus; c++)
+	for (unsigned c = 0; c < lf->nr_cpus * nr_nodes; c++)
 		atomic_init(&lf->res[c].area, 0);
 	for (unsigned nd = 0; nd < nr_nodes; nd++) {
 		size_t bytes = sizeof(struct lf_node) + lf->nr_cpus * sizeof(struct lf_stat);
