@@ -3,9 +3,11 @@
 #
 #   scripts/run-bench.sh [--quick|--full] [--out DIR] [-- EXTRA GBENCH FLAGS]
 #
-#   (default)  every benchmark, threads 1,2,4,8,16, min_time 0.03 s  (~5 min on 2 cores)
-#   --quick    threads 1 and 2 only, min_time 0.005 s                (< 1 min)
-#   --full     every benchmark, min_time 0.5 s, 3 repetitions       (~1 h on 2 cores)
+#   (default)  every benchmark, threads 1,2,4,8,16, min_time 0.05 s, 3 repetitions
+#              (console shows the aggregates; ~4-6 min on 2 cores)
+#   --quick    threads 1 and 2 only, min_time 0.005 s, 1 repetition (< 1 min)
+#   --full     min_time 0.5 s, 5 repetitions, random interleaving  (~40 min on 2 cores)
+# The summary and plots use the median over repetitions.
 #
 # Writes into results/<YYYY-MM-DD>-<hostname>/ (or --out DIR):
 #   bench.json   Google Benchmark JSON (context: compiler, flags, nodes, split)
@@ -70,11 +72,13 @@ quick)
 	: "${FK_BENCH_BUDGET:=1}"
 	;;
 default)
-	ARGS=(--benchmark_min_time=0.03)
+	ARGS=(--benchmark_min_time=0.05 --benchmark_repetitions=3
+		--benchmark_display_aggregates_only=true)
 	: "${FK_BENCH_BUDGET:=2}"
 	;;
 full)
-	ARGS=(--benchmark_min_time=0.5 --benchmark_repetitions=3
+	ARGS=(--benchmark_min_time=0.5 --benchmark_repetitions=5
+		--benchmark_display_aggregates_only=true
 		--benchmark_enable_random_interleaving=true)
 	: "${FK_BENCH_BUDGET:=10}"
 	;;

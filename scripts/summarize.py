@@ -163,8 +163,11 @@ def overhead_section(res):
               "`c_keep_running` calls the shim's `gb_keep_running()` once per iteration; "
               "`c_keep_running_batch:1000` is one call per 1000 iterations; "
               "`cpp_native_range_for` is Google Benchmark's own C++ loop. Every framekit "
-              "benchmark uses the batched form, so the wrapper adds well under 0.1 ns per "
-              "operation to the numbers below.", ""]
+              "benchmark uses the batched form (32 to 1024 operations per call), so the wrapper "
+              "adds well under 0.1 ns per operation to the numbers below. framekit_bench is "
+              "built with -flto (FK_BENCH_LTO, release only), which lets the C++ "
+              "`KeepRunning` inline into the C bodies; without LTO `c_keep_running` measured "
+              "about 1.1 ns CPU per iteration on this machine (2026-11-24), batched 0.002 ns.", ""]
     return lines
 
 
