@@ -426,8 +426,15 @@ static bool try_reserve(struct lf_region *r, uint32_t k, unsigned lo, unsigned h
 static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned cpu, uint64_t old,
                               int node, unsigned n, unsigned align, uint64_t *pfn)
 {
-	for (int pass = 0; pass < 2; pass++) {
-		unsigned lo = pass ? AREA_FRAMES : n, hi = pass ? AREA_FRAMES : AREA_FRAMES - 1;
+	/* (lo, hi) free frames: partial areas that are worth it, free areas,
+	 * then any partial area (like LLFree's TREE_PARTIAL/FREE ranges). */
+	const unsigned worth = n > 16 ? n : 16;
+	const unsigned range[3][2] = {
+	    {worth, AREA_FRAMES - 1}, {AREA_FRAMES, AREA_FRAMES}, {n, AREA_FRAMES - 1}};
+	for (int pass = 0; pass < 3; pass++) {
+		unsigned lo = range[pass][0], hi = range[pass][1];
+		if (pass == 2 && worth == n)
+			break; /* pass 0 covered it */
 		unsigned nr = nr_regions(lf);
 		for (unsigned i = 0; i < nr; i++) {
 			struct lf_region *r = region_at(lf, i);
@@ -443,6 +450,7 @@ static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned c
 					unreserve(lf, res_encode(i, k));
 					continue;
 				}
+				/* relaxed: a scan start hint, orders nothing. */
 				atomic_store_explicit(&r->hint, k + 1, memory_order_relaxed);
 				uint64_t code = res_encode(i, k), expect = old;
 				/* acq_rel: the slot holds only an area id; acquire/
