@@ -40,6 +40,18 @@ void bench_init(void)
 
 int bench_pinning(void) { return bench_pin; }
 
+static struct bench_env *all_envs;
+
+void bench_fini(void)
+{
+	while (all_envs) {
+		struct bench_env *env = all_envs;
+		all_envs = env->next_env;
+		gb_barrier_free(env->barrier);
+		free(env);
+	}
+}
+
 struct bench_env *bench_env_new(const char *allocator)
 {
 	struct bench_env *env = calloc(1, sizeof(*env));
@@ -50,6 +62,8 @@ struct bench_env *bench_env_new(const char *allocator)
 	env->allocator = allocator;
 	env->raw_tracking = 1;
 	env->barrier = gb_barrier_new();
+	env->next_env = all_envs;
+	all_envs = env;
 	return env;
 }
 

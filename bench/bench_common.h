@@ -48,6 +48,7 @@ struct bench_env {
 	const struct fk_allocator_ops *real_ops; /* when capture_alloc */
 	void *alloc_state;
 	struct fk_allocator_ops wrap_ops;
+	struct bench_env *next_env; /* registry, freed by bench_fini */
 };
 
 /* Allocators compiled into the library (fk_allocator_names). */
@@ -56,6 +57,8 @@ extern size_t bench_nr_allocators;
 extern int bench_nr_cpus;
 
 void bench_init(void);
+/* Free every bench_env (after gb_main returned). */
+void bench_fini(void);
 int bench_pinning(void);
 struct bench_env *bench_env_new(const char *allocator);
 /*

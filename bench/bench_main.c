@@ -66,5 +66,7 @@ int main(int argc, char **argv)
 	bench_register_lookup();
 	bench_register_alloc();
 	bench_register_numa();
-	return gb_main(argc, argv);
+	int rc = gb_main(argc, argv);
+	bench_fini();
+	return rc;
 }
