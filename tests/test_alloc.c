@@ -413,6 +413,18 @@ static void remove_free_memory_refused_while_allocated(void)
 	CHECK(pfn >= NODE_PFN(1) + 5 && pfn < NODE_PFN(1) + 605);
 	CHECK_OK(dealloc(&f, pfn, 1));
 	CHECK_EQ(stats(&f, -1).free_frames, 1624);
+	/* and once more, now on the other node */
+	CHECK_OK(f.ops->remove_free_memory(f.st, (NODE_PFN(1) + 5) << FK_PAGE_SHIFT, 600));
+	CHECK_OK(add(&f, NODE_PFN(1) + 5, 600, 0));
+	CHECK_EQ(stats(&f, 0).total_frames, 1624);
+	CHECK_EQ(stats(&f, 1).total_frames, 0);
+	CHECK_ERR(alloc(&f, 1, 0, 1, FK_ALLOC_NODE_STRICT, &pfn), FK_ENOMEM);
+	CHECK_OK(alloc(&f, 512, 9, 0, FK_ALLOC_NODE_STRICT, &pfn)); /* node 0's own area */
+	CHECK_OK(alloc(&f, 100, 0, 0, FK_ALLOC_NODE_STRICT, &q));
+	CHECK(q < NODE_PFN(1) + 605);
+	CHECK_OK(dealloc(&f, q, 100));
+	CHECK_OK(dealloc(&f, pfn, 512));
+	CHECK_EQ(stats(&f, 0).free_frames, 1624);
 	fix_close(&f);
 }
 

@@ -118,7 +118,7 @@ static unsigned nr_chunks(struct fk_buddy *b)
 
 static void block_insert(struct fk_buddy *b, struct buddy_chunk *c, uint64_t pfn, unsigned o)
 {
-	struct buddy_zone *z = &b->zones[c->node];
+	struct buddy_zone *z = &b->zones[fk_chunk_node(c)];
 	while (o < FK_BUDDY_TOP) {
 		uint64_t bud = pfn ^ (1ull << o);
 		if (bud < c->start || bud + (1ull << o) > c->end)
@@ -142,7 +142,7 @@ static void block_insert(struct fk_buddy *b, struct buddy_chunk *c, uint64_t pfn
 static void free_range(struct fk_buddy *b, struct buddy_chunk *c, uint64_t pfn, uint64_t n)
 {
 	bm_set(c->free_bm, pfn - c->start, pfn + n - c->start);
-	b->zones[c->node].free_frames += n;
+	b->zones[fk_chunk_node(c)].free_frames += n;
 	while (n) {
 		unsigned o = fk_order_fit(pfn, n, FK_BUDDY_TOP);
 		block_insert(b, c, pfn, o);
@@ -154,7 +154,7 @@ static void free_range(struct fk_buddy *b, struct buddy_chunk *c, uint64_t pfn, 
 /* Take the free frames [p, p+n) (all free) of chunk c out of the lists. */
 static void withdraw(struct fk_buddy *b, struct buddy_chunk *c, uint64_t p, uint64_t n)
 {
-	struct buddy_zone *z = &b->zones[c->node];
+	struct buddy_zone *z = &b->zones[fk_chunk_node(c)];
 	uint64_t q = p, end = p + n;
 	while (q < end) {
 		uint64_t h = q;
@@ -190,13 +190,21 @@ int fk_buddy_cpu_node(const struct fk_buddy *b, unsigned cpu)
 	return n >= 0 && (unsigned)n < b->nr_nodes ? n : 0;
 }
 
+static int is_dead(struct buddy_chunk *c)
+{
+	/* acquire: pairs with the release store that revives the chunk in
+	 * fk_buddy_add, so its new node is visible to lock-free readers. */
+	return atomic_load_explicit(&c->dead, memory_order_acquire);
+}
+
 struct buddy_chunk *fk_buddy_chunk_of(struct fk_buddy *b, uint64_t pfn, uint64_t n)
 {
 	unsigned nr = nr_chunks(b);
 	for (unsigned i = 0; i < nr; i++) {
 		struct buddy_chunk *c = chunk_at(b, i);
-		if (c && pfn >= c->start && pfn < c->end)
-			return pfn + n <= c->end ? c : NULL;
+		if (!c || pfn < c->start || pfn >= c->end || is_dead(c))
+			continue;
+		return pfn + n <= c->end ? c : NULL;
 	}
 	return NULL;
 }
@@ -208,7 +216,7 @@ static int alloc_scan(struct fk_buddy *b, uint64_t n, unsigned align, int node, 
 	unsigned nr = nr_chunks(b);
 	for (unsigned i = 0; i < nr; i++) {
 		struct buddy_chunk *c = chunk_at(b, i);
-		if (c->node != node || c->end - c->start < n)
+		if (fk_chunk_node(c) != node || c->end - c->start < n || is_dead(c))
 			continue;
 		uint64_t p = (c->start + al - 1) & ~(al - 1);
 		while (p + n <= c->end && p >= c->start) {
@@ -281,7 +289,7 @@ int fk_buddy_remove(struct fk_buddy *b, uint64_t pfn, uint64_t n)
 	for (unsigned i = 0; i < nr; i++) {
 		struct buddy_chunk *c = chunk_at(b, i);
 		uint64_t s = pfn > c->start ? pfn : c->start, e = end < c->end ? end : c->end;
-		if (s >= e)
+		if (s >= e || is_dead(c))
 			continue;
 		if (bm_count(c->absent_bm, s - c->start, e - c->start) != 0)
 			return FK_EOUTOFBOUND;
@@ -294,12 +302,16 @@ int fk_buddy_remove(struct fk_buddy *b, uint64_t pfn, uint64_t n)
 	for (unsigned i = 0; i < nr; i++) {
 		struct buddy_chunk *c = chunk_at(b, i);
 		uint64_t s = pfn > c->start ? pfn : c->start, e = end < c->end ? end : c->end;
-		if (s >= e)
+		if (s >= e || is_dead(c))
 			continue;
 		withdraw(b, c, s, e - s);
 		bm_set(c->absent_bm, s - c->start, e - c->start);
 		c->nr_absent += e - s;
-		b->zones[c->node].total_frames -= e - s;
+		b->zones[fk_chunk_node(c)].total_frames -= e - s;
+		if (c->nr_absent == c->end - c->start)
+			/* relaxed: nothing to publish; readers that still see it
+			 * live hold no frame of it. */
+			atomic_store_explicit(&c->dead, 1, memory_order_relaxed);
 	}
 	return 0;
 }
@@ -312,7 +324,8 @@ static struct buddy_chunk *chunk_new(uint64_t pfn, uint64_t n, int node, int cac
 		return NULL;
 	c->start = pfn;
 	c->end = pfn + n;
-	c->node = node;
+	atomic_init(&c->node, node);
+	atomic_init(&c->dead, 0);
 	c->free_bm = calloc(words, sizeof(uint64_t));
 	c->absent_bm = calloc(words, sizeof(uint64_t));
 	c->nodes = calloc((size_t)n, sizeof(struct buddy_node));
@@ -351,12 +364,18 @@ int fk_buddy_add(struct fk_buddy *b, uint64_t pfn, uint64_t n, int node)
 		return FK_EINVAL;
 	fk_lock_acquire(&b->lock, &ctx);
 	unsigned nr = nr_chunks(b);
+	struct buddy_chunk *reuse = NULL;
 	for (unsigned i = 0; i < nr; i++) {
 		struct buddy_chunk *c = chunk_at(b, i);
 		if (pfn >= c->end || pfn + n <= c->start)
 			continue;
-		/* Re-adding withdrawn frames of one chunk revives them. */
-		if (pfn < c->start || pfn + n > c->end || c->node != node ||
+		if (is_dead(c)) { /* fully withdrawn: may come back, on any node */
+			if (c->start == pfn && c->end == pfn + n)
+				reuse = c;
+			continue;
+		}
+		/* Re-adding withdrawn frames of a live chunk revives them. */
+		if (pfn < c->start || pfn + n > c->end || fk_chunk_node(c) != node ||
 		    bm_count(c->absent_bm, pfn - c->start, pfn + n - c->start) != n) {
 			err = FK_EEXIST;
 			goto out;
@@ -365,6 +384,18 @@ int fk_buddy_add(struct fk_buddy *b, uint64_t pfn, uint64_t n, int node)
 		c->nr_absent -= n;
 		b->zones[node].total_frames += n;
 		free_range(b, c, pfn, n);
+		goto out;
+	}
+	if (reuse) {
+		/* relaxed: the chunk is dead, so no lock-free reader uses its
+		 * node until the release store of dead = 0 below. */
+		atomic_store_explicit(&reuse->node, node, memory_order_relaxed);
+		bm_clear(reuse->absent_bm, 0, n);
+		reuse->nr_absent = 0;
+		b->zones[node].total_frames += n;
+		free_range(b, reuse, pfn, n);
+		/* release: pairs with is_dead's acquire (publishes the node). */
+		atomic_store_explicit(&reuse->dead, 0, memory_order_release);
 		goto out;
 	}
 	if (nr == FK_BUDDY_MAX_CHUNKS) {
@@ -520,9 +551,9 @@ static int bg_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 	fk_lock_acquire(&b->lock, &ctx);
 	int err = fk_buddy_free(b, c, pfn, nframes);
 	if (err == 0) {
-		b->zones[c->node].frees++;
-		if (here != c->node)
-			b->zones[c->node].remote_frees++;
+		b->zones[fk_chunk_node(c)].frees++;
+		if (here != fk_chunk_node(c))
+			b->zones[fk_chunk_node(c)].remote_frees++;
 	}
 	fk_lock_release(&b->lock, &ctx);
 	return err;

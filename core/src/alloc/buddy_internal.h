@@ -33,7 +33,10 @@ struct buddy_node {
 
 struct buddy_chunk {
 	uint64_t start, end; /* pfn range [start, end) */
-	int node;
+	/* Both change only under the lock while the chunk is fully withdrawn
+	 * (dead), so lock-free readers that found it live see stable values. */
+	_Atomic int node;
+	_Atomic int dead; /* every frame withdrawn: skipped by lookups */
 	uint32_t idx;
 	uint64_t nr_absent;          /* frames withdrawn by remove_free_memory */
 	_Atomic uint64_t *free_bm;   /* written under lock; pcp reads it */
@@ -58,6 +61,12 @@ struct fk_buddy {
 	_Atomic(struct buddy_chunk *) chunks[FK_BUDDY_MAX_CHUNKS];
 	_Atomic unsigned nr_chunks;
 };
+
+static inline int fk_chunk_node(struct buddy_chunk *c)
+{
+	/* relaxed: see the field; ordered by the dead flag's release/acquire. */
+	return atomic_load_explicit(&c->node, memory_order_relaxed);
+}
 
 int fk_buddy_init(struct fk_buddy *b, const struct fk_alloc_params *params, unsigned nr_nodes,
                   const int *cpu_node, unsigned nr_cpus, int with_cached_bm);

@@ -58,8 +58,11 @@ struct lf_region {
 	uint64_t start, end; /* pfn [start, end) */
 	uint64_t area0;      /* area number of areas[0] (start / 512) */
 	uint32_t nr_areas;
-	int node;
-	size_t bytes; /* for freeing */
+	/* node and dead change only in add/remove while every frame of the
+	 * region is withdrawn; readers reach the frames only after dead = 0. */
+	_Atomic int node;
+	_Atomic int dead; /* all frames withdrawn: skipped by lookups */
+	size_t bytes;     /* for freeing */
 	int on_numa;
 	_Atomic uint32_t hint;      /* where reservation scans start */
 	_Atomic uint64_t nr_absent; /* frames withdrawn by remove_free_memory */
@@ -156,13 +159,27 @@ static struct lf_region *region_at(struct lockfree *lf, unsigned i)
 	return atomic_load_explicit(&lf->regions[i], memory_order_acquire);
 }
 
-/* Region holding pfn; *idx gets its slot. */
+static int region_node(struct lf_region *r)
+{
+	/* relaxed: see the field; a stale value only misplaces one allocation
+	 * made while the region is being revived on another node. */
+	return atomic_load_explicit(&r->node, memory_order_relaxed);
+}
+
+static bool region_dead(struct lf_region *r)
+{
+	/* acquire: pairs with the release store of dead = 0 in revive_all,
+	 * so a reader that finds the region live sees its new node. */
+	return atomic_load_explicit(&r->dead, memory_order_acquire) != 0;
+}
+
+/* Live region holding pfn; *idx gets its slot. */
 static struct lf_region *region_of(struct lockfree *lf, uint64_t pfn, unsigned *idx)
 {
 	unsigned nr = nr_regions(lf);
 	for (unsigned i = 0; i < nr; i++) {
 		struct lf_region *r = region_at(lf, i);
-		if (r && pfn >= r->start && pfn < r->end) {
+		if (r && pfn >= r->start && pfn < r->end && !region_dead(r)) {
 			*idx = i;
 			return r;
 		}
@@ -438,7 +455,7 @@ static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned c
 		unsigned nr = nr_regions(lf);
 		for (unsigned i = 0; i < nr; i++) {
 			struct lf_region *r = region_at(lf, i);
-			if (!r || r->node != node)
+			if (!r || region_node(r) != node)
 				continue;
 			/* relaxed: a scan start hint. */
 			uint32_t h = atomic_load_explicit(&r->hint, memory_order_relaxed);
@@ -485,7 +502,7 @@ static bool scan_alloc(struct lockfree *lf, int node, unsigned n, unsigned align
 	unsigned nr = nr_regions(lf);
 	for (unsigned i = 0; i < nr; i++) {
 		struct lf_region *r = region_at(lf, i);
-		if (!r || r->node != node)
+		if (!r || region_node(r) != node)
 			continue;
 		/* CPUs start at different places, so they do not all race
 		 * for the same first free area. */
@@ -511,7 +528,7 @@ static bool span_alloc(struct lockfree *lf, int node, uint64_t n, unsigned align
 	unsigned nr = nr_regions(lf);
 	for (unsigned i = 0; i < nr; i++) {
 		struct lf_region *r = region_at(lf, i);
-		if (!r || r->node != node || r->nr_areas < na)
+		if (!r || region_node(r) != node || r->nr_areas < na)
 			continue;
 		uint64_t k = ((r->area0 + step - 1) / step) * step - r->area0;
 		while (k + na <= r->nr_areas) {
@@ -663,9 +680,9 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 		return FK_EUNUSED;
 	range_free(r, pfn, nframes);
 	unsigned cpu = fk_cpu_current(lf->nr_cpus);
-	struct lf_stat *st = &lf->nodes[r->node]->stat[cpu];
+	struct lf_stat *st = &lf->nodes[region_node(r)]->stat[cpu];
 	stat_inc(&st->frees);
-	if (cpu_node_of(lf, cpu) != r->node)
+	if (cpu_node_of(lf, cpu) != region_node(r))
 		stat_inc(&st->remote_frees);
 	return 0;
 }
@@ -689,7 +706,8 @@ static struct lf_region *region_new(uint64_t pfn, uint64_t n, int node)
 	r->end = pfn + n;
 	r->area0 = a0;
 	r->nr_areas = (uint32_t)na;
-	r->node = node;
+	atomic_init(&r->node, node);
+	atomic_init(&r->dead, 0);
 	r->bytes = hdr + bits + ctr + abs;
 	r->on_numa = on_numa;
 	r->areas = (struct lf_area *)(m + hdr);
@@ -719,7 +737,7 @@ static struct lf_region *region_new(uint64_t pfn, uint64_t n, int node)
 /* Re-add withdrawn frames [pfn, pfn+n) of r (all absent). */
 static int revive(struct lockfree *lf, struct lf_region *r, uint64_t pfn, uint64_t n, int node)
 {
-	if (pfn + n > r->end || node != r->node)
+	if (pfn + n > r->end || node != region_node(r))
 		return FK_EEXIST;
 	for (uint64_t i = pfn - r->start; i < pfn - r->start + n; i++)
 		/* relaxed: see absent_any. */
@@ -729,11 +747,44 @@ static int revive(struct lockfree *lf, struct lf_region *r, uint64_t pfn, uint64
 	for (uint64_t i = pfn - r->start; i < pfn - r->start + n; i++)
 		atomic_fetch_and_explicit(&r->absent[i / 64], ~(1ull << (i % 64)),
 		                          memory_order_relaxed);
+	/* relaxed, both: a count of withdrawn frames and a statistics total. */
 	atomic_fetch_sub_explicit(&r->nr_absent, n, memory_order_relaxed);
-	/* relaxed: a statistics total. */
 	atomic_fetch_add_explicit(&lf->nodes[node]->total, n, memory_order_relaxed);
 	range_free(r, pfn, n);
 	return 0;
+}
+
+/*
+ * Bring back a fully withdrawn region, possibly on another node. CPU slots
+ * still naming its areas under the old node are cleared first.
+ */
+static void revive_all(struct lockfree *lf, struct lf_region *r, unsigned idx, int node)
+{
+	uint64_t n = r->end - r->start;
+	if (region_node(r) != node) {
+		for (unsigned c = 0; c < lf->nr_cpus * lf->nr_nodes; c++) {
+			/* acquire/acq_rel: as in reserve_and_alloc; whoever swaps a
+			 * value out unreserves it. */
+			uint64_t code =
+			    atomic_load_explicit(&lf->res[c].area, memory_order_acquire);
+			if (code && (unsigned)((code - 1) >> 32) == idx &&
+			    atomic_compare_exchange_strong_explicit(&lf->res[c].area, &code, 0,
+			                                            memory_order_acq_rel,
+			                                            memory_order_relaxed))
+				unreserve(lf, code);
+		}
+		/* relaxed: published by the release store of dead below. */
+		atomic_store_explicit(&r->node, node, memory_order_relaxed);
+	}
+	for (uint64_t i = 0; i < (n + 63) / 64; i++)
+		/* relaxed: see absent_any. */
+		atomic_store_explicit(&r->absent[i], 0, memory_order_relaxed);
+	atomic_store_explicit(&r->nr_absent, 0, memory_order_relaxed);
+	/* relaxed: a statistics total. */
+	atomic_fetch_add_explicit(&lf->nodes[node]->total, n, memory_order_relaxed);
+	/* release: pairs with region_dead's acquire. */
+	atomic_store_explicit(&r->dead, 0, memory_order_release);
+	range_free(r, r->start, n);
 }
 
 static int lf_add(void *state, uint64_t paddr, uint64_t nframes, int node)
@@ -746,14 +797,26 @@ static int lf_add(void *state, uint64_t paddr, uint64_t nframes, int node)
 		return FK_EINVAL;
 	/* Overlap check. Concurrent adds of overlapping ranges are a caller
 	 * bug this does not detect (the core serialises hot-plug of a range). */
-	unsigned nr = nr_regions(lf);
+	unsigned nr = nr_regions(lf), reuse_idx = 0;
+	struct lf_region *reuse = NULL;
 	for (unsigned i = 0; i < nr; i++) {
 		struct lf_region *r = region_at(lf, i);
 		if (!r || pfn >= r->end || pfn + nframes <= r->start)
 			continue;
+		if (region_dead(r)) { /* fully withdrawn: may come back, on any node */
+			if (r->start == pfn && r->end == pfn + nframes) {
+				reuse = r;
+				reuse_idx = i;
+			}
+			continue;
+		}
 		if (pfn < r->start)
 			return FK_EEXIST;
 		return revive(lf, r, pfn, nframes, node);
+	}
+	if (reuse) {
+		revive_all(lf, reuse, reuse_idx, node);
+		return 0;
 	}
 	struct lf_region *r = region_new(pfn, nframes, node);
 	if (!r)
@@ -844,8 +907,13 @@ static int lf_remove(void *state, uint64_t paddr, uint64_t nframes)
 		/* relaxed: see absent_any. */
 		atomic_fetch_or_explicit(&r->absent[i / 64], 1ull << (i % 64),
 		                         memory_order_relaxed);
-	atomic_fetch_add_explicit(&r->nr_absent, nframes, memory_order_relaxed);
-	atomic_fetch_sub_explicit(&lf->nodes[r->node]->total, nframes, memory_order_relaxed);
+	/* relaxed: counters of withdrawn frames and of the node total; the
+	 * frames themselves are held by their set bits and taken quota. */
+	uint64_t absent = atomic_fetch_add_explicit(&r->nr_absent, nframes, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&lf->nodes[region_node(r)]->total, nframes, memory_order_relaxed);
+	if (absent + nframes == r->end - r->start)
+		/* relaxed: nothing to publish; every frame is withdrawn. */
+		atomic_store_explicit(&r->dead, 1, memory_order_relaxed);
 	return 0;
 }
 
@@ -915,7 +983,7 @@ static int lf_stats(void *state, int node, struct fk_alloc_stats *out)
 	unsigned nr = nr_regions(lf);
 	for (unsigned i = 0; i < nr; i++) {
 		struct lf_region *r = region_at(lf, i);
-		if (!r || (node >= 0 && r->node != node))
+		if (!r || (node >= 0 && region_node(r) != node))
 			continue;
 		for (uint32_t k = 0; k < r->nr_areas; k++) {
 			uint32_t v = atomic_load_explicit(&r->areas[k].ctr, memory_order_relaxed);

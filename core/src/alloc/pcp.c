@@ -219,7 +219,7 @@ static int pcp_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 	unsigned cpu = fk_cpu_current(p->b.nr_cpus);
 	int local = fk_buddy_cpu_node(&p->b, cpu);
 	unsigned o = fk_order_ceil(nframes);
-	if (c->node == local && o < PCP_ORDERS && nframes == (1ull << o) &&
+	if (fk_chunk_node(c) == local && o < PCP_ORDERS && nframes == (1ull << o) &&
 	    (pfn & (nframes - 1)) == 0) {
 		/* Free in the buddy already: a double free (a frame we own has
 		 * its free bit clear, and that clear happened-before we got it,
@@ -247,9 +247,9 @@ static int pcp_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 	fk_lock_acquire(&p->b.lock, &ctx);
 	int err = fk_buddy_free(&p->b, c, pfn, nframes);
 	if (err == 0) {
-		p->b.zones[c->node].frees++;
-		if (local != c->node)
-			p->b.zones[c->node].remote_frees++;
+		p->b.zones[fk_chunk_node(c)].frees++;
+		if (local != fk_chunk_node(c))
+			p->b.zones[fk_chunk_node(c)].remote_frees++;
 	}
 	fk_lock_release(&p->b.lock, &ctx);
 	return err;
