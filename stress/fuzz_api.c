@@ -978,17 +978,9 @@ static void forget_stale_in_h(void)
 static void step_hotplug(void)
 {
 	uint8_t b = byte();
-	/*
-	 * Re-adding a removed range on another node must work, but the
-	 * lockfree and buddy allocators refuse it (FK_EEXIST: they keep the
-	 * withdrawn range with its old node; reported, reproduced by
-	 * tests/test_stress_faults.c). Until that is fixed the hot region
-	 * always comes back on node 1, unless FK_FUZZ_READD_OTHER_NODE is set.
-	 */
-	static int other_node = -1;
-	if (other_node < 0)
-		other_node = getenv("FK_FUZZ_READD_OTHER_NODE") != NULL;
-	struct fk_region_config h = {H_BASE, H_N, other_node ? (b >> 2) & 1 : 1, 0};
+	/* The hot region comes back on either node: re-adding a removed range
+	 * on another node must work. */
+	struct fk_region_config h = {H_BASE, H_N, (b >> 2) & 1, 0};
 	int rc;
 	if (b & 1) {
 		rc = fk_mem_add_region(z.mem, &h);

@@ -200,7 +200,7 @@ static void run(const char *name)
 			same(mem, &s, "unique from_unused with failing init");
 			break;
 		default: { /* hot-add fails in the allocator, then succeeds */
-			struct fk_region_config hc = {H, HN, 1, 0};
+			struct fk_region_config hc = {H, HN, (int)sc_below(&rng, 2), 0};
 			atomic_store(&sc_fault_armed, 1);
 			rc = fk_mem_add_region(mem, &hc);
 			atomic_store(&sc_fault_armed, 0);
