@@ -3,11 +3,10 @@
 #
 #   scripts/run-bench.sh [--quick|--full] [--out DIR] [-- EXTRA GBENCH FLAGS]
 #
-#   (default)  every benchmark, threads 1,2,4,8,16, min_time 0.05 s, 3 repetitions
-#              (console shows the aggregates; ~4-6 min on 2 cores)
-#   --quick    threads 1 and 2 only, min_time 0.005 s, 1 repetition (< 1 min)
-#   --full     min_time 0.5 s, 5 repetitions, random interleaving  (~40 min on 2 cores)
-# The summary and plots use the median over repetitions.
+#   (default)  every benchmark, threads 1,2,4,8,16, min_time 0.03 s, 3 passes (~5 min on 2 cores)
+#   --quick    threads 1 and 2 only, min_time 0.005 s, 1 pass                (< 1 min)
+#   --full     min_time 0.3 s, 5 passes, random interleaving                (~35 min on 2 cores)
+# The summary and plots use the median over passes.
 #
 # Writes into results/<YYYY-MM-DD>-<hostname>/ (or --out DIR):
 #   bench.json   Google Benchmark JSON (context: compiler, flags, nodes, split)
@@ -66,20 +65,25 @@ mkdir -p "$OUT/plots"
 # FK_BENCH_BUDGET: per-run wall-clock cap in seconds. Spinlock baselines
 # convoy when threads > CPUs (a few thousand ops/s); such runs end as
 # "timeout: ..." errors carrying their estimated rate (see summary.md).
+# Repetitions are whole passes over the suite (pass-N.json, merged into
+# bench.json), not --benchmark_repetitions: 1.7.1's aggregate code aborts
+# (statistics.cc "run_iterations == run.iterations") when one repetition of
+# a benchmark failed, e.g. on the time budget. Passes also spread each
+# benchmark's samples over minutes, which helps on a shared machine.
 case "$MODE" in
 quick)
 	ARGS=(--benchmark_min_time=0.005 "--benchmark_filter=threads:(1|2)$")
+	PASSES=1
 	: "${FK_BENCH_BUDGET:=1}"
 	;;
 default)
-	ARGS=(--benchmark_min_time=0.05 --benchmark_repetitions=3
-		--benchmark_display_aggregates_only=true)
+	ARGS=(--benchmark_min_time=0.03)
+	PASSES=3
 	: "${FK_BENCH_BUDGET:=2}"
 	;;
 full)
-	ARGS=(--benchmark_min_time=0.5 --benchmark_repetitions=5
-		--benchmark_display_aggregates_only=true
-		--benchmark_enable_random_interleaving=true)
+	ARGS=(--benchmark_min_time=0.3 --benchmark_enable_random_interleaving=true)
+	PASSES=5
 	: "${FK_BENCH_BUDGET:=10}"
 	;;
 esac
@@ -104,16 +108,41 @@ CONTEXT+=",physical_numa_nodes=$nodes,online_cpus=$cpus,cpu_model=$model,kernel=
 CONTEXT+=",numa_split=logical (numa family: nr_nodes 2 and 4 on $nodes physical node(s))"
 CONTEXT+=",git_commit=$commit$dirty,hostname=$(hostname -s)"
 
+# Other work on the machine skews every number: record it.
+busy() { ps -eo pcpu,comm --sort=-pcpu | awk 'NR>1 && $1>5 {printf "%s(%s%%) ", $2, $1}'; }
+{
+	echo "start_utc=$(date -u +%FT%TZ)"
+	echo "start_loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "start_busy=$(busy)"
+} >"$OUT/run-info.txt"
+
 echo "== framekit_bench ($MODE) -> $OUT"
 start=$(date +%s)
-set +e
-"$BIN" "${ARGS[@]}" --benchmark_color=false \
-	--benchmark_out="$OUT/bench.json" --benchmark_out_format=json \
-	"--benchmark_context=$CONTEXT" "${EXTRA[@]}" 2>&1 | tee "$OUT/bench.log"
-rc=${PIPESTATUS[0]}
-set -e
+: >"$OUT/bench.log"
+rc=0
+for pass in $(seq 1 "$PASSES"); do
+	echo "== pass $pass/$PASSES ($(($(date +%s) - start)) s elapsed)" | tee -a "$OUT/bench.log"
+	set +e
+	"$BIN" "${ARGS[@]}" --benchmark_color=false \
+		--benchmark_out="$OUT/pass-$pass.json" --benchmark_out_format=json \
+		"--benchmark_context=$CONTEXT,pass=$pass/$PASSES" "${EXTRA[@]}" 2>&1 | tee -a "$OUT/bench.log"
+	rc=${PIPESTATUS[0]}
+	set -e
+	[ "$rc" -eq 0 ] || break
+done
 echo "== framekit_bench finished in $(($(date +%s) - start)) s (rc $rc)"
+{
+	echo "end_utc=$(date -u +%FT%TZ)"
+	echo "end_loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "duration_s=$(($(date +%s) - start))"
+	echo "rc=$rc"
+} >>"$OUT/run-info.txt"
 [ "$rc" -eq 0 ] || exit "$rc"
+
+# One JSON with every pass (pass N = repetition_index N-1; compare.py and
+# the scripts treat them as repetitions).
+"$PY" scripts/summarize.py --merge "$OUT"/pass-*.json --merged-out "$OUT/bench.json"
+rm -f "$OUT"/pass-*.json
 
 "$PY" bench/check_json.py --bench "$BIN" --json "$OUT/bench.json" || echo "WARNING: check_json reported a problem (see above)"
 echo "== plots"

@@ -47,9 +47,10 @@ TIMEOUT_RE = re.compile(r"^timeout: .*?about ([0-9.e+-]+) items/s")
 def results(data):
     """({(family, variant, alloc, threads): record}, [(name, error)]).
 
-    A record has the median over repetitions of items_per_second ("ips")
-    and real time in ns, the label, the counters, and timeout=True when
-    the run hit the per-run budget (its ips is then the body's estimate)."""
+    A record has the median over repetitions (passes) of items_per_second
+    ("ips") and real time in ns, the label, the counters, and timeout=True
+    when some pass hit the per-run budget (its estimated rate then joins
+    the median)."""
     groups, errors, labels, timeouts = {}, [], {}, {}
     for r in data.get("benchmarks", []):
         if r.get("run_type", "iteration") != "iteration":
@@ -86,9 +87,18 @@ def results(data):
             "timeout": False,
         }
     for key, est in timeouts.items():
-        if key not in out:
+        # A pass that hit the budget still measured something: its estimated
+        # rate joins the median, and the run is flagged.
+        g = groups.get(key, {"ips": [], "ns": []})
+        n = len(g["ns"]) + len(est)
+        lab = "budget hit in %d/%d passes (rate estimated)" % (len(est), n)
+        if key in out:
+            out[key]["ips"] = statistics.median(g["ips"] + est)
+            out[key]["label"] = ", ".join(x for x in (out[key]["label"], lab) if x)
+            out[key]["timeout"] = True
+        else:
             out[key] = {"ips": statistics.median(est), "ns": None, "reps": len(est),
-                        "label": "timeout (rate estimated)", "counters": {}, "timeout": True}
+                        "label": lab, "counters": {}, "timeout": True}
     return out, errors
 
 
@@ -141,7 +151,8 @@ def machine_section(data, path):
     row("thread pinning", ctx.get("thread_pinning"))
     row("memory per run", ctx.get("memory"))
     row("git commit", ctx.get("git_commit"))
-    row("mode", ctx.get("mode"))
+    row("mode", "%s, %s pass(es) over the suite, median reported" % (ctx.get("mode"), ctx.get("passes", "1")))
+    row("per-run time budget", "%s s (FK_BENCH_BUDGET)" % ctx.get("run_budget_s", "?"))
     row("Google Benchmark library", "%s build (Debian libbenchmark 1.7.1 is built without "
         "NDEBUG: its internal CHECKs are on; the hot KeepRunning path is inline and "
         "unaffected)" % ctx.get("library_build_type", "?"))
@@ -221,6 +232,36 @@ def ratio_section(res, ncpus):
     return lines
 
 
+def run_info_section(path):
+    """run-info.txt (written by run-bench.sh): load before and after the run."""
+    try:
+        with open(path) as f:
+            info = dict(l.rstrip("\n").split("=", 1) for l in f if "=" in l)
+    except OSError:
+        return []
+    lines = ["## Run conditions", "",
+             "| | |", "|---|---|",
+             "| started / ended (UTC) | %s / %s |" % (info.get("start_utc", "?"), info.get("end_utc", "?")),
+             "| duration | %s s |" % info.get("duration_s", "?"),
+             "| load average (1, 5, 15 min) at start | %s |" % info.get("start_loadavg", "?"),
+             "| load average at end | %s |" % info.get("end_loadavg", "?"),
+             "| other processes above 5%% CPU at start | %s |" % (info.get("start_busy") or "none"),
+             ""]
+    try:
+        load = max(float(info.get("start_loadavg", "0").split()[0]),
+                   float(info.get("end_loadavg", "0").split()[0]))
+    except ValueError:
+        load = 0
+    if load > 0.5:
+        lines += ["**The machine was not idle** (load average up to %.1f on 2 CPUs, other "
+                  "work running beside the benchmark). Every absolute number is affected and "
+                  "differences below ~30 %% are noise. Oversubscribed runs can even *gain* "
+                  "throughput with more threads, because more threads win a larger share of "
+                  "the CPUs from the other processes. Rerun on an idle machine before "
+                  "drawing conclusions." % load, ""]
+    return lines
+
+
 def timeout_section(res, data):
     tos = sorted(k for k, r in res.items() if r["timeout"])
     if not tos:
@@ -244,7 +285,7 @@ def timeout_section(res, data):
 
 
 def results_section(res):
-    lines = ["## All results (items/s, aggregate; median over repetitions)", ""]
+    lines = ["## All results (items/s, aggregate; median over passes)", ""]
     fams = sorted({k[0] for k in res if k[0] != "overhead"})
     for fam in fams:
         allocs = sorted({k[2] for k in res if k[0] == fam},
@@ -320,7 +361,34 @@ scripts/compare-runs.sh results/A/bench.json results/B/bench.json
 """
 
 
+def merge(paths, out):
+    """Merge whole-suite passes into one JSON: the first pass's context
+    (plus passes=N) and every run, tagged repetition_index = pass - 1."""
+    merged = None
+    for i, p in enumerate(paths):
+        d = load(p)
+        if merged is None:
+            merged = {"context": dict(d.get("context", {})), "benchmarks": []}
+            merged["context"].pop("pass", None)
+        for r in d.get("benchmarks", []):
+            r["repetition_index"] = i
+            r["repetitions"] = len(paths)
+            r["pass"] = i + 1
+            merged["benchmarks"].append(r)
+    merged["context"]["passes"] = str(len(paths))
+    with open(out, "w") as f:
+        json.dump(merged, f, indent=1)
+    print("merged %d passes (%d runs) into %s" % (len(paths), len(merged["benchmarks"]), out))
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--merge":
+        ap = argparse.ArgumentParser(description="merge passes")
+        ap.add_argument("--merge", nargs="+", required=True)
+        ap.add_argument("--merged-out", required=True)
+        a = ap.parse_args()
+        merge(a.merge, a.merged_out)
+        return
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("json")
     ap.add_argument("--out", help="summary.md path (default: stdout)")
@@ -334,6 +402,8 @@ def main():
                  datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
                  os.path.basename(args.json), "1.7.1"), ""]
     lines += machine_section(data, args.json)
+    lines += run_info_section(os.path.join(os.path.dirname(os.path.abspath(args.json)),
+                                           "run-info.txt"))
     lines += timeout_section(res, data)
     lines += ratio_section(res, ncpus)
     lines += overhead_section(res)
