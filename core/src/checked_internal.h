@@ -51,6 +51,8 @@ static inline void fk_check_segment(const fk_segment *seg)
 	const struct fk_region *r = seg->region;
 	fk_invariant(!((seg->start | seg->end) & (FK_PAGE_SIZE - 1)), "segment aligned");
 	fk_invariant(seg->start <= seg->end, "segment start <= end");
+	if (seg->start == seg->end)
+		return; /* holds nothing, pins no region */
 	fk_invariant(seg->start >= r->base && seg->end <= r->end, "segment inside region");
 	for (uint64_t p = seg->start; p < seg->end; p += FK_PAGE_SIZE) {
 		const struct fk_meta_slot *s = fk_region_slot(r, p);

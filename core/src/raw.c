@@ -15,7 +15,7 @@ static void raw_undo_consume(struct fk_region *r, uint64_t from, uint64_t to)
 
 int fk_raw_record(struct fk_region *r, uint64_t start, uint64_t end)
 {
-	if (!r->raw)
+	if (start == end || !r->raw)
 		return 0;
 	uint64_t a = fk_region_index(r, start), b = fk_region_index(r, end);
 	for (uint64_t i = a; i < b; i++) {
@@ -33,7 +33,7 @@ int fk_raw_record(struct fk_region *r, uint64_t start, uint64_t end)
 
 int fk_raw_consume(struct fk_region *r, uint64_t start, uint64_t end)
 {
-	if (!r->raw)
+	if (start == end || !r->raw)
 		return 0;
 	uint64_t a = fk_region_index(r, start), b = fk_region_index(r, end);
 	for (uint64_t i = a; i < b; i++) {

@@ -10,11 +10,17 @@
 #include "mem_internal.h"
 #include "raw_internal.h"
 
+/*
+ * A usable handle. An empty segment (drained by next, or an empty slice)
+ * holds no reference and so does not pin its region, which may since have
+ * been hot-removed: nothing may dereference `region` when start == end.
+ */
 static int seg_ok(const fk_segment *seg)
 {
 	const struct fk_region *r = seg ? seg->region : 0;
-	return r && !((seg->start | seg->end) & (FK_PAGE_SIZE - 1)) && seg->start <= seg->end &&
-	       seg->start >= r->base && seg->end <= r->end;
+	if (!r || ((seg->start | seg->end) & (FK_PAGE_SIZE - 1)) || seg->start > seg->end)
+		return 0;
+	return seg->start == seg->end || (seg->start >= r->base && seg->end <= r->end);
 }
 
 static void seg_clear(fk_segment *seg)
