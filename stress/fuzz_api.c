@@ -1006,16 +1006,8 @@ static void step_hotplug(void)
 	if (!busy) {
 		z.h_present = 0;
 		forget_stale_in_h();
-		/*
-		 * An empty segment (exhausted by next, or an empty slice) holds no
-		 * reference, so it does not pin its region, yet it keeps the region
-		 * pointer: dropping it after the removal reads freed memory
-		 * (fk_segment_drop -> seg_ok). Reported as an API problem; forget
-		 * such handles here instead of dropping them.
-		 */
-		for (int i = 0; i < NS; i++)
-			if (z.s[i].region && z.s[i].start >= H_BASE && z.s[i].start == z.s[i].end)
-				memset(&z.s[i], 0, sizeof(z.s[i]));
+		/* Empty segments of the removed region stay: they hold nothing
+		 * and must drop cleanly without touching the freed region. */
 	}
 }
 
