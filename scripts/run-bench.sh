@@ -3,9 +3,10 @@
 #
 #   scripts/run-bench.sh [--quick|--full] [--out DIR] [-- EXTRA GBENCH FLAGS]
 #
-#   (default)  every benchmark, threads 1,2,4,8,16, min_time 0.03 s, 3 passes (~5 min on 2 cores)
+#   (default)  every benchmark, threads 1,2,4,8,16, min_time 0.05 s, 3 passes (~5 min on 2 cores)
 #   --quick    threads 1 and 2 only, min_time 0.005 s, 1 pass                (< 1 min)
-#   --full     min_time 0.3 s, 5 passes, random interleaving                (~35 min on 2 cores)
+#   --full     min_time 0.3 s, 5 passes                                     (~35 min on 2 cores)
+# Default and full run the benchmarks in random order in each pass.
 # The summary and plots use the median over passes.
 #
 # Writes into results/<YYYY-MM-DD>-<hostname>/ (or --out DIR):
@@ -77,7 +78,7 @@ quick)
 	: "${FK_BENCH_BUDGET:=1}"
 	;;
 default)
-	ARGS=(--benchmark_min_time=0.03)
+	ARGS=(--benchmark_min_time=0.05 --benchmark_enable_random_interleaving=true)
 	PASSES=3
 	: "${FK_BENCH_BUDGET:=2}"
 	;;

@@ -68,11 +68,14 @@ def results(data):
             continue
         if r.get("label"):
             labels[key] = r["label"]
-        g = groups.setdefault(key, {"ips": [], "ns": [], "counters": {}})
+        g = groups.setdefault(key, {"ips": [], "ns": [], "cpu_ips": [], "counters": {}})
         if "items_per_second" in r:
             g["ips"].append(float(r["items_per_second"]))
         ns = float(r["real_time"]) * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[r.get("time_unit", "ns")]
         g["ns"].append(ns)
+        cpu = float(r.get("cpu_time", 0)) * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[r.get("time_unit", "ns")]
+        if cpu > 0:  # summed over threads, per iteration: items per CPU-second
+            g["cpu_ips"].append(1e9 / cpu)
         for k in COUNTERS:
             if k in r:
                 g["counters"].setdefault(k, []).append(float(r[k]))
@@ -82,6 +85,7 @@ def results(data):
             "ips": statistics.median(g["ips"]) if g["ips"] else None,
             "ns": statistics.median(g["ns"]),
             "reps": len(g["ns"]),
+            "cpu_ips": statistics.median(g["cpu_ips"]) if g["cpu_ips"] else None,
             "label": labels.get(key, ""),
             "counters": {k: statistics.median(v) for k, v in g["counters"].items()},
             "timeout": False,
@@ -97,7 +101,7 @@ def results(data):
             out[key]["label"] = ", ".join(x for x in (out[key]["label"], lab) if x)
             out[key]["timeout"] = True
         else:
-            out[key] = {"ips": statistics.median(est), "ns": None, "reps": len(est),
+            out[key] = {"ips": statistics.median(est), "ns": None, "reps": len(est), "cpu_ips": None,
                         "label": lab, "counters": {}, "timeout": True}
     return out, errors
 
@@ -226,6 +230,23 @@ def ratio_section(res, ncpus):
         for b in bases:
             for t in RATIO_THREADS:
                 g = gmean(per_family.get((f, b, t), []))
+                cells.append("%.2f" % g if g else "-")
+        lines.append("| %s | %s |" % (f, " | ".join(cells)))
+    lines += ["", "Same, by CPU time (items per CPU-second: the threads' CPU time, so time "
+              "spent preempted by other processes does not count, while spinning does). On a "
+              "shared machine this is the steadier of the two:", "",
+              "| family | " + " | ".join("vs %s @%d" % (b, t) for b in bases for t in RATIO_THREADS) + " |",
+              "|---" * (1 + len(bases) * len(RATIO_THREADS)) + "|"]
+    for f in sorted({f for f, _ in keys}):
+        cells = []
+        for b in bases:
+            for t in RATIO_THREADS:
+                rs = []
+                for (f2, v) in keys:
+                    p, q = res.get((f2, v, product, t)), res.get((f2, v, b, t))
+                    if f2 == f and p and q and p.get("cpu_ips") and q.get("cpu_ips"):
+                        rs.append(p["cpu_ips"] / q["cpu_ips"])
+                g = gmean(rs)
                 cells.append("%.2f" % g if g else "-")
         lines.append("| %s | %s |" % (f, " | ".join(cells)))
     lines.append("")
