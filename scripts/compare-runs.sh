@@ -18,4 +18,5 @@ if [ ! -f "$CMP" ]; then
 fi
 old=$1 new=$2
 shift 2
+[ -t 1 ] || set -- --no-color "$@" # no ANSI colours into files and pipes
 exec /usr/bin/python3 "$CMP" "$@" benchmarks "$old" "$new"
