@@ -17,13 +17,16 @@
 
 #include "bench_common.h"
 
-#define BULK_ORDER0 1024 /* blocks per thread and batch */
-#define BULK_ORDER9 8
+#define BULK_ORDER0  1024 /* blocks per thread and batch */
+#define BULK_ORDER9  8
 #define REPEAT_BATCH 64
 
 enum { W_BULK, W_REPEAT, W_RANDOM };
 
-static int64_t bulk_count(unsigned order) { return order == 0 ? BULK_ORDER0 : BULK_ORDER9; }
+static int64_t bulk_count(unsigned order)
+{
+	return order == 0 ? BULK_ORDER0 : BULK_ORDER9;
+}
 
 static void bm_alloc_raw(gb_state *st, void *arg)
 {
@@ -78,7 +81,8 @@ static void bm_alloc_raw(gb_state *st, void *arg)
 					goto done;
 				uint64_t t0 = bench_now_ns();
 				for (held = 0; held < n; held++) {
-					err = ops->alloc(state, nframes, order, -1, 0, &blocks[held]);
+					err =
+					    ops->alloc(state, nframes, order, -1, 0, &blocks[held]);
 					if (err)
 						goto fail;
 				}
@@ -88,7 +92,8 @@ static void bm_alloc_raw(gb_state *st, void *arg)
 					int64_t k = perm[((uint64_t)i + rot) % (uint64_t)n];
 					err = ops->dealloc(state, blocks[k], nframes);
 					if (err) {
-						held = 0; /* state unknown: leave the rest to the leak report */
+						held = 0; /* state unknown: leave the rest to the
+						             leak report */
 						goto fail;
 					}
 				}
@@ -107,8 +112,10 @@ static void bm_alloc_raw(gb_state *st, void *arg)
 		gb_set_items_processed(st, it);
 		gb_set_bytes_processed(st, it * (int64_t)(nframes * FK_PAGE_SIZE));
 		if (work != W_REPEAT && it > 0) {
-			gb_counter(st, "alloc_ns", (double)alloc_ns / (double)it, GB_COUNTER_AVG_THREADS);
-			gb_counter(st, "free_ns", (double)free_ns / (double)it, GB_COUNTER_AVG_THREADS);
+			gb_counter(st, "alloc_ns", (double)alloc_ns / (double)it,
+			           GB_COUNTER_AVG_THREADS);
+			gb_counter(st, "free_ns", (double)free_ns / (double)it,
+			           GB_COUNTER_AVG_THREADS);
 		}
 	}
 	bench_end(st, env);
@@ -139,7 +146,8 @@ static void bm_alloc_segment(gb_state *st, void *arg)
 			if (work == W_REPEAT) {
 				for (int64_t i = 0; i < n; i++) {
 					fk_segment s;
-					err = fk_alloc_segment(env->mem, nframes, NULL, NULL, NULL, flags, &s);
+					err = fk_alloc_segment(env->mem, nframes, NULL, NULL, NULL,
+					                       flags, &s);
 					if (err)
 						goto fail;
 					err = fk_segment_drop(env->mem, &s);
@@ -148,8 +156,8 @@ static void bm_alloc_segment(gb_state *st, void *arg)
 				}
 			} else {
 				for (held = 0; held < n; held++) {
-					err = fk_alloc_segment(env->mem, nframes, NULL, NULL, NULL, flags,
-					                       &segs[held]);
+					err = fk_alloc_segment(env->mem, nframes, NULL, NULL, NULL,
+					                       flags, &segs[held]);
 					if (err)
 						goto fail;
 				}
@@ -217,8 +225,8 @@ void bench_register_alloc(void)
 				struct bench_env *env = bench_env_new(bench_allocators[a]);
 				env->p[0] = w;
 				env->p[1] = orders[o];
-				snprintf(name, sizeof(name), "alloc_segment_%s/%s/order:%u", works[w],
-				         bench_allocators[a], orders[o]);
+				snprintf(name, sizeof(name), "alloc_segment_%s/%s/order:%u",
+				         works[w], bench_allocators[a], orders[o]);
 				bench_register(name, bm_alloc_segment, env);
 			}
 		}

@@ -38,7 +38,10 @@ void bench_init(void)
 		bench_budget_s = atof(budget);
 }
 
-int bench_pinning(void) { return bench_pin; }
+int bench_pinning(void)
+{
+	return bench_pin;
+}
 
 static struct bench_env *all_envs;
 
@@ -106,7 +109,8 @@ int bench_over_budget(gb_state *st, struct bench_env *env)
 	if ((double)elapsed < bench_budget_s * 1e9)
 		return 0;
 	char msg[256];
-	double rate = (double)gb_iterations_done(st) * gb_thread_count(st) / ((double)elapsed / 1e9);
+	double rate =
+	    (double)gb_iterations_done(st) * gb_thread_count(st) / ((double)elapsed / 1e9);
 	snprintf(msg, sizeof(msg),
 	         "timeout: run exceeded the %.1f s budget (FK_BENCH_BUDGET); about %.4g items/s "
 	         "(thread %d's rate x %d threads)%s",
@@ -252,7 +256,8 @@ void bench_end(gb_state *st, struct bench_env *env)
 	if (err && !gb_error_occurred(st)) {
 		char msg[200];
 		snprintf(msg, sizeof(msg),
-		         "leak report not clean: %llu referenced, %llu raw (%llu refs), first 0x%llx (%s)",
+		         "leak report not clean: %llu referenced, %llu raw (%llu refs), first "
+		         "0x%llx (%s)",
 		         (unsigned long long)rep.frames_referenced,
 		         (unsigned long long)rep.frames_raw, (unsigned long long)rep.raw_refs,
 		         (unsigned long long)rep.first_leaked_paddr, fk_strerror_name(err));

@@ -15,10 +15,10 @@
 #include "gbench_c.h"
 
 /* 1 GiB of simulated (unbacked) frames: 16 threads never hit ENOMEM. */
-#define BENCH_MEM_FRAMES ((uint64_t)262144)
-#define BENCH_MEM_BASE ((uint64_t)1 << 32)
+#define BENCH_MEM_FRAMES     ((uint64_t)262144)
+#define BENCH_MEM_BASE       ((uint64_t)1 << 32)
 #define BENCH_MAX_ALLOCATORS 16
-#define BENCH_MAX_THREADS 64
+#define BENCH_MAX_THREADS    64
 
 struct bench_env;
 typedef int (*bench_hook)(struct bench_env *env);

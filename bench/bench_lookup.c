@@ -15,7 +15,7 @@
 
 #include "bench_common.h"
 
-#define LOOKUP_POOL 4096
+#define LOOKUP_POOL  4096
 #define LOOKUP_BATCH 64
 #define LOOKUP_CHURN 8
 
@@ -103,7 +103,8 @@ static void bm_lookup(gb_state *st, void *arg)
 						bench_fail(st, "churn drop/alloc", err);
 						goto out;
 					}
-					atomic_store_explicit(&p->paddr[idx], fk_frame_paddr(&p->frame[idx]),
+					atomic_store_explicit(&p->paddr[idx],
+					                      fk_frame_paddr(&p->frame[idx]),
 					                      memory_order_relaxed);
 					churns++;
 				}

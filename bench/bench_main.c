@@ -31,7 +31,8 @@ static void bm_overhead_keep_running_batch(gb_state *st, void *arg)
 
 void bench_register_overhead(void)
 {
-	gb_use_real_time(gb_register("overhead/none/c_keep_running", bm_overhead_keep_running, NULL));
+	gb_use_real_time(
+	    gb_register("overhead/none/c_keep_running", bm_overhead_keep_running, NULL));
 	gb_use_real_time(gb_register("overhead/none/c_keep_running_batch:1000",
 	                             bm_overhead_keep_running_batch, NULL));
 	gb_register_native_empty("overhead/none/cpp_native_range_for");
@@ -56,8 +57,9 @@ int main(int argc, char **argv)
 	gb_add_context("framekit_allocators", buf);
 	snprintf(buf, sizeof(buf), "%d", bench_nr_cpus);
 	gb_add_context("online_cpus", buf);
-	gb_add_context("thread_pinning", bench_pinning() ? "round-robin (thread i -> cpu i % online_cpus)"
-	                                                 : "off (FK_BENCH_PIN=0)");
+	gb_add_context("thread_pinning", bench_pinning()
+	                                     ? "round-robin (thread i -> cpu i % online_cpus)"
+	                                     : "off (FK_BENCH_PIN=0)");
 	gb_add_context("memory", "1 GiB simulated (262144 unbacked 4 KiB frames) per run");
 
 	bench_register_overhead();

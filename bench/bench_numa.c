@@ -32,7 +32,8 @@ static void bm_numa(gb_state *st, void *arg)
 				if (bench_over_budget(st, env))
 					goto done;
 				for (held = 0; held < NUMA_BATCH; held++) {
-					err = fk_alloc_frame(env->mem, NULL, NULL, NULL, flags, &f[held]);
+					err = fk_alloc_frame(env->mem, NULL, NULL, NULL, flags,
+					                     &f[held]);
 					if (err)
 						goto fail;
 				}
@@ -54,7 +55,8 @@ static void bm_numa(gb_state *st, void *arg)
 				struct fk_alloc_stats s;
 				if (fk_mem_alloc_stats(env->mem, -1, &s) == 0) {
 					gb_counter(st, "remote_frees", (double)s.remote_frees, 0);
-					gb_counter(st, "fallback_allocs", (double)s.fallback_allocs, 0);
+					gb_counter(st, "fallback_allocs", (double)s.fallback_allocs,
+					           0);
 				}
 			}
 		}
@@ -74,7 +76,8 @@ void bench_register_numa(void)
 				env->p[0] = remote;
 				env->label = "logical split";
 				snprintf(name, sizeof(name), "numa/%s/logical_nodes:%u/%s",
-				         bench_allocators[a], split[n], remote ? "remote" : "local");
+				         bench_allocators[a], split[n],
+				         remote ? "remote" : "local");
 				bench_register(name, bm_numa, env);
 			}
 		}

@@ -12,7 +12,7 @@
 #include "bench_common.h"
 
 #define SEG_FRAMES 512
-#define SEG_BATCH 64
+#define SEG_BATCH  64
 
 struct seg_thread {
 	fk_segment own;
@@ -51,7 +51,8 @@ static void bm_split(gb_state *st, void *arg)
 			for (int i = 0; i < SEG_BATCH; i++) {
 				fk_segment s = t.own, l, r;
 				off = (off % (SEG_FRAMES - 1)) + 1; /* 1..511 pages */
-				int err = fk_segment_split(env->mem, &s, off * FK_PAGE_SIZE, &l, &r);
+				int err =
+				    fk_segment_split(env->mem, &s, off * FK_PAGE_SIZE, &l, &r);
 				gb_do_not_optimize(l);
 				gb_do_not_optimize(r);
 				if (err) {
@@ -78,8 +79,8 @@ static void bm_slice(gb_state *st, void *arg)
 		while (gb_keep_running_batch(st, SEG_BATCH)) {
 			uint64_t t0 = bench_now_ns();
 			for (int i = 0; i < SEG_BATCH; i++) {
-				int err = fk_segment_slice(env->mem, &t.own, 0, frames * FK_PAGE_SIZE,
-				                           &out[i]);
+				int err = fk_segment_slice(env->mem, &t.own, 0,
+				                           frames * FK_PAGE_SIZE, &out[i]);
 				if (err) {
 					for (int j = 0; j < i; j++)
 						fk_segment_drop(env->mem, &out[j]);
@@ -102,11 +103,12 @@ static void bm_slice(gb_state *st, void *arg)
 	out:;
 		int64_t n = gb_iterations_done(st);
 		gb_set_items_processed(st, n);
-		gb_counter(st, "frames/s", (double)n * (double)frames,
-		           GB_COUNTER_RATE);
+		gb_counter(st, "frames/s", (double)n * (double)frames, GB_COUNTER_RATE);
 		if (n > 0) {
-			gb_counter(st, "slice_ns", (double)slice_ns / (double)n, GB_COUNTER_AVG_THREADS);
-			gb_counter(st, "drop_ns", (double)drop_ns / (double)n, GB_COUNTER_AVG_THREADS);
+			gb_counter(st, "slice_ns", (double)slice_ns / (double)n,
+			           GB_COUNTER_AVG_THREADS);
+			gb_counter(st, "drop_ns", (double)drop_ns / (double)n,
+			           GB_COUNTER_AVG_THREADS);
 		}
 	}
 	seg_thread_end(st, env, &t);

@@ -8,7 +8,7 @@
 #include "bench_common.h"
 
 #define SHARED_FRAMES 16
-#define SHARED_BATCH 32
+#define SHARED_BATCH  32
 
 enum { OP_CLONE_DROP, OP_SLICE1_DROP };
 
@@ -49,7 +49,8 @@ static void bm_shared(gb_state *st, void *arg)
 					fk_segment c;
 					err = op == OP_CLONE_DROP
 					          ? fk_segment_clone(env->mem, seg, &c)
-					          : fk_segment_slice(env->mem, seg, 0, FK_PAGE_SIZE, &c);
+					          : fk_segment_slice(env->mem, seg, 0, FK_PAGE_SIZE,
+					                             &c);
 					if (err == 0)
 						err = fk_segment_drop(env->mem, &c);
 					if (err) {

@@ -32,11 +32,11 @@ typedef void (*gb_fn)(gb_state *st, void *arg);
 /* Counter flags: the values of benchmark::Counter::Flags in 1.7.1. */
 enum {
 	GB_COUNTER_DEFAULT = 0,
-	GB_COUNTER_RATE = 1 << 0,               /* divide by (real or cpu) time */
-	GB_COUNTER_AVG_THREADS = 1 << 1,        /* average over threads, not sum */
+	GB_COUNTER_RATE = 1 << 0,                /* divide by (real or cpu) time */
+	GB_COUNTER_AVG_THREADS = 1 << 1,         /* average over threads, not sum */
 	GB_COUNTER_ITERATION_INVARIANT = 1 << 2, /* multiply by iterations */
-	GB_COUNTER_AVG_ITERATIONS = 1 << 3,     /* divide by iterations */
-	GB_COUNTER_INVERT = 1 << 4,             /* report 1/value */
+	GB_COUNTER_AVG_ITERATIONS = 1 << 3,      /* divide by iterations */
+	GB_COUNTER_INVERT = 1 << 4,              /* report 1/value */
 };
 
 /* Time units for gb_unit(). */
@@ -116,7 +116,7 @@ void gb_add_context(const char *key, const char *value);
 /* Keep a value (and what it points to) alive / force memory to be written. */
 #if defined(__GNUC__)
 #define gb_do_not_optimize(v) __asm__ volatile("" : : "r,m"(v) : "memory")
-#define gb_clobber_memory() __asm__ volatile("" : : : "memory")
+#define gb_clobber_memory()   __asm__ volatile("" : : : "memory")
 #else
 #error "gbench_c.h needs GCC-style inline asm"
 #endif

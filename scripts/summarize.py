@@ -22,6 +22,7 @@ import sys
 PRODUCT = "lockfree"
 BASELINES = ["buddy-global", "buddy-pcp", "simple"]
 RATIO_THREADS = [1, 2, 8]
+SPREAD_MARK = 1.5
 COUNTERS = ("alloc_ns", "free_ns", "slice_ns", "drop_ns", "hits", "misses",
             "remote_frees", "fallback_allocs")
 
@@ -86,6 +87,8 @@ def results(data):
             "ns": statistics.median(g["ns"]),
             "reps": len(g["ns"]),
             "cpu_ips": statistics.median(g["cpu_ips"]) if g["cpu_ips"] else None,
+            # max/min over passes: > SPREAD_MARK flags a bimodal or noisy result
+            "spread": (max(g["ips"]) / min(g["ips"])) if len(g["ips"]) > 1 and min(g["ips"]) > 0 else 1.0,
             "label": labels.get(key, ""),
             "counters": {k: statistics.median(v) for k, v in g["counters"].items()},
             "timeout": False,
@@ -102,6 +105,7 @@ def results(data):
             out[key]["timeout"] = True
         else:
             out[key] = {"ips": statistics.median(est), "ns": None, "reps": len(est), "cpu_ips": None,
+                        "spread": 1.0,
                         "label": lab, "counters": {}, "timeout": True}
     return out, errors
 
@@ -216,13 +220,18 @@ def ratio_section(res, ncpus):
                     r = p["ips"] / q["ips"]
                     per_family.setdefault((f, b, t), []).append(r)
                     mark = "*" if p["timeout"] or q["timeout"] else ""
+                    if max(p["spread"], q["spread"]) > SPREAD_MARK:
+                        mark += "†"
                     cells.append("%.2f%s" % (r, mark))
                 else:
                     cells.append("-")
         lines.append("| %s | %s |" % ("/".join(x for x in (f, v) if x), " | ".join(cells)))
     lines += ["", "`*`: one side hit the per-run time budget (a spinlock convoy, see below); "
               "its rate is the benchmark's own estimate (items done / time), so the ratio "
-              "is approximate.", "", "Geometric mean per family:", "",
+              "is approximate. `†`: the passes of one side disagree by more than %.1fx (max/min); "
+              "on this VM 2-thread runs are often bimodal (the two vCPUs' placement on the host "
+              "changes between passes), so read that ratio as uncertain." % SPREAD_MARK, "",
+              "Geometric mean per family:", "",
               "| family | " + " | ".join("vs %s @%d" % (b, t) for b in bases for t in RATIO_THREADS) + " |",
               "|---" * (1 + len(bases) * len(RATIO_THREADS)) + "|"]
     for f in sorted({f for f, _ in keys}):
@@ -265,17 +274,17 @@ def run_info_section(path):
              "| started / ended (UTC) | %s / %s |" % (info.get("start_utc", "?"), info.get("end_utc", "?")),
              "| duration | %s s |" % info.get("duration_s", "?"),
              "| load average (1, 5, 15 min) at start | %s |" % info.get("start_loadavg", "?"),
-             "| load average at end | %s |" % info.get("end_loadavg", "?"),
+             "| load average at end | %s (includes the benchmark's own threads, up to 16 "
+             "runnable) |" % info.get("end_loadavg", "?"),
              "| other processes above 5%% CPU at start | %s |" % (info.get("start_busy") or "none"),
              ""]
     try:
-        load = max(float(info.get("start_loadavg", "0").split()[0]),
-                   float(info.get("end_loadavg", "0").split()[0]))
+        load = float(info.get("start_loadavg", "0").split()[0])
     except ValueError:
         load = 0
-    if load > 0.5:
-        lines += ["**The machine was not idle** (load average up to %.1f on 2 CPUs, other "
-                  "work running beside the benchmark). Every absolute number is affected and "
+    if load > 1.0 or info.get("start_busy"):
+        lines += ["**The machine was not idle** (1-min load average %.1f on 2 CPUs at the start, "
+                  "other work running beside the benchmark). Every absolute number is affected and "
                   "differences below ~30 %% are noise. Oversubscribed runs can even *gain* "
                   "throughput with more threads, because more threads win a larger share of "
                   "the CPUs from the other processes. Rerun on an idle machine before "
@@ -306,7 +315,8 @@ def timeout_section(res, data):
 
 
 def results_section(res):
-    lines = ["## All results (items/s, aggregate; median over passes)", ""]
+    lines = ["## All results (items/s, aggregate; median over passes)", "",
+             "`~`: estimated (budget hit); `†`: passes disagree by more than %.1fx." % SPREAD_MARK, ""]
     fams = sorted({k[0] for k in res if k[0] != "overhead"})
     for fam in fams:
         allocs = sorted({k[2] for k in res if k[0] == fam},
@@ -319,7 +329,8 @@ def results_section(res):
                 cells, note = [], ""
                 for a in allocs:
                     r = res.get((fam, var, a, t))
-                    cells.append((("~" if r["timeout"] else "") + fmt_rate(r["ips"])) if r else "-")
+                    cells.append((("~" if r["timeout"] else "") + fmt_rate(r["ips"]) +
+                                  ("†" if r["spread"] > SPREAD_MARK else "")) if r else "-")
                     if r and r["label"]:
                         note = r["label"]
                 lines.append("| %s | %d | %s | %s |" % (var or "-", t, " | ".join(cells), note))
