@@ -246,6 +246,22 @@ void bench_end(gb_state *st, struct bench_env *env)
 		return;
 	if (env->teardown && env->setup_ok)
 		env->teardown(env);
+	/*
+	 * Conservation: with every handle and raw block released, the allocator
+	 * must hold every frame again. The leak report below only sees slots,
+	 * so this is what catches a block lost inside an allocator (or by the
+	 * raw workloads, which bypass the slots).
+	 */
+	struct fk_alloc_stats as;
+	fk_mem_alloc_drain(env->mem);
+	if (env->setup_ok && !gb_error_occurred(st) &&
+	    fk_mem_alloc_stats(env->mem, -1, &as) == 0 && as.free_frames != as.total_frames) {
+		char msg[160];
+		snprintf(msg, sizeof(msg),
+		         "allocator conservation: %llu of %llu frames free after the run",
+		         (unsigned long long)as.free_frames, (unsigned long long)as.total_frames);
+		gb_skip_with_error(st, msg);
+	}
 	if (env->entered[0])
 		fk_thread_leave(env->mem);
 	struct fk_leak_report rep;
