@@ -112,7 +112,7 @@ int bench_over_budget(gb_state *st, struct bench_env *env)
 	double rate =
 	    (double)gb_iterations_done(st) * gb_thread_count(st) / ((double)elapsed / 1e9);
 	snprintf(msg, sizeof(msg),
-	         "timeout: run exceeded the %.1f s budget (FK_BENCH_BUDGET); about %.4g items/s "
+	         "timeout: run exceeded the %g s budget (FK_BENCH_BUDGET); about %.4g items/s "
 	         "(thread %d's rate x %d threads)%s",
 	         bench_budget_s, rate, gb_thread_index(st), gb_thread_count(st),
 	         gb_thread_count(st) > bench_nr_cpus ? ", oversubscribed" : "");
