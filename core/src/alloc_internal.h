@@ -26,6 +26,21 @@ static inline unsigned fk_cpu_current(unsigned nr_cpus)
 	return (unsigned)c % (nr_cpus ? nr_cpus : 1);
 }
 
+/*
+ * The argument check every allocator entry point starts with: a page-aligned
+ * address (FK_ENOTALIGNED) and a non-empty range (FK_EINVAL); *pfn is the
+ * first frame number.
+ */
+static inline int fk_range_pfn(uint64_t paddr, uint64_t nframes, uint64_t *pfn)
+{
+	if (paddr & (FK_PAGE_SIZE - 1))
+		return FK_ENOTALIGNED;
+	if (nframes == 0)
+		return FK_EINVAL;
+	*pfn = paddr >> FK_PAGE_SHIFT;
+	return 0;
+}
+
 /* Smallest order with (1 << order) >= n (n >= 1). */
 static inline unsigned fk_order_ceil(uint64_t n)
 {

@@ -4,6 +4,7 @@
  * lookup because a held reference pins the region.
  */
 #include <framekit/frame.h>
+#include <framekit/segment.h>
 
 #include "checked_internal.h"
 #include "mem_internal.h"
@@ -28,11 +29,7 @@ static int claim_one(fk_mem *mem, uint64_t paddr, const struct fk_meta_type *typ
 	if (!fk_rcu_registered())
 		return FK_EINVAL;
 	fk_rcu_read_lock();
-	int err = fk_mem_lookup(mem, paddr, FK_PAGE_SIZE, &r);
-	if (!err && fk_region_managed(r))
-		err = FK_EMANAGED;
-	if (!err && !fk_region_claimable(r))
-		err = FK_EBUSY;
+	int err = fk_mem_lookup_claimable(mem, paddr, FK_PAGE_SIZE, &r);
 	if (!err)
 		err = fk_claim_frame(r, paddr, type, init, ctx, state);
 	fk_rcu_read_unlock();
@@ -115,19 +112,18 @@ int fk_frame_into_raw(fk_mem *mem, fk_frame *f, uint64_t *paddr)
 
 int fk_frame_from_raw(fk_mem *mem, uint64_t paddr, fk_frame *out)
 {
-	struct fk_region *r;
-	if (!mem || !out || !fk_rcu_registered())
+	fk_segment seg;
+	if (!out)
 		return FK_EINVAL;
-	fk_rcu_read_lock();
-	int err = fk_mem_lookup(mem, paddr, FK_PAGE_SIZE, &r);
-	if (!err && !fk_rc_is_shared(fk_slot_refcount(fk_region_slot(r, paddr))))
-		err = FK_ENOTRAW; /* a raw reference keeps the count shared */
-	if (!err)
-		err = fk_raw_consume(r, paddr, paddr + FK_PAGE_SIZE);
-	fk_rcu_read_unlock();
+	if (paddr & (FK_PAGE_SIZE - 1))
+		return FK_ENOTALIGNED;
+	if (paddr > UINT64_MAX - FK_PAGE_SIZE)
+		return FK_EOUTOFBOUND; /* no region reaches the last page */
+	/* A one-frame raw range: the same checks and the same consumption. */
+	int err = fk_segment_from_raw(mem, paddr, paddr + FK_PAGE_SIZE, 0, &seg);
 	if (err)
 		return err;
-	out->region = r;
+	out->region = seg.region;
 	out->paddr = paddr;
 	return 0;
 }

@@ -83,6 +83,20 @@ int fk_mem_lookup(fk_mem *mem, uint64_t paddr, uint64_t len, struct fk_region **
 	return FK_EOUTOFBOUND;
 }
 
+int fk_mem_lookup_claimable(fk_mem *mem, uint64_t paddr, uint64_t len, struct fk_region **out)
+{
+	struct fk_region *r;
+	int err = fk_mem_lookup(mem, paddr, len, &r);
+	if (err)
+		return err;
+	if (fk_region_managed(r))
+		return FK_EMANAGED;
+	if (!fk_region_claimable(r))
+		return FK_EBUSY;
+	*out = r;
+	return 0;
+}
+
 /* ---- regions ---- */
 
 static void region_free(struct fk_region *r)

@@ -86,6 +86,13 @@ static inline uint64_t fk_region_index(const struct fk_region *r, uint64_t paddr
 int fk_mem_lookup(fk_mem *mem, uint64_t paddr, uint64_t len, struct fk_region **out);
 
 /*
+ * Lookup for a direct claim (from_unused): the region must be unmanaged
+ * (FK_EMANAGED otherwise) and not being removed (FK_EBUSY). Caller holds the
+ * RCU read lock.
+ */
+int fk_mem_lookup_claimable(fk_mem *mem, uint64_t paddr, uint64_t len, struct fk_region **out);
+
+/*
  * Release a run of frames whose counts reached 0 (the caller did the
  * decrements): on_drop, UNUSED, then one dealloc for the whole run.
  * [start, end) must lie in r.

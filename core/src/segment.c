@@ -23,6 +23,16 @@ static int seg_ok(const fk_segment *seg)
 	return seg->start == seg->end || (seg->start >= r->base && seg->end <= r->end);
 }
 
+static void seg_set(fk_segment *seg, struct fk_region *r, uint64_t start, uint64_t end,
+                    const struct fk_meta_type *type)
+{
+	seg->region = r;
+	seg->start = start;
+	seg->end = end;
+	seg->type = type;
+	fk_check_segment(seg);
+}
+
 static void seg_clear(fk_segment *seg)
 {
 	seg->region = 0;
@@ -44,21 +54,13 @@ int fk_segment_from_unused(fk_mem *mem, uint64_t start, uint64_t end,
 	if (!fk_rcu_registered())
 		return FK_EINVAL;
 	fk_rcu_read_lock();
-	int err = fk_mem_lookup(mem, start, end - start, &r);
-	if (!err && fk_region_managed(r))
-		err = FK_EMANAGED;
-	if (!err && !fk_region_claimable(r))
-		err = FK_EBUSY;
+	int err = fk_mem_lookup_claimable(mem, start, end - start, &r);
 	if (!err)
 		err = fk_claim_range(r, start, end, type, init, ctx);
 	fk_rcu_read_unlock();
 	if (err)
 		return err;
-	out->region = r;
-	out->start = start;
-	out->end = end;
-	out->type = type;
-	fk_check_segment(out);
+	seg_set(out, r, start, end, type);
 	return 0;
 }
 
@@ -196,11 +198,7 @@ int fk_segment_from_raw(fk_mem *mem, uint64_t start, uint64_t end, const struct 
 	fk_rcu_read_unlock();
 	if (err)
 		return err;
-	out->region = r;
-	out->start = start;
-	out->end = end;
-	out->type = type;
-	fk_check_segment(out);
+	seg_set(out, r, start, end, type);
 	return 0;
 }
 

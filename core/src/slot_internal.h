@@ -81,42 +81,43 @@ static inline void fk_slot_release_unused(struct fk_meta_slot *s)
 }
 
 /*
- * +1 for a holder of a reference (clone, slice). A CAS loop rather than a
- * blind fetch_add so that a stale handle (count already UNUSED or busy) is
- * reported instead of corrupting the state word. Relaxed: the caller already
+ * +1 from a shared count only, never from UNUSED, busy (0) or UNIQUE, and
+ * never past ref_max: a CAS loop rather than a blind fetch_add, so that a
+ * stale handle or a dying frame is reported instead of corrupting or
+ * reviving the state word. `success` is the order of the winning CAS.
+ */
+static inline int slot_inc_shared(struct fk_meta_slot *s, uint64_t ref_max, memory_order success)
+{
+	uint64_t v = atomic_load_explicit(&s->refcount, memory_order_relaxed);
+	do {
+		if (!fk_rc_is_shared(v))
+			return fk_slot_state_error(v);
+		if (v >= ref_max)
+			return FK_EOVERFLOW;
+	} while (!atomic_compare_exchange_weak_explicit(&s->refcount, &v, v + 1, success,
+	                                                memory_order_relaxed));
+	return 0;
+}
+
+/*
+ * +1 for a holder of a reference (clone, slice). Relaxed: the caller already
  * holds a reference, so the metadata is already visible to it, and a new
  * reference carries no data (as in Arc::clone).
  */
 static inline int fk_slot_inc_held(struct fk_meta_slot *s, uint64_t ref_max)
 {
-	uint64_t v = atomic_load_explicit(&s->refcount, memory_order_relaxed);
-	do {
-		if (!fk_rc_is_shared(v))
-			return fk_slot_state_error(v);
-		if (v >= ref_max)
-			return FK_EOVERFLOW;
-	} while (!atomic_compare_exchange_weak_explicit(
-	    &s->refcount, &v, v + 1, memory_order_relaxed, memory_order_relaxed));
-	return 0;
+	return slot_inc_shared(s, ref_max, memory_order_relaxed);
 }
 
 /*
- * +1 by address, without holding a reference (from_in_use): only from a
- * shared count, so a count that reached 0 (dying) or UNUSED is never
- * revived. Acquire on success pairs with the release publish of count 1
- * (fk_slot_publish) so the metadata is visible to the new holder.
+ * +1 by address, without holding a reference (from_in_use); a count that
+ * reached 0 (dying) or UNUSED is never revived. Acquire on success pairs
+ * with the release publish of count 1 (fk_slot_publish) so the metadata is
+ * visible to the new holder.
  */
 static inline int fk_slot_inc_in_use(struct fk_meta_slot *s, uint64_t ref_max)
 {
-	uint64_t v = atomic_load_explicit(&s->refcount, memory_order_relaxed);
-	do {
-		if (!fk_rc_is_shared(v))
-			return fk_slot_state_error(v);
-		if (v >= ref_max)
-			return FK_EOVERFLOW;
-	} while (!atomic_compare_exchange_weak_explicit(
-	    &s->refcount, &v, v + 1, memory_order_acquire, memory_order_relaxed));
-	return 0;
+	return slot_inc_shared(s, ref_max, memory_order_acquire);
 }
 
 /*

@@ -539,11 +539,10 @@ static int bg_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 {
 	struct fk_buddy *b = state;
 	struct fk_lock_ctx ctx;
-	if (paddr & (FK_PAGE_SIZE - 1))
-		return FK_ENOTALIGNED;
-	if (nframes == 0)
-		return FK_EINVAL;
-	uint64_t pfn = paddr >> FK_PAGE_SHIFT;
+	uint64_t pfn;
+	int bad = fk_range_pfn(paddr, nframes, &pfn);
+	if (bad)
+		return bad;
 	struct buddy_chunk *c = fk_buddy_chunk_of(b, pfn, nframes);
 	if (!c)
 		return FK_EOUTOFBOUND;
@@ -570,12 +569,12 @@ static int bg_remove(void *state, uint64_t paddr, uint64_t nframes)
 {
 	struct fk_buddy *b = state;
 	struct fk_lock_ctx ctx;
-	if (paddr & (FK_PAGE_SIZE - 1))
-		return FK_ENOTALIGNED;
-	if (nframes == 0)
-		return FK_EINVAL;
+	uint64_t pfn;
+	int bad = fk_range_pfn(paddr, nframes, &pfn);
+	if (bad)
+		return bad;
 	fk_lock_acquire(&b->lock, &ctx);
-	int err = fk_buddy_remove(b, paddr >> FK_PAGE_SHIFT, nframes);
+	int err = fk_buddy_remove(b, pfn, nframes);
 	fk_lock_release(&b->lock, &ctx);
 	return err;
 }

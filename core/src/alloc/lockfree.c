@@ -658,11 +658,10 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 {
 	struct lockfree *lf = state;
 	unsigned idx;
-	if (paddr & (FK_PAGE_SIZE - 1))
-		return FK_ENOTALIGNED;
-	if (nframes == 0)
-		return FK_EINVAL;
-	uint64_t pfn = paddr >> FK_PAGE_SHIFT;
+	uint64_t pfn;
+	int bad = fk_range_pfn(paddr, nframes, &pfn);
+	if (bad)
+		return bad;
 	struct lf_region *r = region_of(lf, pfn, &idx);
 	if (!r || pfn + nframes > r->end || pfn + nframes < pfn)
 		return FK_EOUTOFBOUND;
@@ -842,11 +841,10 @@ static int lf_remove(void *state, uint64_t paddr, uint64_t nframes)
 {
 	struct lockfree *lf = state;
 	unsigned idx;
-	if (paddr & (FK_PAGE_SIZE - 1))
-		return FK_ENOTALIGNED;
-	if (nframes == 0)
-		return FK_EINVAL;
-	uint64_t pfn = paddr >> FK_PAGE_SHIFT;
+	uint64_t pfn;
+	int bad = fk_range_pfn(paddr, nframes, &pfn);
+	if (bad)
+		return bad;
 	struct lf_region *r = region_of(lf, pfn, &idx);
 	if (!r || pfn + nframes > r->end || pfn + nframes < pfn)
 		return FK_EOUTOFBOUND;

@@ -208,11 +208,10 @@ static int pcp_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 {
 	struct pcp *p = state;
 	struct fk_lock_ctx ctx;
-	if (paddr & (FK_PAGE_SIZE - 1))
-		return FK_ENOTALIGNED;
-	if (nframes == 0)
-		return FK_EINVAL;
-	uint64_t pfn = paddr >> FK_PAGE_SHIFT;
+	uint64_t pfn;
+	int bad = fk_range_pfn(paddr, nframes, &pfn);
+	if (bad)
+		return bad;
 	struct buddy_chunk *c = fk_buddy_chunk_of(&p->b, pfn, nframes);
 	if (!c)
 		return FK_EOUTOFBOUND;
@@ -279,15 +278,15 @@ static int pcp_remove(void *state, uint64_t paddr, uint64_t nframes)
 {
 	struct pcp *p = state;
 	struct fk_lock_ctx ctx;
-	if (paddr & (FK_PAGE_SIZE - 1))
-		return FK_ENOTALIGNED;
-	if (nframes == 0)
-		return FK_EINVAL;
+	uint64_t pfn;
+	int bad = fk_range_pfn(paddr, nframes, &pfn);
+	if (bad)
+		return bad;
 	/* Cached frames look allocated to the buddy: flush them first. A CPU
 	 * may refill in between; then the removal is refused (FK_EBUSY). */
 	pcp_drain(p);
 	fk_lock_acquire(&p->b.lock, &ctx);
-	int err = fk_buddy_remove(&p->b, paddr >> FK_PAGE_SHIFT, nframes);
+	int err = fk_buddy_remove(&p->b, pfn, nframes);
 	fk_lock_release(&p->b.lock, &ctx);
 	return err;
 }
