@@ -419,6 +419,31 @@ static void drop_q(int i)
 
 /* ---- Steps ---- */
 
+/*
+ * Take a frame by address into a frame slot: pick the paddr and the slot
+ * (dropping what it held), call fn and check the error an unaligned or an
+ * outside paddr must get. Returns the model index of the frame, or -1 when
+ * the paddr was unaligned or outside (the result is already checked).
+ */
+static int frame_by_paddr(int (*fn)(fk_mem *, uint64_t, fk_frame *), const char *unaligned,
+                          const char *outside, int *rc)
+{
+	uint64_t pa = sel_paddr();
+	int j = byte() % NF;
+	drop_f(j);
+	*rc = fn(z.mem, pa, &z.f[j]);
+	int i = gi(pa);
+	if (pa & (PG - 1)) {
+		expect_rc(unaligned, FK_ENOTALIGNED, *rc);
+		return -1;
+	}
+	if (i < 0) {
+		expect_rc(outside, FK_EOUTOFBOUND, *rc);
+		return -1;
+	}
+	return i;
+}
+
 static void step_alloc(int single)
 {
 	uint8_t b = byte();
@@ -595,15 +620,11 @@ static void step_segment_from_unused(void)
 
 static void step_from_in_use(void)
 {
-	uint64_t pa = sel_paddr();
-	int j = byte() % NF;
-	drop_f(j);
-	int rc = fk_frame_from_in_use(z.mem, pa, &z.f[j]);
-	int i = gi(pa);
-	if (pa & (PG - 1))
-		return expect_rc("from_in_use(unaligned)", FK_ENOTALIGNED, rc);
+	int rc;
+	int i = frame_by_paddr(fk_frame_from_in_use, "from_in_use(unaligned)",
+	                       "from_in_use(outside)", &rc);
 	if (i < 0)
-		return expect_rc("from_in_use(outside)", FK_EOUTOFBOUND, rc);
+		return;
 	struct mframe *m = &z.fr[i];
 	if (m->unique)
 		return expect_rc("from_in_use(UNIQUE)", FK_EUNIQUE, rc);
@@ -770,15 +791,11 @@ static void step_into_raw(void)
 static void step_from_raw(void)
 {
 	if (byte() & 1) {
-		uint64_t pa = sel_paddr();
-		int j = byte() % NF;
-		drop_f(j);
-		int rc = fk_frame_from_raw(z.mem, pa, &z.f[j]);
-		int i = gi(pa);
-		if (pa & (PG - 1))
-			return expect_rc("frame_from_raw(unaligned)", FK_ENOTALIGNED, rc);
+		int rc;
+		int i = frame_by_paddr(fk_frame_from_raw, "frame_from_raw(unaligned)",
+		                       "frame_from_raw(outside)", &rc);
 		if (i < 0)
-			return expect_rc("frame_from_raw(outside)", FK_EOUTOFBOUND, rc);
+			return;
 		if (z.fr[i].raw == 0)
 			return expect_rc("frame_from_raw(not raw)", FK_ENOTRAW, rc);
 		expect_rc("frame_from_raw", 0, rc);

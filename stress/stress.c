@@ -323,6 +323,26 @@ static struct item *push(struct worker *w)
 	return it;
 }
 
+/* Keep a segment handle (push may first release a random item). */
+static void push_seg(struct worker *w, fk_segment s, const struct fk_meta_type *htype,
+                     const struct fk_meta_type *ftype)
+{
+	struct item *it = push(w);
+	it->kind = IT_SEG;
+	it->s = s;
+	it->htype = htype;
+	it->ftype = ftype;
+}
+
+/* Keep a frame handle (push may first release a random item). */
+static void push_frame(struct worker *w, fk_frame f, const struct fk_meta_type *ftype)
+{
+	struct item *it = push(w);
+	it->kind = IT_FRAME;
+	it->f = f;
+	it->ftype = ftype;
+}
+
 static void remove_at(struct worker *w, int i)
 {
 	w->items[i] = w->items[--w->n];
@@ -457,11 +477,7 @@ static int op_alloc_seg(struct worker *w)
 	       "alloc_segment(%" PRIu64 ", ALIGNED) gave misaligned 0x%" PRIx64, n, s.start);
 	EXPECT(!in_unmanaged(s.start), "allocator handed out unmanaged frame 0x%" PRIx64, s.start);
 	check_segment_meta(&s, t, "alloc_segment");
-	struct item *it = push(w);
-	it->kind = IT_SEG;
-	it->s = s;
-	it->htype = t;
-	it->ftype = t;
+	push_seg(w, s, t, t);
 	return 1;
 }
 
@@ -483,10 +499,7 @@ static int op_alloc_frame(struct worker *w)
 	EXPECT(fk_frame_refcount(&f) >= 1 && fk_frame_refcount(&f) <= FK_REF_MAX,
 	       "alloc_frame: refcount %" PRIu64, fk_frame_refcount(&f));
 	check_meta(t, fk_frame_meta(&f), f.paddr, "alloc_frame");
-	struct item *it = push(w);
-	it->kind = IT_FRAME;
-	it->f = f;
-	it->ftype = t;
+	push_frame(w, f, t);
 	return 1;
 }
 
@@ -547,12 +560,8 @@ static int op_slice(struct worker *w)
 		EXPECT(rc == 0 || rc == FK_EINVAL, "drop of empty slice -> %s", E(rc));
 		return 1;
 	}
-	const struct fk_meta_type *ft = it->ftype, *ht = it->htype;
-	struct item *n2 = push(w); /* may release a random item (not `it`'s data: copied) */
-	n2->kind = IT_SEG;
-	n2->s = out;
-	n2->htype = ht;
-	n2->ftype = ft;
+	/* push may release a random item: `it`'s types are passed by value */
+	push_seg(w, out, it->htype, it->ftype);
 	return 1;
 }
 
@@ -583,10 +592,7 @@ static int op_next(struct worker *w)
 		it->ftype = ft;
 		return 1;
 	}
-	struct item *n2 = push(w);
-	n2->kind = IT_FRAME;
-	n2->f = f;
-	n2->ftype = ft;
+	push_frame(w, f, ft);
 	return 1;
 }
 
@@ -688,10 +694,7 @@ static int op_from_raw(struct worker *w)
 		if (rc)
 			return 0;
 		check_meta(it.ftype, fk_frame_meta(&f), f.paddr, "from_raw");
-		struct item *n2 = push(w);
-		n2->kind = IT_FRAME;
-		n2->f = f;
-		n2->ftype = it.ftype;
+		push_frame(w, f, it.ftype);
 		return 1;
 	}
 	uint64_t n = (it.re - it.rs) / FK_PAGE_SIZE;
@@ -712,22 +715,14 @@ static int op_from_raw(struct worker *w)
 	if (rc)
 		return 0;
 	check_segment_meta(&s1, it.ftype, "from_raw");
-	struct item *n2 = push(w);
-	n2->kind = IT_SEG;
-	n2->s = s1;
-	n2->htype = it.htype;
-	n2->ftype = it.ftype;
+	push_seg(w, s1, it.htype, it.ftype);
 	if (cut < n) {
 		CNT(raw_restores_split);
 		rc = fk_segment_from_raw(g.mem, mid, it.re, it.htype, &s2);
 		EXPECT(rc == 0, "segment_from_raw(second piece) -> %s", E(rc));
 		if (rc)
 			return 0;
-		n2 = push(w);
-		n2->kind = IT_SEG;
-		n2->s = s2;
-		n2->htype = it.htype;
-		n2->ftype = it.ftype;
+		push_seg(w, s2, it.htype, it.ftype);
 	}
 	return 1;
 }
@@ -789,10 +784,7 @@ static int op_from_in_use(struct worker *w)
 		rc = fk_frame_drop(g.mem, &f);
 		EXPECT(rc == 0, "drop after from_in_use -> %s", E(rc));
 	} else {
-		struct item *it = push(w);
-		it->kind = IT_FRAME;
-		it->f = f;
-		it->ftype = (t == &type_a || t == &type_b) ? t : NULL;
+		push_frame(w, f, (t == &type_a || t == &type_b) ? t : NULL);
 	}
 	return 1;
 }
@@ -1024,11 +1016,7 @@ static int op_unmanaged(struct worker *w)
 		if (rc == 0) {
 			EXPECT(!tl_init_failed, "from_unused succeeded although init failed");
 			check_segment_meta(&seg, t, "from_unused");
-			struct item *it = push(w);
-			it->kind = IT_SEG;
-			it->s = seg;
-			it->htype = t;
-			it->ftype = t;
+			push_seg(w, seg, t, t);
 			return 1;
 		}
 	}
