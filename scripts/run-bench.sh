@@ -9,7 +9,8 @@
 # Default and full run the benchmarks in random order in each pass.
 # The summary and plots use the median over passes.
 #
-# Writes into results/<YYYY-MM-DD>-<hostname>/ (or --out DIR):
+# Writes into results/<YYYY-MM-DD>-<hostname>[-N]/ (a new directory, never an
+# earlier run's; or --out DIR):
 #   bench.json   Google Benchmark JSON (context: compiler, flags, nodes, split)
 #   bench.log    the console output
 #   plots/*.png  throughput vs threads, one line per allocator, one file per family
@@ -60,7 +61,16 @@ cmake --preset release >/dev/null
 cmake --build --preset release -j2 --target framekit_bench
 BIN=build/release/bench/framekit_bench
 
-[ -n "$OUT" ] || OUT="results/$(date -u +%Y-%m-%d)-$(hostname -s)"
+if [ -z "$OUT" ]; then
+	# Never overwrite an earlier run (e.g. a committed reference): the
+	# second run of a day on a host gets -2, then -3, ...
+	OUT="results/$(date -u +%Y-%m-%d)-$(hostname -s)"
+	if [ -e "$OUT" ]; then
+		n=2
+		while [ -e "$OUT-$n" ]; do n=$((n + 1)); done
+		OUT="$OUT-$n"
+	fi
+fi
 mkdir -p "$OUT/plots"
 
 # FK_BENCH_BUDGET: per-run wall-clock cap in seconds. Spinlock baselines
