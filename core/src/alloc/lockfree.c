@@ -174,17 +174,27 @@ static bool region_dead(struct lf_region *r)
 }
 
 /* Live region holding pfn; *idx gets its slot. */
-static struct lf_region *region_of(struct lockfree *lf, uint64_t pfn, unsigned *idx)
+/*
+ * The live added range holding all of [paddr, paddr + nframes), for dealloc
+ * and remove: FK_ENOTALIGNED / FK_EINVAL (fk_range_pfn) or FK_EOUTOFBOUND.
+ */
+static int range_region(struct lockfree *lf, uint64_t paddr, uint64_t nframes, uint64_t *pfn,
+                        struct lf_region **out)
 {
+	int bad = fk_range_pfn(paddr, nframes, pfn);
+	if (bad)
+		return bad;
 	unsigned nr = nr_regions(lf);
 	for (unsigned i = 0; i < nr; i++) {
 		struct lf_region *r = region_at(lf, i);
-		if (r && pfn >= r->start && pfn < r->end && !region_dead(r)) {
-			*idx = i;
-			return r;
+		if (r && *pfn >= r->start && *pfn < r->end && !region_dead(r)) {
+			if (*pfn + nframes > r->end || *pfn + nframes < *pfn)
+				return FK_EOUTOFBOUND;
+			*out = r;
+			return 0;
 		}
 	}
-	return NULL;
+	return FK_EOUTOFBOUND;
 }
 
 static int cpu_node_of(struct lockfree *lf, unsigned cpu)
@@ -657,14 +667,11 @@ static void range_free(struct lf_region *r, uint64_t pfn, uint64_t n)
 static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 {
 	struct lockfree *lf = state;
-	unsigned idx;
 	uint64_t pfn;
-	int bad = fk_range_pfn(paddr, nframes, &pfn);
+	struct lf_region *r;
+	int bad = range_region(lf, paddr, nframes, &pfn, &r);
 	if (bad)
 		return bad;
-	struct lf_region *r = region_of(lf, pfn, &idx);
-	if (!r || pfn + nframes > r->end || pfn + nframes < pfn)
-		return FK_EOUTOFBOUND;
 	/* Double-free check first, so a rejected call changes nothing. */
 	for (uint64_t p = pfn, n = nframes; n;) {
 		uint32_t k = (uint32_t)(p / AREA_FRAMES - r->area0);
@@ -840,14 +847,11 @@ static int lf_add(void *state, uint64_t paddr, uint64_t nframes, int node)
 static int lf_remove(void *state, uint64_t paddr, uint64_t nframes)
 {
 	struct lockfree *lf = state;
-	unsigned idx;
 	uint64_t pfn;
-	int bad = fk_range_pfn(paddr, nframes, &pfn);
+	struct lf_region *r;
+	int bad = range_region(lf, paddr, nframes, &pfn, &r);
 	if (bad)
 		return bad;
-	struct lf_region *r = region_of(lf, pfn, &idx);
-	if (!r || pfn + nframes > r->end || pfn + nframes < pfn)
-		return FK_EOUTOFBOUND;
 	if (absent_any(r, pfn, nframes))
 		return FK_EOUTOFBOUND;
 	/* Cheap pre-check so an obviously busy range disturbs nobody. */
