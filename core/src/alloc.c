@@ -45,60 +45,44 @@ int fk_alloc_segment(fk_mem *mem, uint64_t nframes, const struct fk_meta_type *t
 			return FK_EINVAL;
 	}
 	/*
-	 * A range from a region that is being hot-removed cannot be claimed:
-	 * keep it aside (so the allocator hands out other frames) and retry;
-	 * everything set aside goes back at the end.
+	 * Allocation, lookup and claim in one read section. A region leaves
+	 * the allocator before it is marked offlining (fk_mem_remove_region
+	 * withdraws first), so a correct allocator only hands out ranges of
+	 * published, claimable, managed regions; anything else goes straight
+	 * back and is reported as FK_EBUSY (a faulty allocator).
 	 */
-	enum { MAX_ASIDE = 8 };
-	uint64_t aside[MAX_ASIDE];
-	unsigned naside = 0;
-	int err;
-	for (;;) {
-		uint64_t pa;
-		struct fk_region *r;
-		fk_rcu_read_lock();
-		err = mem->ops->alloc(mem->alloc, nframes, align, node, flags, &pa);
-		if (err) {
-			fk_rcu_read_unlock();
-			break;
-		}
-		uint64_t end = pa + (nframes << FK_PAGE_SHIFT);
-		err = fk_mem_lookup(mem, pa, end - pa, &r);
-		if (err || !fk_region_managed(r) || !fk_region_claimable(r)) {
-			fk_rcu_read_unlock();
-			err = FK_ENOMEM;
-			if (naside == MAX_ASIDE) {
-				mem->ops->dealloc(mem->alloc, pa, nframes);
-				break;
-			}
-			aside[naside++] = pa;
-			continue;
-		}
-		err = fk_claim_range(r, pa, end, type, init, ctx);
-		if (err) {
-			return_range(mem, r, pa, end);
-			fk_rcu_read_unlock();
-			break;
-		}
-		if ((flags & FK_ALLOC_ZEROED) && r->backing)
-			memset(r->backing + (pa - r->base), 0, (size_t)(end - pa));
+	uint64_t pa;
+	struct fk_region *r;
+	fk_rcu_read_lock();
+	int err = mem->ops->alloc(mem->alloc, nframes, align, node, flags, &pa);
+	if (err) {
 		fk_rcu_read_unlock();
-		out->region = r;
-		out->start = pa;
-		out->end = end;
-		out->type = type;
-		fk_check_segment(out);
-		break;
+		return err;
 	}
-	/* In a read section, so that a region removal's second grace period
-	 * waits until the allocator has these frames back. */
-	if (naside) {
-		fk_rcu_read_lock();
-		for (unsigned i = 0; i < naside; i++)
-			mem->ops->dealloc(mem->alloc, aside[i], nframes);
+	uint64_t end = pa + (nframes << FK_PAGE_SHIFT);
+	err = fk_mem_lookup(mem, pa, end - pa, &r);
+	if (err || !fk_region_managed(r) || !fk_region_claimable(r)) {
+		mem->ops->dealloc(mem->alloc, pa, nframes);
 		fk_rcu_read_unlock();
+		return FK_EBUSY;
 	}
-	return err;
+	err = fk_claim_range(r, pa, end, type, init, ctx);
+	if (err) {
+		/* Inside the read section, as every give-back. */
+		return_range(mem, r, pa, end);
+		fk_rcu_read_unlock();
+		return err;
+	}
+	if ((flags & FK_ALLOC_ZEROED) && r->backing)
+		memset(r->backing + (pa - r->base), 0, (size_t)(end - pa));
+	out->region = r;
+	out->start = pa;
+	out->end = end;
+	out->type = type;
+	out->gen = fk_region_gen(r);
+	fk_check_segment(out);
+	fk_rcu_read_unlock();
+	return 0;
 }
 
 int fk_alloc_frame(fk_mem *mem, const struct fk_meta_type *type, fk_meta_init_fn init, void *ctx,
@@ -112,6 +96,7 @@ int fk_alloc_frame(fk_mem *mem, const struct fk_meta_type *type, fk_meta_init_fn
 		return err;
 	out->region = seg.region;
 	out->paddr = seg.start;
+	out->gen = seg.gen;
 	return 0;
 }
 

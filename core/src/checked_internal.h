@@ -8,7 +8,9 @@
  *    type (relate_regions).
  *
  * These are internal invariants, so they assert (abort) rather than return
- * errors; caller mistakes were already turned into FK_E* codes before.
+ * errors; caller mistakes were already turned into FK_E* codes before. So a
+ * check on a handle runs only once its references are held (after the
+ * count changes that prove them), never on a handle as the caller gave it.
  */
 #ifndef FK_CHECKED_INTERNAL_H
 #define FK_CHECKED_INTERNAL_H
@@ -58,7 +60,7 @@ static inline void fk_check_segment(const fk_segment *seg)
 		const struct fk_meta_slot *s = fk_region_slot(r, p);
 		uint64_t v = fk_slot_refcount(s);
 		fk_invariant(v >= 1 && v <= FK_REF_MAX, "segment frame shared (relate_regions)");
-		fk_invariant(!seg->type || s->type == seg->type, "segment frame type");
+		fk_invariant(!seg->type || fk_slot_type(s) == seg->type, "segment frame type");
 	}
 }
 #else

@@ -10,9 +10,33 @@
 #include "mem_internal.h"
 #include "raw_internal.h"
 
+/* Inside fk_handle_begin's read section: the handle lies in its region. */
 static int handle_ok(const struct fk_region *r, uint64_t paddr)
 {
-	return r && !(paddr & (FK_PAGE_SIZE - 1)) && paddr >= r->base && paddr < r->end;
+	return !(paddr & (FK_PAGE_SIZE - 1)) && paddr >= r->base && paddr < r->end;
+}
+
+/*
+ * Begin an operation on (r, gen, paddr): fk_handle_begin plus the bounds
+ * check. On success the caller is in a read section.
+ */
+static int frame_begin(const fk_mem *mem, const struct fk_region *r, uint64_t gen, uint64_t paddr)
+{
+	int err = fk_handle_begin(mem, r, gen);
+	if (err)
+		return err;
+	if (!handle_ok(r, paddr)) {
+		fk_rcu_read_unlock();
+		return FK_EINVAL;
+	}
+	return 0;
+}
+
+/* The same for the accessors, which take no context: `mem` is the handle's
+ * own (no foreign-context check is possible, nor needed: they only read). */
+static int frame_peek(const struct fk_region *r, uint64_t gen, uint64_t paddr)
+{
+	return r ? frame_begin(r->mem, r, gen, paddr) : FK_EINVAL;
 }
 
 static int type_ok(const struct fk_meta_type *type)
@@ -21,7 +45,8 @@ static int type_ok(const struct fk_meta_type *type)
 }
 
 static int claim_one(fk_mem *mem, uint64_t paddr, const struct fk_meta_type *type,
-                     fk_meta_init_fn init, void *ctx, uint64_t state, struct fk_region **out)
+                     fk_meta_init_fn init, void *ctx, uint64_t state, struct fk_region **out,
+                     uint64_t *gen)
 {
 	struct fk_region *r;
 	if (!mem || !type_ok(type))
@@ -32,9 +57,11 @@ static int claim_one(fk_mem *mem, uint64_t paddr, const struct fk_meta_type *typ
 	int err = fk_mem_lookup_claimable(mem, paddr, FK_PAGE_SIZE, &r);
 	if (!err)
 		err = fk_claim_frame(r, paddr, type, init, ctx, state);
-	fk_rcu_read_unlock();
-	if (!err)
+	if (!err) {
 		*out = r;
+		*gen = fk_region_gen(r);
+	}
+	fk_rcu_read_unlock();
 	return err;
 }
 
@@ -42,13 +69,15 @@ int fk_frame_from_unused(fk_mem *mem, uint64_t paddr, const struct fk_meta_type 
                          fk_meta_init_fn init, void *ctx, fk_frame *out)
 {
 	struct fk_region *r;
+	uint64_t gen;
 	if (!out)
 		return FK_EINVAL;
-	int err = claim_one(mem, paddr, type, init, ctx, 1, &r);
+	int err = claim_one(mem, paddr, type, init, ctx, 1, &r, &gen);
 	if (err)
 		return err;
 	out->region = r;
 	out->paddr = paddr;
+	out->gen = gen;
 	return 0;
 }
 
@@ -61,48 +90,71 @@ int fk_frame_from_in_use(fk_mem *mem, uint64_t paddr, fk_frame *out)
 	int err = fk_mem_lookup(mem, paddr, FK_PAGE_SIZE, &r);
 	if (!err)
 		err = fk_slot_inc_in_use(fk_region_slot(r, paddr), mem->ref_max);
+	if (!err) {
+		out->region = r;
+		out->paddr = paddr;
+		out->gen = fk_region_gen(r);
+	}
 	fk_rcu_read_unlock();
-	if (err)
-		return err;
-	out->region = r;
-	out->paddr = paddr;
-	return 0;
+	return err;
 }
 
 int fk_frame_clone(fk_mem *mem, const fk_frame *f, fk_frame *out)
 {
-	if (!mem || !f || !out || !handle_ok(f->region, f->paddr))
+	if (!f || !out)
 		return FK_EINVAL;
-	int err = fk_slot_inc_held(fk_region_slot(f->region, f->paddr), mem->ref_max);
+	int err = frame_begin(mem, f->region, f->gen, f->paddr);
 	if (err)
 		return err;
-	*out = *f;
-	fk_check_frame_held(out->region, out->paddr);
-	return 0;
+	err = fk_slot_inc_held(fk_region_slot(f->region, f->paddr), mem->ref_max);
+	if (!err) {
+		*out = *f;
+		fk_check_frame_held(out->region, out->paddr);
+	}
+	fk_rcu_read_unlock();
+	return err;
+}
+
+/* Release one handle reference on paddr; 1 = it was the last. */
+static int frame_dec(struct fk_region *r, uint64_t paddr)
+{
+	struct fk_meta_slot *s = fk_region_slot(r, paddr);
+	if (r->raw)
+		return fk_slot_dec_tracked(s, &r->raw[fk_region_index(r, paddr)]);
+	return fk_slot_dec(s);
 }
 
 int fk_frame_drop(fk_mem *mem, fk_frame *f)
 {
-	if (!mem || !f || !handle_ok(f->region, f->paddr) || !fk_rcu_registered())
+	if (!f)
 		return FK_EINVAL;
+	int err = frame_begin(mem, f->region, f->gen, f->paddr);
+	if (err)
+		return err;
 	struct fk_region *r = f->region;
-	int last = fk_slot_dec(fk_region_slot(r, f->paddr));
+	int last = frame_dec(r, f->paddr);
+	if (last == 1)
+		fk_release_run(mem, r, f->paddr, f->paddr + FK_PAGE_SIZE);
+	fk_rcu_read_unlock();
 	if (last < 0)
 		return last;
-	if (last)
-		fk_release_run(mem, r, f->paddr, f->paddr + FK_PAGE_SIZE);
 	f->region = 0;
 	return 0;
 }
 
 int fk_frame_into_raw(fk_mem *mem, fk_frame *f, uint64_t *paddr)
 {
-	if (!mem || !f || !paddr || !handle_ok(f->region, f->paddr))
+	if (!f || !paddr)
 		return FK_EINVAL;
+	int err = frame_begin(mem, f->region, f->gen, f->paddr);
+	if (err)
+		return err;
 	uint64_t v = fk_slot_refcount(fk_region_slot(f->region, f->paddr));
 	if (!fk_rc_is_shared(v))
-		return fk_slot_state_error(v);
-	int err = fk_raw_record(f->region, f->paddr, f->paddr + FK_PAGE_SIZE);
+		err = fk_slot_state_error(v);
+	else
+		err = fk_raw_record(f->region, f->paddr, f->paddr + FK_PAGE_SIZE);
+	fk_rcu_read_unlock();
 	if (err)
 		return err;
 	*paddr = f->paddr;
@@ -125,6 +177,7 @@ int fk_frame_from_raw(fk_mem *mem, uint64_t paddr, fk_frame *out)
 		return err;
 	out->region = seg.region;
 	out->paddr = paddr;
+	out->gen = seg.gen;
 	return 0;
 }
 
@@ -135,34 +188,46 @@ uint64_t fk_frame_paddr(const fk_frame *f)
 
 uint64_t fk_frame_refcount(const fk_frame *f)
 {
-	if (!f || !handle_ok(f->region, f->paddr))
+	if (!f || frame_peek(f->region, f->gen, f->paddr))
 		return FK_REF_UNUSED;
-	return fk_slot_refcount(fk_region_slot(f->region, f->paddr));
+	uint64_t v = fk_slot_refcount(fk_region_slot(f->region, f->paddr));
+	fk_rcu_read_unlock();
+	return v;
 }
 
 const void *fk_frame_meta(const fk_frame *f)
 {
-	if (!f || !handle_ok(f->region, f->paddr))
+	if (!f || frame_peek(f->region, f->gen, f->paddr))
 		return 0;
-	return fk_region_slot(f->region, f->paddr)->storage;
+	/* Valid for as long as the caller holds the reference. */
+	const void *m = fk_region_slot(f->region, f->paddr)->storage;
+	fk_rcu_read_unlock();
+	return m;
 }
 
 const struct fk_meta_type *fk_frame_meta_type(const fk_frame *f)
 {
-	if (!f || !handle_ok(f->region, f->paddr))
+	if (!f || frame_peek(f->region, f->gen, f->paddr))
 		return 0;
-	return fk_region_slot(f->region, f->paddr)->type;
+	const struct fk_meta_type *t = fk_slot_type(fk_region_slot(f->region, f->paddr));
+	fk_rcu_read_unlock();
+	return t;
 }
 
 int fk_frame_meta_as(const fk_frame *f, const struct fk_meta_type *type, const void **meta)
 {
-	if (!f || !type || !meta || !handle_ok(f->region, f->paddr))
+	if (!f || !type || !meta)
 		return FK_EINVAL;
+	int err = frame_peek(f->region, f->gen, f->paddr);
+	if (err)
+		return err;
 	struct fk_meta_slot *s = fk_region_slot(f->region, f->paddr);
-	if (s->type != type)
-		return FK_ETYPE;
-	*meta = s->storage;
-	return 0;
+	if (fk_slot_type(s) != type)
+		err = FK_ETYPE;
+	else
+		*meta = s->storage;
+	fk_rcu_read_unlock();
+	return err;
 }
 
 /* ---- unique frames ---- */
@@ -171,72 +236,98 @@ int fk_unique_frame_from_unused(fk_mem *mem, uint64_t paddr, const struct fk_met
                                 fk_meta_init_fn init, void *ctx, fk_unique_frame *out)
 {
 	struct fk_region *r;
+	uint64_t gen;
 	if (!out)
 		return FK_EINVAL;
-	int err = claim_one(mem, paddr, type, init, ctx, FK_REF_UNIQUE, &r);
+	int err = claim_one(mem, paddr, type, init, ctx, FK_REF_UNIQUE, &r, &gen);
 	if (err)
 		return err;
 	out->region = r;
 	out->paddr = paddr;
+	out->gen = gen;
 	return 0;
 }
 
 int fk_unique_frame_into_shared(fk_mem *mem, fk_unique_frame *uf, fk_frame *out)
 {
-	if (!mem || !uf || !out || !handle_ok(uf->region, uf->paddr))
+	if (!uf || !out)
 		return FK_EINVAL;
+	int err = frame_begin(mem, uf->region, uf->gen, uf->paddr);
+	if (err)
+		return err;
 	struct fk_meta_slot *s = fk_region_slot(uf->region, uf->paddr);
 	uint64_t expect = FK_REF_UNIQUE;
 	/* Release pairs with the acquire CAS of from_in_use: metadata written
 	 * through the unique handle is visible to every later sharer. */
 	if (!atomic_compare_exchange_strong_explicit(&s->refcount, &expect, 1, memory_order_release,
 	                                             memory_order_relaxed))
-		return fk_rc_is_shared(expect) ? FK_EINUSE : fk_slot_state_error(expect);
+		err = fk_rc_is_shared(expect) ? FK_EINUSE : fk_slot_state_error(expect);
+	fk_rcu_read_unlock();
+	if (err)
+		return err;
 	out->region = uf->region;
 	out->paddr = uf->paddr;
+	out->gen = uf->gen;
 	uf->region = 0;
 	return 0;
 }
 
 int fk_frame_try_into_unique(fk_mem *mem, fk_frame *f, fk_unique_frame *out)
 {
-	if (!mem || !f || !out || !handle_ok(f->region, f->paddr))
+	if (!f || !out)
 		return FK_EINVAL;
+	int err = frame_begin(mem, f->region, f->gen, f->paddr);
+	if (err)
+		return err;
 	struct fk_meta_slot *s = fk_region_slot(f->region, f->paddr);
 	uint64_t expect = 1;
 	/* acq_rel: acquire pairs with the release decrements of former holders
-	 * (Asterinas uses Relaxed here; see notes section 6.5), so their
-	 * accesses happen-before our exclusive ones. */
+	 * (Asterinas' Frame::try_into_unique uses Relaxed, ostd/src/mm/frame/mod.rs),
+	 * so their accesses happen-before our exclusive ones. */
 	if (!atomic_compare_exchange_strong_explicit(&s->refcount, &expect, FK_REF_UNIQUE,
 	                                             memory_order_acq_rel, memory_order_relaxed))
-		return fk_rc_is_shared(expect) ? FK_EINUSE : fk_slot_state_error(expect);
+		err = fk_rc_is_shared(expect) ? FK_EINUSE : fk_slot_state_error(expect);
+	fk_rcu_read_unlock();
+	if (err)
+		return err;
 	out->region = f->region;
 	out->paddr = f->paddr;
+	out->gen = f->gen;
 	f->region = 0;
 	return 0;
 }
 
 int fk_unique_frame_drop(fk_mem *mem, fk_unique_frame *uf)
 {
-	if (!mem || !uf || !handle_ok(uf->region, uf->paddr) || !fk_rcu_registered())
+	if (!uf)
 		return FK_EINVAL;
+	int err = frame_begin(mem, uf->region, uf->gen, uf->paddr);
+	if (err)
+		return err;
 	struct fk_meta_slot *s = fk_region_slot(uf->region, uf->paddr);
 	uint64_t expect = FK_REF_UNIQUE;
 	/* UNIQUE -> 0: relaxed, we are the only owner (as Asterinas' UniqueFrame
 	 * drop); the CAS rejects a stale copy of an already dropped handle. */
-	if (!atomic_compare_exchange_strong_explicit(&s->refcount, &expect, 0, memory_order_relaxed,
-	                                             memory_order_relaxed))
-		return fk_rc_is_shared(expect) ? FK_EINUSE : fk_slot_state_error(expect);
-	fk_release_run(mem, uf->region, uf->paddr, uf->paddr + FK_PAGE_SIZE);
+	if (atomic_compare_exchange_strong_explicit(&s->refcount, &expect, 0, memory_order_relaxed,
+	                                            memory_order_relaxed))
+		fk_release_run(mem, uf->region, uf->paddr, uf->paddr + FK_PAGE_SIZE);
+	else
+		err = fk_rc_is_shared(expect) ? FK_EINUSE : fk_slot_state_error(expect);
+	fk_rcu_read_unlock();
+	if (err)
+		return err;
 	uf->region = 0;
 	return 0;
 }
 
 void *fk_unique_frame_meta(const fk_unique_frame *uf)
 {
-	if (!uf || !handle_ok(uf->region, uf->paddr))
+	if (!uf || frame_peek(uf->region, uf->gen, uf->paddr))
 		return 0;
-	return fk_region_slot(uf->region, uf->paddr)->storage;
+	/* Valid for as long as the caller owns the frame. */
+	void *m = fk_region_slot(uf->region, uf->paddr)->storage;
+	fk_rcu_read_unlock();
+	return m;
 }
 
 uint64_t fk_unique_frame_paddr(const fk_unique_frame *uf)

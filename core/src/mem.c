@@ -99,10 +99,14 @@ int fk_mem_lookup_claimable(fk_mem *mem, uint64_t paddr, uint64_t len, struct fk
 
 /* ---- regions ---- */
 
-static void region_free(struct fk_region *r)
+/*
+ * Descriptor life: taken from mem's free list (or allocated) by add, filled
+ * while unpublished, published; removal bumps the generation, unpublishes,
+ * waits a grace period, frees the slots and puts the descriptor back on the
+ * free list. Only fk_mem_destroy frees descriptors. All under hotplug_lock.
+ */
+static void region_free_resources(struct fk_region *r)
 {
-	if (!r)
-		return;
 #ifdef FK_HAVE_LIBNUMA
 	if (r->slots_numa)
 		numa_free(r->slots, r->slots_bytes);
@@ -112,7 +116,46 @@ static void region_free(struct fk_region *r)
 	free((void *)r->raw);
 	if (r->backing)
 		munmap(r->backing, r->nframes << FK_PAGE_SHIFT);
-	free(r);
+	r->slots = 0;
+	r->raw = 0;
+	r->backing = 0;
+}
+
+static struct fk_region *region_desc_get(fk_mem *mem)
+{
+	struct fk_region *r = mem->regions_free;
+	if (r) {
+		mem->regions_free = r->next_free;
+		return r;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return 0;
+	r->mem = mem;
+	atomic_init(&r->gen, 0);
+	r->next_all = mem->regions_all;
+	mem->regions_all = r;
+	return r;
+}
+
+/*
+ * Retire a descriptor that is (or was) published: bump the generation so
+ * every handle into it is refused from now on. The caller unpublishes and
+ * waits a grace period before region_desc_put.
+ * Relaxed: see fk_handle_begin (the grace period that follows orders it).
+ */
+static void region_retire(struct fk_region *r)
+{
+	atomic_fetch_add_explicit(&r->gen, 1, memory_order_relaxed);
+}
+
+/* Back on the free list, resources freed; a grace period has passed since
+ * it was last published (or it never was). */
+static void region_desc_put(fk_mem *mem, struct fk_region *r)
+{
+	region_free_resources(r);
+	r->next_free = mem->regions_free;
+	mem->regions_free = r;
 }
 
 static int real_nodes(void)
@@ -143,7 +186,7 @@ static struct fk_meta_slot *slots_alloc(fk_mem *mem, int node, size_t bytes, int
 	return aligned_alloc(FK_META_SLOT_SIZE, bytes);
 }
 
-static int region_new(fk_mem *mem, const struct fk_region_config *rc, struct fk_region **out)
+static int region_config_check(const fk_mem *mem, const struct fk_region_config *rc)
 {
 	if (!rc || rc->nframes == 0)
 		return FK_EINVAL;
@@ -160,16 +203,18 @@ static int region_new(fk_mem *mem, const struct fk_region_config *rc, struct fk_
 		return FK_EOUTOFBOUND;
 	if (rc->nframes > SIZE_MAX / sizeof(struct fk_meta_slot))
 		return FK_ENOMEM;
+	return 0;
+}
 
-	struct fk_region *r = calloc(1, sizeof(*r));
-	if (!r)
-		return FK_ENOMEM;
+/* Fill an unpublished descriptor for rc. On failure its resources are freed. */
+static int region_fill(fk_mem *mem, struct fk_region *r, const struct fk_region_config *rc)
+{
 	r->base = rc->base;
 	r->nframes = rc->nframes;
 	r->end = rc->base + (rc->nframes << FK_PAGE_SHIFT);
 	r->node = rc->node;
 	r->flags = rc->flags;
-	r->mem = mem;
+	atomic_store_explicit(&r->offlining, 0, memory_order_relaxed); /* unpublished */
 	r->slots_bytes = (size_t)rc->nframes * sizeof(struct fk_meta_slot);
 	r->slots = slots_alloc(mem, rc->node, r->slots_bytes, &r->slots_numa);
 	if (!r->slots)
@@ -177,7 +222,7 @@ static int region_new(fk_mem *mem, const struct fk_region_config *rc, struct fk_
 	for (uint64_t i = 0; i < rc->nframes; i++) {
 		struct fk_meta_slot *s = &r->slots[i];
 		memset(s->storage, 0, sizeof(s->storage));
-		s->type = 0;
+		atomic_init(&s->type, 0);
 		atomic_init(&s->refcount, FK_REF_UNUSED);
 		atomic_init(&s->in_list, 0);
 	}
@@ -193,10 +238,9 @@ static int region_new(fk_mem *mem, const struct fk_region_config *rc, struct fk_
 			goto nomem;
 		r->backing = p;
 	}
-	*out = r;
 	return 0;
 nomem:
-	region_free(r);
+	region_free_resources(r);
 	return FK_ENOMEM;
 }
 
@@ -208,6 +252,16 @@ static int overlaps(const struct fk_region_table *t, uint64_t base, uint64_t end
 	return 0;
 }
 
+/* The lock-free size counters (fk_mem_total_frames); under hotplug_lock. */
+static void frames_account(fk_mem *mem, const struct fk_region *r, int sign)
+{
+	uint64_t n = r->nframes * (uint64_t)(int64_t)sign;
+	/* Relaxed: advisory counters, no data hangs on them. */
+	atomic_fetch_add_explicit(&mem->total_frames, n, memory_order_relaxed);
+	if (fk_region_managed(r))
+		atomic_fetch_add_explicit(&mem->managed_frames, n, memory_order_relaxed);
+}
+
 int fk_mem_add_region(fk_mem *mem, const struct fk_region_config *rc)
 {
 	struct fk_region *r;
@@ -217,46 +271,54 @@ int fk_mem_add_region(fk_mem *mem, const struct fk_region_config *rc)
 	/* A grace period cannot end inside our own read section. */
 	if (fk_rcu_registered() && urcu_memb_read_ongoing())
 		return FK_EBUSY;
-	err = region_new(mem, rc, &r);
+	err = region_config_check(mem, rc);
 	if (err)
 		return err;
 	pthread_mutex_lock(&mem->hotplug_lock);
-	struct fk_region_table *old = table_load(mem);
-	if (overlaps(old, r->base, r->end)) {
-		err = FK_EEXIST;
-		goto fail;
+	struct fk_region_table *old = table_load(mem), *t = 0;
+	if (overlaps(old, rc->base, rc->base + (rc->nframes << FK_PAGE_SHIFT))) {
+		pthread_mutex_unlock(&mem->hotplug_lock);
+		return FK_EEXIST;
 	}
-	struct fk_region_table *t = table_with(old, r, 0);
-	if (!t) {
-		err = FK_ENOMEM;
-		goto fail;
+	r = region_desc_get(mem);
+	if (!r) {
+		pthread_mutex_unlock(&mem->hotplug_lock);
+		return FK_ENOMEM;
+	}
+	err = region_fill(mem, r, rc);
+	if (!err) {
+		t = table_with(old, r, 0);
+		if (!t)
+			err = FK_ENOMEM;
+	}
+	if (err) {
+		region_desc_put(mem, r); /* never published */
+		pthread_mutex_unlock(&mem->hotplug_lock);
+		return err;
 	}
 	table_publish(mem, t);
+	if (fk_region_managed(r)) {
+		/* The allocator hands the frames out only from here on, so every
+		 * allocation that gets one finds the region published. */
+		err = mem->ops->add_free_memory(mem->alloc, r->base, r->nframes, r->node);
+		if (err) {
+			/* Nobody can hold a frame of it: unpublish (old is still
+			 * allocated), then free after a grace period. */
+			region_retire(r);
+			table_publish(mem, old);
+			fk_rcu_synchronize();
+			free(t);
+			region_desc_put(mem, r);
+			pthread_mutex_unlock(&mem->hotplug_lock);
+			return err;
+		}
+	}
+	frames_account(mem, r, 1);
 	/* Readers may still walk the old table; free it after a grace period. */
 	fk_rcu_synchronize();
 	free(old);
-	if (fk_region_managed(r)) {
-		err = mem->ops->add_free_memory(mem->alloc, r->base, r->nframes, r->node);
-		if (err) {
-			struct fk_region_table *t2 = table_with(t, 0, r);
-			if (t2) {
-				table_publish(mem, t2);
-				fk_rcu_synchronize();
-				free(t);
-				pthread_mutex_unlock(&mem->hotplug_lock);
-				region_free(r);
-				return err;
-			}
-			/* Cannot unpublish without memory: keep the region, unmanaged. */
-			r->flags |= FK_REGION_UNMANAGED;
-		}
-	}
 	pthread_mutex_unlock(&mem->hotplug_lock);
-	return err;
-fail:
-	pthread_mutex_unlock(&mem->hotplug_lock);
-	region_free(r);
-	return err;
+	return 0;
 }
 
 static int region_idle(const struct fk_region *r)
@@ -273,6 +335,19 @@ static int region_idle(const struct fk_region *r)
 	return 1;
 }
 
+/*
+ * Removal (COORD contract 1): the allocator agrees first, so an attempt
+ * that is refused never disturbs allocation.
+ *  1. quick idle check (racy, no side effect): a region with a frame held
+ *     is refused without touching the allocator;
+ *  2. withdraw the frames from the allocator (remove_free_memory): it
+ *     succeeds only if every frame is free there, and from then on the
+ *     allocator never hands them out;
+ *  3. stop direct claims (offlining, for unmanaged regions' from_unused)
+ *     and wait a grace period for claims in flight;
+ *  4. idle check again; if a frame is referenced, undo 3 and 2;
+ *  5. retire (generation bump), unpublish, grace period, free the slots.
+ */
 int fk_mem_remove_region(fk_mem *mem, uint64_t base)
 {
 	struct fk_region *r = 0;
@@ -291,56 +366,63 @@ int fk_mem_remove_region(fk_mem *mem, uint64_t base)
 		pthread_mutex_unlock(&mem->hotplug_lock);
 		return FK_ENOENT;
 	}
-	/*
-	 * 1. Stop new claims (from_unused, allocate+claim) in the region, then
-	 *    wait for claims in flight. The region stays published, so lookups
-	 *    of frames in use keep working if the removal is refused.
-	 *    Relaxed store: the grace period orders it before every read
-	 *    section it does not wait for (see fk_region_claimable).
-	 */
-	atomic_store_explicit(&r->offlining, 1, memory_order_relaxed);
-	fk_rcu_synchronize();
-	/*
-	 * 2. Any reference left? Handles need no lookup, so a referenced frame
-	 *    shows as a count other than UNUSED; a slot seen UNUSED stays so,
-	 *    because only a claim leaves UNUSED.
-	 */
+	/* 1. Handles need no lookup, so a referenced frame shows as a count
+	 *    other than UNUSED (or a raw count). */
 	if (!region_idle(r)) {
-		atomic_store_explicit(&r->offlining, 0, memory_order_relaxed);
 		pthread_mutex_unlock(&mem->hotplug_lock);
 		return FK_EINUSE;
 	}
 	struct fk_region_table *t = table_with(old, 0, r);
 	if (!t) {
-		atomic_store_explicit(&r->offlining, 0, memory_order_relaxed);
 		pthread_mutex_unlock(&mem->hotplug_lock);
 		return FK_ENOMEM;
 	}
-	/*
-	 * 3. Unpublish and wait: for lookups that found the region, and for
-	 *    last droppers and refused allocations that give frames back to
-	 *    the allocator inside a read section (fk_release_run,
-	 *    fk_alloc_segment).
-	 */
-	table_publish(mem, t);
-	fk_rcu_synchronize();
-	/* 4. The allocator must hold every frame as free. */
+	/* 2. Withdraw. FK_EBUSY: a frame is allocated (perhaps being claimed
+	 *    or given back right now). */
 	if (fk_region_managed(r)) {
-		if (mem->ops->drain)
-			mem->ops->drain(mem->alloc);
 		err = mem->ops->remove_free_memory(mem->alloc, r->base, r->nframes);
 		if (err) {
-			table_publish(mem, old);
-			fk_rcu_synchronize();
 			free(t);
-			atomic_store_explicit(&r->offlining, 0, memory_order_relaxed);
 			pthread_mutex_unlock(&mem->hotplug_lock);
-			return FK_EINUSE;
+			return err == FK_EBUSY ? FK_EINUSE : err;
 		}
 	}
+	/*
+	 * 3. Relaxed store: the grace period orders it before every read
+	 *    section it does not wait for (see fk_region_claimable).
+	 */
+	atomic_store_explicit(&r->offlining, 1, memory_order_relaxed);
+	fk_rcu_synchronize();
+	/*
+	 * 4. A slot seen UNUSED now stays so: only a claim leaves UNUSED, and
+	 *    no claim can start (the allocator no longer hands the frames out;
+	 *    from_unused sees offlining). For a managed region this cannot
+	 *    fail with a correct allocator: a frame free in the allocator is
+	 *    UNUSED (the core stores UNUSED before dealloc).
+	 */
+	if (!region_idle(r)) {
+		/* Undo in reverse: claimable again before the allocator may hand
+		 * the frames out (the allocator's own synchronisation orders the
+		 * store before any allocation that returns them). */
+		atomic_store_explicit(&r->offlining, 0, memory_order_relaxed);
+		if (fk_region_managed(r))
+			err = mem->ops->add_free_memory(mem->alloc, r->base, r->nframes, r->node);
+		free(t);
+		pthread_mutex_unlock(&mem->hotplug_lock);
+		return err ? err : FK_EINUSE;
+	}
+	/*
+	 * 5. Unpublish and wait: for lookups that found the region, for handle
+	 *    operations that saw the old generation, and for last droppers
+	 *    that give frames back inside a read section (fk_release_run).
+	 */
+	region_retire(r);
+	table_publish(mem, t);
+	frames_account(mem, r, -1);
+	fk_rcu_synchronize();
 	free(old);
+	region_desc_put(mem, r);
 	pthread_mutex_unlock(&mem->hotplug_lock);
-	region_free(r);
 	return 0;
 }
 
@@ -398,6 +480,8 @@ int fk_mem_create(const struct fk_mem_config *cfg, fk_mem **out)
 		return FK_ENOMEM;
 	pthread_mutex_init(&mem->hotplug_lock, 0);
 	atomic_init(&mem->table, 0);
+	atomic_init(&mem->total_frames, 0);
+	atomic_init(&mem->managed_frames, 0);
 	mem->nr_nodes = nr_nodes;
 	mem->raw_tracking = cfg->raw_tracking != 0;
 	mem->ref_max = FK_REF_MAX;
@@ -429,6 +513,12 @@ fail:
 void fk_mem_leak_report(fk_mem *mem, struct fk_leak_report *rep)
 {
 	struct fk_leak_report z = {0, 0, 0, UINT64_MAX};
+	/* A registered caller scans inside a read section, so a concurrent
+	 * removal cannot free the table or slots under it (the counts are
+	 * still only a snapshot). */
+	int locked = mem && fk_rcu_registered();
+	if (locked)
+		fk_rcu_read_lock();
 	struct fk_region_table *t = mem ? table_load(mem) : 0;
 	for (size_t i = 0; t && i < t->n; i++) {
 		struct fk_region *r = t->r[i];
@@ -449,6 +539,8 @@ void fk_mem_leak_report(fk_mem *mem, struct fk_leak_report *rep)
 				z.first_leaked_paddr = pa;
 		}
 	}
+	if (locked)
+		fk_rcu_read_unlock();
 	if (rep)
 		*rep = z;
 }
@@ -464,8 +556,12 @@ int fk_mem_destroy(fk_mem *mem, struct fk_leak_report *report)
 	struct fk_region_table *t = table_load(mem);
 	if (mem->ops)
 		mem->ops->destroy(mem->alloc);
-	for (size_t i = 0; t && i < t->n; i++)
-		region_free(t->r[i]);
+	/* Every descriptor, published or free; free ones hold no resources. */
+	for (struct fk_region *r = mem->regions_all, *next; r; r = next) {
+		next = r->next_all;
+		region_free_resources(r);
+		free(r);
+	}
 	free(t);
 	free(mem->cpu_node);
 	pthread_mutex_destroy(&mem->hotplug_lock);
@@ -542,26 +638,16 @@ int fk_mem_raw_count_at(fk_mem *mem, uint64_t paddr, uint64_t *count)
 	return slot_query(mem, paddr, 0, count);
 }
 
-static uint64_t frames_where(fk_mem *mem, int managed_only)
-{
-	uint64_t n = 0;
-	if (!mem)
-		return 0;
-	pthread_mutex_lock(&mem->hotplug_lock);
-	struct fk_region_table *t = table_load(mem);
-	for (size_t i = 0; t && i < t->n; i++)
-		if (!managed_only || fk_region_managed(t->r[i]))
-			n += t->r[i]->nframes;
-	pthread_mutex_unlock(&mem->hotplug_lock);
-	return n;
-}
-
+/* Lock-free (callable from callbacks and read sections): the counters are
+ * updated under hotplug_lock as regions are published and unpublished. */
 uint64_t fk_mem_total_frames(fk_mem *mem)
 {
-	return frames_where(mem, 0);
+	/* Relaxed: see frames_account. */
+	return mem ? atomic_load_explicit(&mem->total_frames, memory_order_relaxed) : 0;
 }
 
 uint64_t fk_mem_managed_frames(fk_mem *mem)
 {
-	return frames_where(mem, 1);
+	/* Relaxed: see frames_account. */
+	return mem ? atomic_load_explicit(&mem->managed_frames, memory_order_relaxed) : 0;
 }

@@ -1,10 +1,17 @@
 /*
- * fk_mem and fk_region internals: the RCU-protected region table and the
- * paddr -> slot lookup.
+ * fk_mem and fk_region internals: the RCU-protected region table, the
+ * paddr -> slot lookup, and the handle check.
  *
- * Invariant: a region in the published table has its slots allocated; a
- * region is unpublished and its slots freed only after a grace period and
- * only when none of its slots is referenced (fk_mem_remove_region).
+ * Invariants:
+ *  - a region in the published table has its slots allocated; a region is
+ *    unpublished and its slots freed only after a grace period and only
+ *    when none of its slots is referenced (fk_mem_remove_region);
+ *  - a region descriptor (struct fk_region) is never freed before
+ *    fk_mem_destroy: removal bumps its generation, waits a grace period,
+ *    frees the slots and puts the descriptor on the context's free list for
+ *    a later add. `mem` never changes. So a handle's `region` pointer can
+ *    always be dereferenced for `mem` and `gen`, and every other field only
+ *    after the generation matched inside a read section (fk_handle_begin).
  */
 #ifndef FK_MEM_INTERNAL_H
 #define FK_MEM_INTERNAL_H
@@ -21,6 +28,16 @@
 #include "slot_internal.h"
 
 struct fk_region {
+	/* Fixed for the descriptor's life. */
+	fk_mem *mem;
+	/*
+	 * Generation: bumped by fk_mem_remove_region before the grace period
+	 * that precedes freeing the slots; handles remember it.
+	 */
+	_Atomic uint64_t gen;
+	struct fk_region *next_free; /* descriptor free list (hotplug_lock) */
+	struct fk_region *next_all;  /* every descriptor of mem (hotplug_lock) */
+	/* Written only while the descriptor is unpublished. */
 	uint64_t base;
 	uint64_t end; /* exclusive */
 	uint64_t nframes;
@@ -31,7 +48,6 @@ struct fk_region {
 	int slots_numa;         /* allocated with numa_alloc_onnode */
 	_Atomic uint32_t *raw;  /* per-frame raw reference counts, NULL when off */
 	unsigned char *backing; /* host memory for FK_REGION_BACKED */
-	fk_mem *mem;
 	/* Set while fk_mem_remove_region decides; claims are refused. */
 	_Atomic int offlining;
 };
@@ -43,7 +59,16 @@ struct fk_region_table {
 
 struct fk_mem {
 	_Atomic(struct fk_region_table *) table;
-	pthread_mutex_t hotplug_lock; /* serialises add/remove (control path only) */
+	/*
+	 * Serialises add/remove (control path only). Held across grace periods,
+	 * so no function callable inside a read section may take it.
+	 */
+	pthread_mutex_t hotplug_lock;
+	struct fk_region *regions_all;  /* every descriptor, live or free */
+	struct fk_region *regions_free; /* descriptors ready for reuse */
+	/* Frame totals of the published table, written under hotplug_lock,
+	 * read lock-free (relaxed: advisory, like any size query). */
+	_Atomic uint64_t total_frames, managed_frames;
 	unsigned nr_nodes;
 	int raw_tracking;
 	uint64_t ref_max;
@@ -66,6 +91,38 @@ static inline int fk_region_managed(const struct fk_region *r)
 static inline int fk_region_claimable(const struct fk_region *r)
 {
 	return !atomic_load_explicit(&((struct fk_region *)r)->offlining, memory_order_relaxed);
+}
+
+/*
+ * Begin an operation on a handle (region r, generation gen) in mem: FK_EINVAL
+ * for an empty handle, a handle of another context or an unregistered
+ * thread; FK_EUNUSED for a handle whose region was hot-removed since the
+ * handle was made (its references are gone). On success the caller is in a
+ * read section (end it with fk_rcu_read_unlock) in which r's slots stay
+ * allocated.
+ *
+ * The generation load is relaxed: the remover bumps it before a grace
+ * period, so a read section the grace period does not wait for sees the
+ * bump (the RCU guarantee, as for fk_region_claimable), and one it waits
+ * for finishes before the slots are freed.
+ */
+static inline int fk_handle_begin(const fk_mem *mem, const struct fk_region *r, uint64_t gen)
+{
+	if (!mem || !r || r->mem != mem || !fk_rcu_registered())
+		return FK_EINVAL;
+	fk_rcu_read_lock();
+	if (atomic_load_explicit(&((struct fk_region *)r)->gen, memory_order_relaxed) != gen) {
+		fk_rcu_read_unlock();
+		return FK_EUNUSED;
+	}
+	return 0;
+}
+
+/* The generation to store in a new handle; caller holds the read lock and
+ * found r published. Relaxed: see fk_handle_begin. */
+static inline uint64_t fk_region_gen(const struct fk_region *r)
+{
+	return atomic_load_explicit(&((struct fk_region *)r)->gen, memory_order_relaxed);
 }
 
 static inline struct fk_meta_slot *fk_region_slot(const struct fk_region *r, uint64_t paddr)

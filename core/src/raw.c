@@ -31,6 +31,16 @@ int fk_raw_record(struct fk_region *r, uint64_t start, uint64_t end)
 	return 0;
 }
 
+int fk_raw_present(const struct fk_region *r, uint64_t start, uint64_t end)
+{
+	if (!r->raw)
+		return 1;
+	for (uint64_t i = fk_region_index(r, start), b = fk_region_index(r, end); i < b; i++)
+		if (!atomic_load_explicit(&r->raw[i], memory_order_relaxed))
+			return 0;
+	return 1;
+}
+
 int fk_raw_consume(struct fk_region *r, uint64_t start, uint64_t end)
 {
 	if (start == end || !r->raw)

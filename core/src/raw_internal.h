@@ -17,7 +17,13 @@
 /* Record one raw reference on each frame of [start, end). FK_EOVERFLOW
  * (rolled back) if a counter is saturated. No-op when tracking is off. */
 int fk_raw_record(struct fk_region *r, uint64_t start, uint64_t end);
-/* Consume one raw reference on each frame, all or nothing. FK_ENOTRAW. */
+/* Does every frame of [start, end) hold a raw reference? A snapshot that
+ * changes nothing (1 when tracking is off): from_raw checks it first, so a
+ * rejected call never disturbs a legitimate one. */
+int fk_raw_present(const struct fk_region *r, uint64_t start, uint64_t end);
+/* Consume one raw reference on each frame, all or nothing. FK_ENOTRAW; the
+ * partial consumption is rolled back, which another caller can observe only
+ * if it races to consume the same raw reference (a misuse). */
 int fk_raw_consume(struct fk_region *r, uint64_t start, uint64_t end);
 uint64_t fk_raw_count(const struct fk_region *r, uint64_t paddr);
 

@@ -4,7 +4,9 @@
  * Why a wrapper: liburcu 0.13 is not TSan-instrumented, so the grace period
  * is invisible to TSan. Every read_unlock releases a token and every
  * post-grace-period reclaim acquires it, which states the real ordering
- * (ecosystem.md section 2.3). Threads must be registered (fk_thread_enter)
+ * (liburcu's rcu_read_unlock / synchronize_rcu contract, urcu/urcu-memb.h
+ * and https://liburcu.org; the annotations are TSan's
+ * __tsan_release/__tsan_acquire). Threads must be registered (fk_thread_enter)
  * before taking a read lock; fk_rcu_registered() lets public calls refuse
  * unregistered callers with FK_EINVAL instead of silently racing.
  */

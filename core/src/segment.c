@@ -3,6 +3,11 @@
  * frame. Splitting and iteration never touch a count; slicing and cloning
  * add one per frame (rolled back on overflow); dropping returns contiguous
  * runs of frames that reached zero to the allocator in one call each.
+ *
+ * Every operation that reads a slot runs inside seg_begin's read section,
+ * after the handle's context and generation were checked (mem_internal.h),
+ * so a stale handle into a hot-removed region never touches freed memory.
+ * FK_CHECKED invariant checks run only once the references are held.
  */
 #include <framekit/segment.h>
 
@@ -10,27 +15,55 @@
 #include "mem_internal.h"
 #include "raw_internal.h"
 
-/*
- * A usable handle. An empty segment (drained by next, or an empty slice)
- * holds no reference and so does not pin its region, which may since have
- * been hot-removed: nothing may dereference `region` when start == end.
- */
-static int seg_ok(const fk_segment *seg)
+/* The handle's own fields make sense, and it belongs to mem. */
+static int seg_shape_ok(const fk_mem *mem, const fk_segment *seg)
 {
-	const struct fk_region *r = seg ? seg->region : 0;
-	if (!r || ((seg->start | seg->end) & (FK_PAGE_SIZE - 1)) || seg->start > seg->end)
-		return 0;
-	return seg->start == seg->end || (seg->start >= r->base && seg->end <= r->end);
+	return mem && seg && seg->region && seg->region->mem == mem &&
+	       !((seg->start | seg->end) & (FK_PAGE_SIZE - 1)) && seg->start <= seg->end;
 }
 
-static void seg_set(fk_segment *seg, struct fk_region *r, uint64_t start, uint64_t end,
-                    const struct fk_meta_type *type)
+/*
+ * Begin an operation on seg. An empty segment (drained by next, or an
+ * empty slice) holds no reference and so does not pin its region, which
+ * may since have been hot-removed: it is accepted without a read section
+ * (*locked = 0) and nothing may read its region. A non-empty one is
+ * checked by fk_handle_begin and against its region's bounds; on success
+ * the caller is in a read section (*locked = 1).
+ * FK_EINVAL (malformed, empty handle, other context, unregistered thread),
+ * FK_EUNUSED (region hot-removed since the handle was made).
+ */
+static int seg_begin(const fk_mem *mem, const fk_segment *seg, int *locked)
+{
+	*locked = 0;
+	if (!seg_shape_ok(mem, seg))
+		return FK_EINVAL;
+	if (seg->start == seg->end)
+		return 0;
+	int err = fk_handle_begin(mem, seg->region, seg->gen);
+	if (err)
+		return err;
+	if (seg->start < seg->region->base || seg->end > seg->region->end) {
+		fk_rcu_read_unlock();
+		return FK_EINVAL;
+	}
+	*locked = 1;
+	return 0;
+}
+
+static void seg_end(int locked)
+{
+	if (locked)
+		fk_rcu_read_unlock();
+}
+
+static void seg_set(fk_segment *seg, struct fk_region *r, uint64_t gen, uint64_t start,
+                    uint64_t end, const struct fk_meta_type *type)
 {
 	seg->region = r;
 	seg->start = start;
 	seg->end = end;
 	seg->type = type;
-	fk_check_segment(seg);
+	seg->gen = gen;
 }
 
 static void seg_clear(fk_segment *seg)
@@ -38,6 +71,7 @@ static void seg_clear(fk_segment *seg)
 	seg->region = 0;
 	seg->start = seg->end = 0;
 	seg->type = 0;
+	seg->gen = 0;
 }
 
 int fk_segment_from_unused(fk_mem *mem, uint64_t start, uint64_t end,
@@ -57,31 +91,36 @@ int fk_segment_from_unused(fk_mem *mem, uint64_t start, uint64_t end,
 	int err = fk_mem_lookup_claimable(mem, start, end - start, &r);
 	if (!err)
 		err = fk_claim_range(r, start, end, type, init, ctx);
+	if (!err) {
+		seg_set(out, r, fk_region_gen(r), start, end, type);
+		fk_check_segment(out);
+	}
 	fk_rcu_read_unlock();
-	if (err)
-		return err;
-	seg_set(out, r, start, end, type);
-	return 0;
+	return err;
 }
 
 int fk_segment_split(fk_mem *mem, fk_segment *seg, uint64_t offset, fk_segment *left,
                      fk_segment *right)
 {
-	if (!mem || !left || !right || left == right || !seg_ok(seg))
+	int locked;
+	if (!left || !right || left == right)
 		return FK_EINVAL;
+	int err = seg_begin(mem, seg, &locked);
+	if (err)
+		return err;
+	seg_end(locked);
 	if (offset & (FK_PAGE_SIZE - 1))
 		return FK_ENOTALIGNED;
 	if (offset == 0 || offset >= seg->end - seg->start)
 		return FK_EINVAL;
+	/* No count changes, so nothing to check against the slots: a stale
+	 * copy splits into stale halves, caught when they are used. */
 	fk_segment s = *seg;
-	fk_check_segment(&s);
 	seg_clear(seg);
 	*left = s;
 	left->end = s.start + offset;
 	*right = s;
 	right->start = s.start + offset;
-	fk_check_segment(left);
-	fk_check_segment(right);
 	return 0;
 }
 
@@ -106,45 +145,73 @@ static int inc_range(fk_mem *mem, struct fk_region *r, uint64_t start, uint64_t 
 int fk_segment_slice(fk_mem *mem, const fk_segment *seg, uint64_t from, uint64_t to,
                      fk_segment *out)
 {
-	if (!mem || !out || !seg_ok(seg))
+	int locked;
+	if (!out)
 		return FK_EINVAL;
+	int err = seg_begin(mem, seg, &locked);
+	if (err)
+		return err;
 	if ((from | to) & (FK_PAGE_SIZE - 1))
-		return FK_ENOTALIGNED;
+		err = FK_ENOTALIGNED;
 	/* Bounds before any addition (the overflow found by Verus, asterinas
 	 * PR #3587). */
-	if (from > to || to > seg->end - seg->start)
-		return FK_EINVAL;
-	fk_check_segment(seg);
+	else if (from > to || to > seg->end - seg->start)
+		err = FK_EINVAL;
 	fk_segment s = *seg;
 	s.start = seg->start + from;
 	s.end = seg->start + to;
-	int err = inc_range(mem, s.region, s.start, s.end);
-	if (err)
-		return err;
-	*out = s;
-	fk_check_segment(out);
-	return 0;
+	if (!err)
+		err = inc_range(mem, s.region, s.start, s.end);
+	if (!err) {
+		*out = s;
+		if (locked)
+			fk_check_segment(out); /* references held now */
+	}
+	seg_end(locked);
+	return err;
 }
 
 int fk_segment_next(fk_mem *mem, fk_segment *seg, fk_frame *out)
 {
-	if (!mem || !out || !seg_ok(seg))
+	/* O(1), no read section: nothing here reads the region (a frame
+	 * outside it is refused by the frame operations). */
+	if (!out || !seg_shape_ok(mem, seg))
 		return FK_EINVAL;
 	if (seg->start == seg->end)
 		return 0;
-	fk_check_frame_held(seg->region, seg->start);
 	out->region = seg->region;
 	out->paddr = seg->start;
+	out->gen = seg->gen;
 	seg->start += FK_PAGE_SIZE;
 	return 1;
 }
 
+/* Is every frame of [start, end) shared? A snapshot (relaxed). */
+static int range_error(const struct fk_region *r, uint64_t start, uint64_t end)
+{
+	for (uint64_t p = start; p < end; p += FK_PAGE_SIZE) {
+		uint64_t v = fk_slot_refcount(fk_region_slot(r, p));
+		if (!fk_rc_is_shared(v))
+			return fk_slot_state_error(v);
+	}
+	return 0;
+}
+
 int fk_segment_into_raw(fk_mem *mem, fk_segment *seg, uint64_t *start, uint64_t *end)
 {
-	if (!mem || !start || !end || !seg_ok(seg))
+	int locked;
+	if (!start || !end)
 		return FK_EINVAL;
-	fk_check_segment(seg);
-	int err = fk_raw_record(seg->region, seg->start, seg->end);
+	int err = seg_begin(mem, seg, &locked);
+	if (err)
+		return err;
+	/* With tracking on, a stale copy (frames no longer shared) must not
+	 * record raw references (as fk_frame_into_raw). */
+	if (locked && seg->region->raw)
+		err = range_error(seg->region, seg->start, seg->end);
+	if (!err && locked)
+		err = fk_raw_record(seg->region, seg->start, seg->end);
+	seg_end(locked);
 	if (err)
 		return err;
 	*start = seg->start;
@@ -154,28 +221,34 @@ int fk_segment_into_raw(fk_mem *mem, fk_segment *seg, uint64_t *start, uint64_t 
 }
 
 /*
- * Do the frames of [start, end) have `type`? Rust's TryFrom checks the
- * first frame only (a segment's frames share one type); `all` checks every
- * frame, for ranges that come from the caller (from_raw) and may be forged.
+ * Do the frames of [start, end) have `type`? Every frame is checked: a
+ * type-erased segment may hold frames of several types (FK_ETYPE, never an
+ * assertion: it is the caller's input).
  */
 static int types_match(const struct fk_region *r, uint64_t start, uint64_t end,
-                       const struct fk_meta_type *type, int all)
+                       const struct fk_meta_type *type)
 {
-	if (!type || start == end)
+	if (!type)
 		return 1;
-	if (fk_region_slot(r, start)->type != type)
-		return 0;
-	for (uint64_t p = start + FK_PAGE_SIZE; all && p < end; p += FK_PAGE_SIZE)
-		if (fk_region_slot(r, p)->type != type)
-			return 0;
-#ifdef FK_CHECKED
 	for (uint64_t p = start; p < end; p += FK_PAGE_SIZE)
-		fk_invariant(fk_region_slot(r, p)->type == type,
-		             "all frames of a segment share the first frame's type");
-#endif
+		if (fk_slot_type(fk_region_slot(r, p)) != type)
+			return 0;
 	return 1;
 }
 
+/*
+ * from_raw, all or nothing, in three steps:
+ *  1. check without changing anything: every frame shared, of `type`, and
+ *     (tracking on) holding a raw reference; a forged range or one with a
+ *     frame that holds no raw reference is refused here, so a rejected call
+ *     never disturbs a legitimate one;
+ *  2. consume one raw reference per frame; this can only roll back when
+ *     another caller consumes the same raw reference concurrently (itself
+ *     a misuse: a raw reference is restored once);
+ *  3. with the references now ours, check the types again (the pre-check
+ *     read them without holding anything) and give the raw references back
+ *     on a mismatch.
+ */
 int fk_segment_from_raw(fk_mem *mem, uint64_t start, uint64_t end, const struct fk_meta_type *type,
                         fk_segment *out)
 {
@@ -188,42 +261,72 @@ int fk_segment_from_raw(fk_mem *mem, uint64_t start, uint64_t end, const struct 
 		return FK_EINVAL;
 	fk_rcu_read_lock();
 	int err = fk_mem_lookup(mem, start, end - start, &r);
-	for (uint64_t p = start; !err && p < end; p += FK_PAGE_SIZE)
-		if (!fk_rc_is_shared(fk_slot_refcount(fk_region_slot(r, p))))
-			err = FK_ENOTRAW; /* a raw reference keeps the count shared */
-	if (!err && !types_match(r, start, end, type, 1))
+	if (!err && range_error(r, start, end))
+		err = FK_ENOTRAW; /* a raw reference keeps the count shared */
+	if (!err && !types_match(r, start, end, type))
 		err = FK_ETYPE;
+	if (!err && !fk_raw_present(r, start, end))
+		err = FK_ENOTRAW;
 	if (!err)
 		err = fk_raw_consume(r, start, end);
+	if (!err && r->raw && !types_match(r, start, end, type)) {
+		int undo = fk_raw_record(r, start, end);
+		fk_invariant(undo == 0, "restoring consumed raw references cannot overflow");
+		(void)undo;
+		err = FK_ETYPE;
+	}
+	if (!err) {
+		seg_set(out, r, fk_region_gen(r), start, end, type);
+		if (r->raw)
+			fk_check_segment(out); /* the references are ours */
+	}
 	fk_rcu_read_unlock();
-	if (err)
-		return err;
-	seg_set(out, r, start, end, type);
-	return 0;
+	return err;
 }
 
 int fk_segment_clone(fk_mem *mem, const fk_segment *seg, fk_segment *out)
 {
-	if (!mem || !out || !seg_ok(seg))
+	int locked;
+	if (!out)
 		return FK_EINVAL;
-	fk_check_segment(seg);
-	int err = inc_range(mem, seg->region, seg->start, seg->end);
+	int err = seg_begin(mem, seg, &locked);
 	if (err)
 		return err;
-	*out = *seg;
-	fk_check_segment(out);
-	return 0;
+	if (locked)
+		err = inc_range(mem, seg->region, seg->start, seg->end);
+	if (!err) {
+		*out = *seg;
+		if (locked)
+			fk_check_segment(out); /* references held now */
+	}
+	seg_end(locked);
+	return err;
+}
+
+/* Release one handle reference on p; 1 = it was the last (see frame.c). */
+static int seg_dec(struct fk_region *r, uint64_t p)
+{
+	struct fk_meta_slot *s = fk_region_slot(r, p);
+	if (r->raw)
+		return fk_slot_dec_tracked(s, &r->raw[fk_region_index(r, p)]);
+	return fk_slot_dec(s);
 }
 
 int fk_segment_drop(fk_mem *mem, fk_segment *seg)
 {
-	if (!mem || !seg_ok(seg) || !fk_rcu_registered())
-		return FK_EINVAL;
+	int locked;
+	int err = seg_begin(mem, seg, &locked);
+	if (err)
+		return err;
+	if (!locked) {
+		seg_clear(seg); /* empty: holds nothing */
+		return 0;
+	}
 	struct fk_region *r = seg->region;
 	uint64_t run = seg->end; /* start of the current run of dead frames */
 	int first_err = 0;
 	for (uint64_t p = seg->start; p < seg->end; p += FK_PAGE_SIZE) {
-		int last = fk_slot_dec(fk_region_slot(r, p));
+		int last = seg_dec(r, p);
 		if (last == 1) {
 			if (run == seg->end)
 				run = p;
@@ -238,19 +341,26 @@ int fk_segment_drop(fk_mem *mem, fk_segment *seg)
 	}
 	if (run != seg->end)
 		fk_release_run(mem, r, run, seg->end);
+	seg_end(locked);
 	seg_clear(seg);
 	return first_err;
 }
 
 int fk_segment_from_frame(fk_mem *mem, fk_frame *f, fk_segment *out)
 {
-	if (!mem || !f || !out || !f->region || (f->paddr & (FK_PAGE_SIZE - 1)) ||
-	    f->paddr < f->region->base || f->paddr >= f->region->end)
+	if (!f || !out)
 		return FK_EINVAL;
-	out->region = f->region;
-	out->start = f->paddr;
-	out->end = f->paddr + FK_PAGE_SIZE;
-	out->type = fk_region_slot(f->region, f->paddr)->type;
+	int err = fk_handle_begin(mem, f->region, f->gen);
+	if (err)
+		return err;
+	const struct fk_region *r = f->region;
+	if ((f->paddr & (FK_PAGE_SIZE - 1)) || f->paddr < r->base || f->paddr >= r->end) {
+		fk_rcu_read_unlock();
+		return FK_EINVAL;
+	}
+	seg_set(out, f->region, f->gen, f->paddr, f->paddr + FK_PAGE_SIZE,
+	        fk_slot_type(fk_region_slot(r, f->paddr)));
+	fk_rcu_read_unlock();
 	f->region = 0;
 	return 0;
 }
@@ -277,9 +387,13 @@ uint64_t fk_segment_nframes(const fk_segment *seg)
 
 const void *fk_segment_meta(const fk_segment *seg, uint64_t i)
 {
-	if (!seg_ok(seg) || i >= fk_segment_nframes(seg))
+	int locked;
+	if (!seg || i >= fk_segment_nframes(seg) || seg_begin(seg->region ? seg->region->mem : 0, seg, &locked))
 		return 0;
-	return fk_region_slot(seg->region, seg->start + (i << FK_PAGE_SHIFT))->storage;
+	/* Valid for as long as the caller holds the segment. */
+	const void *m = fk_region_slot(seg->region, seg->start + (i << FK_PAGE_SHIFT))->storage;
+	seg_end(locked);
+	return m;
 }
 
 void fk_segment_erase(fk_segment *seg)
@@ -290,10 +404,17 @@ void fk_segment_erase(fk_segment *seg)
 
 int fk_segment_downcast(fk_mem *mem, fk_segment *seg, const struct fk_meta_type *type)
 {
-	if (!mem || !type || !seg_ok(seg))
+	int locked;
+	if (!type)
 		return FK_EINVAL;
-	if (!types_match(seg->region, seg->start, seg->end, type, 0))
-		return FK_ETYPE;
+	int err = seg_begin(mem, seg, &locked);
+	if (err)
+		return err;
+	if (locked && !types_match(seg->region, seg->start, seg->end, type))
+		err = FK_ETYPE;
+	seg_end(locked);
+	if (err)
+		return err;
 	seg->type = type;
 	return 0;
 }

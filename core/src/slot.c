@@ -24,12 +24,12 @@ int fk_claim_frame(struct fk_region *r, uint64_t paddr, const struct fk_meta_typ
 		return err;
 	/* Exclusive: the count is 0 and we moved it there. */
 	memset(s->storage, 0, sizeof(s->storage));
-	s->type = type ? type : &fk_meta_untyped;
+	fk_slot_set_type(s, type ? type : &fk_meta_untyped);
 	if (init) {
 		err = init(s->storage, paddr, ctx);
 		if (err) {
 			/* Not published: no on_drop, as for a failed Rust claim. */
-			s->type = 0;
+			fk_slot_set_type(s, 0);
 			fk_slot_release_unused(s);
 			return err < 0 ? err : FK_EINVAL;
 		}
@@ -41,11 +41,11 @@ int fk_claim_frame(struct fk_region *r, uint64_t paddr, const struct fk_meta_typ
 
 void fk_slot_teardown(struct fk_region *r, struct fk_meta_slot *s, uint64_t paddr)
 {
-	const struct fk_meta_type *t = s->type;
+	const struct fk_meta_type *t = fk_slot_type(s);
 	(void)r;
 	if (t && t->on_drop)
 		t->on_drop(s->storage, paddr, t->ctx);
-	s->type = 0;
+	fk_slot_set_type(s, 0);
 	/* Relaxed: only the owner of list membership writes it; we are the sole
 	 * owner of this slot now (count 0). */
 	atomic_store_explicit(&s->in_list, 0, memory_order_relaxed);

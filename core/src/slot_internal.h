@@ -20,12 +20,32 @@
 struct fk_meta_slot {
 	alignas(FK_META_SLOT_SIZE) unsigned char storage[FK_META_MAX_SIZE];
 	_Atomic uint64_t refcount;
-	const struct fk_meta_type *type;
+	/* Atomic so that a check before holding a reference (typed from_raw of
+	 * a caller-supplied range) is a race-free read; see fk_slot_type. */
+	_Atomic(const struct fk_meta_type *) type;
 	_Atomic uint64_t in_list;
 };
 
 static_assert(sizeof(struct fk_meta_slot) == FK_META_SLOT_SIZE, "slot is one cache line");
 static_assert(alignof(struct fk_meta_slot) == FK_META_SLOT_SIZE, "slot is cache-line aligned");
+
+/*
+ * The slot's type. Relaxed: the value is meaningful only to a thread that
+ * holds a reference or the exclusive state, which is ordered after the
+ * owner's store by the count's acquire/release (fk_slot_publish,
+ * fk_slot_claim); anyone else gets a race-free hint and must re-check once
+ * it holds a reference. Plain loads/stores on x86-64 and AArch64.
+ */
+static inline const struct fk_meta_type *fk_slot_type(const struct fk_meta_slot *s)
+{
+	return atomic_load_explicit(&((struct fk_meta_slot *)s)->type, memory_order_relaxed);
+}
+
+/* Only the thread that moved the count to 0 or UNIQUE (see above). */
+static inline void fk_slot_set_type(struct fk_meta_slot *s, const struct fk_meta_type *t)
+{
+	atomic_store_explicit(&s->type, t, memory_order_relaxed);
+}
 
 /* Map an observed non-shared count to the error Asterinas reports. */
 static inline int fk_slot_state_error(uint64_t v)
@@ -137,6 +157,30 @@ static inline int fk_slot_dec(struct fk_meta_slot *s)
 			return fk_slot_state_error(v);
 	} while (!atomic_compare_exchange_weak_explicit(
 	    &s->refcount, &v, v - 1, memory_order_acq_rel, memory_order_relaxed));
+	return v == 1;
+}
+
+/*
+ * fk_slot_dec for a handle's own reference when raw references are tracked
+ * (raw = the frame's raw counter): the counted references never fall below
+ * the raw ones, so a drop that would (a stale copy of a handle turned raw)
+ * is refused with FK_EUNUSED, count unchanged.
+ * The count is read with acquire (on failure too) and the raw counter after
+ * it: a from_raw that consumed a raw reference and then dropped it
+ * (release) is seen with its consumption, so a legitimate drop is never
+ * refused on a stale raw value.
+ */
+static inline int fk_slot_dec_tracked(struct fk_meta_slot *s, const _Atomic uint32_t *raw)
+{
+	uint64_t v = atomic_load_explicit(&s->refcount, memory_order_acquire);
+	do {
+		if (!fk_rc_is_shared(v))
+			return fk_slot_state_error(v);
+		/* Relaxed: ordered after the acquire load of v (see above). */
+		if (v <= atomic_load_explicit(raw, memory_order_relaxed))
+			return FK_EUNUSED;
+	} while (!atomic_compare_exchange_weak_explicit(
+	    &s->refcount, &v, v - 1, memory_order_acq_rel, memory_order_acquire));
 	return v == 1;
 }
 

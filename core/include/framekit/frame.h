@@ -20,14 +20,24 @@
 extern "C" {
 #endif
 
+/**
+ * A shared reference to one frame. Treat the fields as opaque: `region` is
+ * NULL for an empty (consumed) handle; `gen` is the generation of the
+ * region's descriptor when the handle was made, so that a handle into a
+ * region that has since been hot-removed (and perhaps re-added) is refused
+ * with FK_EUNUSED without touching freed memory.
+ */
 typedef struct fk_frame {
-	struct fk_region *region; /* NULL = empty handle */
-	uint64_t paddr;
+	struct fk_region *region; /**< NULL = empty handle */
+	uint64_t paddr;           /**< physical address of the frame */
+	uint64_t gen;             /**< region generation the handle belongs to */
 } fk_frame;
 
+/** The exclusively owned variant of fk_frame (same fields, same rules). */
 typedef struct fk_unique_frame {
-	struct fk_region *region;
-	uint64_t paddr;
+	struct fk_region *region; /**< NULL = empty handle */
+	uint64_t paddr;           /**< physical address of the frame */
+	uint64_t gen;             /**< region generation the handle belongs to */
 } fk_unique_frame;
 
 /*

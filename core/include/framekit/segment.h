@@ -20,11 +20,17 @@
 extern "C" {
 #endif
 
+/**
+ * A segment handle. Treat the fields as opaque: `region` is NULL for an
+ * empty (consumed) handle; `gen` is the region descriptor's generation when
+ * the handle was made (see fk_frame).
+ */
 typedef struct fk_segment {
-	struct fk_region *region; /* NULL = empty handle */
-	uint64_t start;
-	uint64_t end;
-	const struct fk_meta_type *type;
+	struct fk_region *region;        /**< NULL = empty handle */
+	uint64_t start;                  /**< first byte (physical, page aligned) */
+	uint64_t end;                    /**< one past the last byte */
+	const struct fk_meta_type *type; /**< shared metadata type, NULL = erased */
+	uint64_t gen;                    /**< region generation the handle belongs to */
 } fk_segment;
 
 /*
