@@ -103,17 +103,16 @@ static void list_del(struct buddy_node *n)
 	n->next = n->prev = NULL;
 }
 
+/* Slot idx of the chunk table (NULL: free slot). Under the lock(s), see
+ * buddy_internal.h. */
 static struct buddy_chunk *chunk_at(struct fk_buddy *b, uint32_t idx)
 {
-	/* acquire: pairs with the release store in fk_buddy_add, so the
-	 * chunk's fields are initialised before we read them. */
-	return atomic_load_explicit(&b->chunks[idx], memory_order_acquire);
+	return b->chunks[idx];
 }
 
 static unsigned nr_chunks(struct fk_buddy *b)
 {
-	/* acquire: pairs with the release increment in fk_buddy_add. */
-	return atomic_load_explicit(&b->nr_chunks, memory_order_acquire);
+	return b->nr_chunks;
 }
 
 static void block_insert(struct fk_buddy *b, struct buddy_chunk *c, uint64_t pfn, unsigned o)
@@ -190,19 +189,12 @@ int fk_buddy_cpu_node(const struct fk_buddy *b, unsigned cpu)
 	return n >= 0 && (unsigned)n < b->nr_nodes ? n : 0;
 }
 
-static int is_dead(struct buddy_chunk *c)
-{
-	/* acquire: pairs with the release store that revives the chunk in
-	 * fk_buddy_add, so its new node is visible to lock-free readers. */
-	return atomic_load_explicit(&c->dead, memory_order_acquire);
-}
-
 struct buddy_chunk *fk_buddy_chunk_of(struct fk_buddy *b, uint64_t pfn, uint64_t n)
 {
 	unsigned nr = nr_chunks(b);
 	for (unsigned i = 0; i < nr; i++) {
 		struct buddy_chunk *c = chunk_at(b, i);
-		if (!c || pfn < c->start || pfn >= c->end || is_dead(c))
+		if (!c || pfn < c->start || pfn >= c->end)
 			continue;
 		return pfn + n <= c->end ? c : NULL;
 	}
@@ -216,7 +208,7 @@ static int alloc_scan(struct fk_buddy *b, uint64_t n, unsigned align, int node, 
 	unsigned nr = nr_chunks(b);
 	for (unsigned i = 0; i < nr; i++) {
 		struct buddy_chunk *c = chunk_at(b, i);
-		if (fk_chunk_node(c) != node || c->end - c->start < n || is_dead(c))
+		if (!c || fk_chunk_node(c) != node || c->end - c->start < n)
 			continue;
 		uint64_t p = (c->start + al - 1) & ~(al - 1);
 		while (p + n <= c->end && p >= c->start) {
@@ -281,6 +273,25 @@ int fk_buddy_any_free(struct buddy_chunk *c, uint64_t pfn, uint64_t n)
 	return bm_find(c->free_bm, s, e, 1) != e;
 }
 
+static void chunk_free(struct buddy_chunk *c)
+{
+	free((void *)c->free_bm);
+	free((void *)c->absent_bm);
+	free(c->nodes);
+	free((void *)c->cached_bm);
+	free(c);
+}
+
+/* Free a fully withdrawn chunk and its table slot (under the writers'
+ * locks: no reader can be looking at it). */
+static void chunk_drop(struct fk_buddy *b, struct buddy_chunk *c)
+{
+	b->chunks[c->idx] = NULL;
+	while (b->nr_chunks > 0 && b->chunks[b->nr_chunks - 1] == NULL)
+		b->nr_chunks--;
+	chunk_free(c);
+}
+
 int fk_buddy_remove(struct fk_buddy *b, uint64_t pfn, uint64_t n)
 {
 	unsigned nr = nr_chunks(b);
@@ -288,8 +299,10 @@ int fk_buddy_remove(struct fk_buddy *b, uint64_t pfn, uint64_t n)
 	/* Check first: every frame of the range must be present and free. */
 	for (unsigned i = 0; i < nr; i++) {
 		struct buddy_chunk *c = chunk_at(b, i);
+		if (!c)
+			continue;
 		uint64_t s = pfn > c->start ? pfn : c->start, e = end < c->end ? end : c->end;
-		if (s >= e || is_dead(c))
+		if (s >= e)
 			continue;
 		if (bm_count(c->absent_bm, s - c->start, e - c->start) != 0)
 			return FK_EOUTOFBOUND;
@@ -301,17 +314,17 @@ int fk_buddy_remove(struct fk_buddy *b, uint64_t pfn, uint64_t n)
 		return FK_EOUTOFBOUND;
 	for (unsigned i = 0; i < nr; i++) {
 		struct buddy_chunk *c = chunk_at(b, i);
+		if (!c)
+			continue;
 		uint64_t s = pfn > c->start ? pfn : c->start, e = end < c->end ? end : c->end;
-		if (s >= e || is_dead(c))
+		if (s >= e)
 			continue;
 		withdraw(b, c, s, e - s);
 		bm_set(c->absent_bm, s - c->start, e - c->start);
 		c->nr_absent += e - s;
 		b->zones[fk_chunk_node(c)].total_frames -= e - s;
 		if (c->nr_absent == c->end - c->start)
-			/* relaxed: nothing to publish; readers that still see it
-			 * live hold no frame of it. */
-			atomic_store_explicit(&c->dead, 1, memory_order_relaxed);
+			chunk_drop(b, c); /* nothing of it left: no reader can hold it */
 	}
 	return 0;
 }
@@ -324,8 +337,7 @@ static struct buddy_chunk *chunk_new(uint64_t pfn, uint64_t n, int node, int cac
 		return NULL;
 	c->start = pfn;
 	c->end = pfn + n;
-	atomic_init(&c->node, node);
-	atomic_init(&c->dead, 0);
+	c->node = node;
 	c->free_bm = calloc(words, sizeof(uint64_t));
 	c->absent_bm = calloc(words, sizeof(uint64_t));
 	c->nodes = calloc((size_t)n, sizeof(struct buddy_node));
@@ -344,82 +356,65 @@ static struct buddy_chunk *chunk_new(uint64_t pfn, uint64_t n, int node, int cac
 	return c;
 }
 
-static void chunk_free(struct buddy_chunk *c)
+
+/* A free slot of the chunk table, growing it if needed; UINT32_MAX if
+ * out of host memory. */
+static uint32_t chunk_slot(struct fk_buddy *b)
 {
-	free((void *)c->free_bm);
-	free((void *)c->absent_bm);
-	free(c->nodes);
-	free((void *)c->cached_bm);
-	free(c);
+	for (unsigned i = 0; i < b->nr_chunks; i++)
+		if (b->chunks[i] == NULL)
+			return i;
+	if (b->nr_chunks == b->cap_chunks) {
+		if (b->cap_chunks >= UINT32_MAX / 2)
+			return UINT32_MAX;
+		unsigned cap = b->cap_chunks ? 2 * b->cap_chunks : 16;
+		struct buddy_chunk **t = realloc(b->chunks, cap * sizeof(*t));
+		if (!t)
+			return UINT32_MAX;
+		b->chunks = t;
+		b->cap_chunks = cap;
+	}
+	b->chunks[b->nr_chunks] = NULL;
+	return b->nr_chunks++;
 }
 
 int fk_buddy_add(struct fk_buddy *b, uint64_t pfn, uint64_t n, int node)
 {
-	struct fk_lock_ctx ctx;
-	struct buddy_chunk *fresh = NULL;
-	int err = 0;
 	if (n == 0 || node < 0 || (unsigned)node >= b->nr_nodes)
 		return FK_EINVAL;
 	if (pfn + n < pfn || n > UINT32_MAX * 64ull)
 		return FK_EINVAL;
-	fk_lock_acquire(&b->lock, &ctx);
 	unsigned nr = nr_chunks(b);
-	struct buddy_chunk *reuse = NULL;
 	for (unsigned i = 0; i < nr; i++) {
 		struct buddy_chunk *c = chunk_at(b, i);
-		if (pfn >= c->end || pfn + n <= c->start)
+		if (!c || pfn >= c->end || pfn + n <= c->start)
 			continue;
-		if (is_dead(c)) { /* fully withdrawn: may come back, on any node */
-			if (c->start == pfn && c->end == pfn + n)
-				reuse = c;
-			continue;
-		}
-		/* Re-adding withdrawn frames of a live chunk revives them. */
+		/* Re-adding withdrawn frames of a chunk revives them. */
 		if (pfn < c->start || pfn + n > c->end || fk_chunk_node(c) != node ||
-		    bm_count(c->absent_bm, pfn - c->start, pfn + n - c->start) != n) {
-			err = FK_EEXIST;
-			goto out;
-		}
+		    bm_count(c->absent_bm, pfn - c->start, pfn + n - c->start) != n)
+			return FK_EEXIST;
 		bm_clear(c->absent_bm, pfn - c->start, pfn + n - c->start);
 		c->nr_absent -= n;
 		b->zones[node].total_frames += n;
 		free_range(b, c, pfn, n);
-		goto out;
+		return 0;
 	}
-	if (reuse) {
-		/* relaxed: the chunk is dead, so no lock-free reader uses its
-		 * node until the release store of dead = 0 below. */
-		atomic_store_explicit(&reuse->node, node, memory_order_relaxed);
-		bm_clear(reuse->absent_bm, 0, n);
-		reuse->nr_absent = 0;
-		b->zones[node].total_frames += n;
-		free_range(b, reuse, pfn, n);
-		/* release: pairs with is_dead's acquire (publishes the node). */
-		atomic_store_explicit(&reuse->dead, 0, memory_order_release);
-		goto out;
-	}
-	if (nr == FK_BUDDY_MAX_CHUNKS) {
-		err = FK_ENOMEM;
-		goto out;
-	}
-	fresh = chunk_new(pfn, n, node, b->with_cached_bm);
+	uint32_t idx = chunk_slot(b);
+	if (idx == UINT32_MAX)
+		return FK_ENOMEM;
+	struct buddy_chunk *fresh = chunk_new(pfn, n, node, b->with_cached_bm);
 	if (!fresh) {
-		err = FK_ENOMEM;
-		goto out;
+		if (idx == b->nr_chunks - 1)
+			b->nr_chunks--;
+		return FK_ENOMEM;
 	}
-	fresh->idx = nr;
+	fresh->idx = idx;
 	for (uint64_t i = 0; i < n; i++)
-		fresh->nodes[i].chunk = nr;
+		fresh->nodes[i].chunk = idx;
+	b->chunks[idx] = fresh;
 	b->zones[node].total_frames += n;
 	free_range(b, fresh, pfn, n);
-	/* release: publishes the initialised chunk to the lock-free readers
-	 * (fk_buddy_chunk_of), pairs with the acquire loads in chunk_at /
-	 * nr_chunks. */
-	atomic_store_explicit(&b->chunks[nr], fresh, memory_order_release);
-	atomic_store_explicit(&b->nr_chunks, nr + 1, memory_order_release);
-out:
-	fk_lock_release(&b->lock, &ctx);
-	return err;
+	return 0;
 }
 
 void fk_buddy_stats(struct fk_buddy *b, int node, struct fk_alloc_stats *out)
@@ -461,9 +456,6 @@ int fk_buddy_init(struct fk_buddy *b, const struct fk_alloc_params *params, unsi
 	b->cpu_node = cpu_node;
 	b->nr_cpus = nr_cpus ? nr_cpus : 1;
 	b->with_cached_bm = with_cached_bm;
-	atomic_init(&b->nr_chunks, 0);
-	for (unsigned i = 0; i < FK_BUDDY_MAX_CHUNKS; i++)
-		atomic_init(&b->chunks[i], NULL);
 	return 0;
 }
 
@@ -471,7 +463,9 @@ void fk_buddy_fini(struct fk_buddy *b)
 {
 	unsigned nr = nr_chunks(b);
 	for (unsigned i = 0; i < nr; i++)
-		chunk_free(chunk_at(b, i));
+		if (chunk_at(b, i))
+			chunk_free(chunk_at(b, i));
+	free(b->chunks);
 	free(b->zones);
 	fk_lock_fini(&b->lock);
 }
@@ -543,12 +537,10 @@ static int bg_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 	int bad = fk_range_pfn(paddr, nframes, &pfn);
 	if (bad)
 		return bad;
-	struct buddy_chunk *c = fk_buddy_chunk_of(b, pfn, nframes);
-	if (!c)
-		return FK_EOUTOFBOUND;
 	int here = fk_buddy_cpu_node(b, fk_cpu_current(b->nr_cpus));
 	fk_lock_acquire(&b->lock, &ctx);
-	int err = fk_buddy_free(b, c, pfn, nframes);
+	struct buddy_chunk *c = fk_buddy_chunk_of(b, pfn, nframes);
+	int err = c ? fk_buddy_free(b, c, pfn, nframes) : FK_EOUTOFBOUND;
 	if (err == 0) {
 		b->zones[fk_chunk_node(c)].frees++;
 		if (here != fk_chunk_node(c))
@@ -560,9 +552,14 @@ static int bg_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 
 static int bg_add(void *state, uint64_t paddr, uint64_t nframes, int node)
 {
+	struct fk_buddy *b = state;
+	struct fk_lock_ctx ctx;
 	if (paddr & (FK_PAGE_SIZE - 1))
 		return FK_ENOTALIGNED;
-	return fk_buddy_add(state, paddr >> FK_PAGE_SHIFT, nframes, node);
+	fk_lock_acquire(&b->lock, &ctx);
+	int err = fk_buddy_add(b, paddr >> FK_PAGE_SHIFT, nframes, node);
+	fk_lock_release(&b->lock, &ctx);
+	return err;
 }
 
 static int bg_remove(void *state, uint64_t paddr, uint64_t nframes)

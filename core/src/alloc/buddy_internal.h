@@ -8,9 +8,12 @@
  * frame belongs to exactly one free block (head: nodes[].order >= 0, on the
  * zone list of that order); blocks never cross chunk boundaries.
  *
- * The chunk table is append-only and chunks are freed only at destroy, so
- * fk_buddy_chunk_of() may run without the lock (start/end/node never change
- * after publication).
+ * The chunk table grows on demand and a chunk whose every frame has been
+ * withdrawn is freed at once, its slot reused by the next add, so add/remove
+ * cycles never exhaust it. Readers of the table hold b->lock; buddy-pcp's
+ * per-CPU fast paths read it under their own per-CPU lock instead, so
+ * buddy-pcp changes the table only while holding every per-CPU lock as well
+ * (a big-reader lock: pcp.c, pcp_lock_all).
  */
 #ifndef FK_ALLOC_BUDDY_INTERNAL_H
 #define FK_ALLOC_BUDDY_INTERNAL_H
@@ -22,7 +25,6 @@
 
 #include "lock_internal.h"
 
-#define FK_BUDDY_MAX_CHUNKS 256
 #define FK_BUDDY_TOP        (FK_MAX_ORDER - 1) /* largest block order */
 
 struct buddy_node {
@@ -33,15 +35,14 @@ struct buddy_node {
 
 struct buddy_chunk {
 	uint64_t start, end; /* pfn range [start, end) */
-	/* Both change only under the lock while the chunk is fully withdrawn
-	 * (dead), so lock-free readers that found it live see stable values. */
-	_Atomic int node;
-	_Atomic int dead; /* every frame withdrawn: skipped by lookups */
-	uint32_t idx;
+	int node;
+	uint32_t idx;                /* slot in fk_buddy.chunks */
 	uint64_t nr_absent;          /* frames withdrawn by remove_free_memory */
 	_Atomic uint64_t *free_bm;   /* written under lock; pcp reads it */
 	_Atomic uint64_t *absent_bm; /* under lock */
-	_Atomic uint64_t *cached_bm; /* buddy-pcp: frames in per-CPU lists */
+	/* buddy-pcp: frames in per-CPU lists or being freed right now (a
+	 * claim bit per frame, so two frees of one frame cannot both pass). */
+	_Atomic uint64_t *cached_bm;
 	struct buddy_node *nodes;
 };
 
@@ -58,14 +59,14 @@ struct fk_buddy {
 	const int *cpu_node;
 	int with_cached_bm;
 	struct buddy_zone *zones;
-	_Atomic(struct buddy_chunk *) chunks[FK_BUDDY_MAX_CHUNKS];
-	_Atomic unsigned nr_chunks;
+	struct buddy_chunk **chunks; /* NULL = free slot */
+	unsigned nr_chunks;          /* slots in use or freed: [0, nr_chunks) */
+	unsigned cap_chunks;
 };
 
-static inline int fk_chunk_node(struct buddy_chunk *c)
+static inline int fk_chunk_node(const struct buddy_chunk *c)
 {
-	/* relaxed: see the field; ordered by the dead flag's release/acquire. */
-	return atomic_load_explicit(&c->node, memory_order_relaxed);
+	return c->node;
 }
 
 int fk_buddy_init(struct fk_buddy *b, const struct fk_alloc_params *params, unsigned nr_nodes,
@@ -75,25 +76,31 @@ void fk_buddy_fini(struct fk_buddy *b);
 /* Node of the calling CPU. */
 int fk_buddy_cpu_node(const struct fk_buddy *b, unsigned cpu);
 
-/* Live chunk holding all of [pfn, pfn + n), or NULL. Lock-free. */
+/* Chunk holding all of [pfn, pfn + n), or NULL. Needs b->lock (or, in
+ * buddy-pcp, a per-CPU lock: see the top of this file). */
 struct buddy_chunk *fk_buddy_chunk_of(struct fk_buddy *b, uint64_t pfn, uint64_t n);
 
-/* The following need b->lock held. No stats counters are touched. */
+/* The following need b->lock held (buddy-pcp: every per-CPU lock as well
+ * for add and remove, which change the chunk table). No stats counters
+ * are touched. */
 
 /* Allocate n frames aligned to 2^align on `node` only. FK_ENOMEM. */
 int fk_buddy_alloc_node(struct fk_buddy *b, uint64_t n, unsigned align, int node, uint64_t *pfn);
 /* Free [pfn, pfn+n) of chunk c: FK_EUNUSED when any frame is free or absent
  * (nothing changed). */
 int fk_buddy_free(struct fk_buddy *b, struct buddy_chunk *c, uint64_t pfn, uint64_t n);
-/* remove_free_memory: FK_EBUSY unless every frame is free. */
+/* remove_free_memory: FK_EBUSY unless every frame is free (nothing
+ * changed then), FK_EOUTOFBOUND unless every frame is present. A chunk left
+ * with no frame is freed. */
 int fk_buddy_remove(struct fk_buddy *b, uint64_t pfn, uint64_t n);
-/* Is any frame of [pfn, pfn+n) free in the buddy? Lock-free; exact for
- * frames the caller owns (their clear happened-before the caller got them). */
-int fk_buddy_any_free(struct buddy_chunk *c, uint64_t pfn, uint64_t n);
+/* add_free_memory (allocates chunk memory under the lock). */
+int fk_buddy_add(struct fk_buddy *b, uint64_t pfn, uint64_t n, int node);
 /* Zone stats of node (all when < 0), buddy-global's counters included. */
 void fk_buddy_stats(struct fk_buddy *b, int node, struct fk_alloc_stats *out);
 
-/* Takes the lock itself (allocates chunk memory). */
-int fk_buddy_add(struct fk_buddy *b, uint64_t pfn, uint64_t n, int node);
+/* Is any frame of [pfn, pfn+n) free in the buddy? Without b->lock (the
+ * chunk must be kept alive otherwise): exact for frames whose last
+ * change happened-before the call. */
+int fk_buddy_any_free(struct buddy_chunk *c, uint64_t pfn, uint64_t n);
 
 #endif /* FK_ALLOC_BUDDY_INTERNAL_H */

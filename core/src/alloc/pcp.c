@@ -7,11 +7,21 @@
  * The kernel protects its pcp lists by disabling preemption/IRQs; user space
  * cannot, and a thread may migrate or share its CPU index with another, so
  * each list has its own small lock (CK FAS spinlock, uncontended in the
- * common case). Lock order: per-CPU lock, then the global buddy lock.
+ * common case). Lock order: per-CPU locks in index order, then the global
+ * buddy lock. add/remove_free_memory change the chunk table and take every
+ * per-CPU lock (pcp_lock_all), so a per-CPU lock alone keeps chunks alive.
+ *
+ * Like Linux (drain_all_pages before failing an allocation), no frame is
+ * stranded: an allocation that finds nothing drains every list and tries
+ * again before it returns FK_ENOMEM, and a removal takes the cached frames
+ * of its range back itself.
  *
  * Invariant: a frame in a per-CPU list is allocated in the buddy's view and
- * has its bit set in the chunk's cached_bm (atomic, a cheap double-free
- * check: freeing a cached frame again gives FK_EUNUSED).
+ * has its bit set in the chunk's cached_bm. Every free claims its frames'
+ * cached bits first (one atomic RMW per word) and only then checks that
+ * the buddy holds none of them free, so of two frees of one range exactly
+ * one passes (the bits are cleared, with release, only after a frame is
+ * back in the buddy: see claim()).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,18 +46,97 @@ struct pcp {
 	struct pcp_cpu *cpus; /* b.nr_cpus of them */
 };
 
-/* Set (mark cached) or clear the cached bits of block [pfn, pfn + 2^o),
- * o < 4 so it lies in one word. Returns the bits that were already set. */
-static uint64_t cached_mark(struct buddy_chunk *c, uint64_t pfn, unsigned o, int set)
+/* Mask of bits [i % 64, i % 64 + k) of one word (k <= 64 - i % 64). */
+static uint64_t word_mask(uint64_t i, uint64_t k)
 {
-	uint64_t i = pfn - c->start;
-	uint64_t m = ((1ull << (1u << o)) - 1) << (i % 64);
-	_Atomic uint64_t *w = &c->cached_bm[i / 64];
-	/* relaxed: the bits are only a double-free check; the frames' hand-off
-	 * is ordered by the per-CPU list lock. */
-	if (set)
-		return atomic_fetch_or_explicit(w, m, memory_order_relaxed) & m;
-	return atomic_fetch_and_explicit(w, ~m, memory_order_relaxed) & m;
+	return (k == 64 ? ~0ull : ((1ull << k) - 1)) << (i % 64);
+}
+
+static void cached_update(struct buddy_chunk *c, uint64_t pfn, uint64_t n, int set);
+
+/*
+ * Claim the cached bits of [pfn, pfn + n): 1 if none was set (all are now
+ * ours), 0 if some frame is cached or being freed already (nothing
+ * changed). acq_rel: the acquire pairs with unclaim()'s release, so a free
+ * that claims after a block went back to the buddy sees its free bits; the
+ * release orders our own claim before what we do next.
+ */
+static int claim(struct buddy_chunk *c, uint64_t pfn, uint64_t n)
+{
+	uint64_t s = pfn - c->start, e = s + n;
+	for (uint64_t i = s; i < e;) {
+		uint64_t k = 64 - i % 64 < e - i ? 64 - i % 64 : e - i;
+		uint64_t m = word_mask(i, k);
+		uint64_t old = atomic_fetch_or_explicit(&c->cached_bm[i / 64], m,
+		                                        memory_order_acq_rel) & m;
+		if (old) {
+			/* relaxed: undo only the bits we set (nobody else can
+			 * own them: their frames were not claimed). */
+			atomic_fetch_and_explicit(&c->cached_bm[i / 64], ~(m & ~old),
+			                          memory_order_relaxed);
+			cached_update(c, pfn, i - s, 0);
+			return 0;
+		}
+		i += k;
+	}
+	return 1;
+}
+
+/* Drop the claim on [pfn, pfn + n). release: pairs with claim()'s
+ * acquire; the caller put the frames back in the buddy (or into no
+ * list at all) before. */
+static void unclaim(struct buddy_chunk *c, uint64_t pfn, uint64_t n)
+{
+	uint64_t s = pfn - c->start, e = s + n;
+	for (uint64_t i = s; i < e;) {
+		uint64_t k = 64 - i % 64 < e - i ? 64 - i % 64 : e - i;
+		atomic_fetch_and_explicit(&c->cached_bm[i / 64], ~word_mask(i, k),
+		                          memory_order_release);
+		i += k;
+	}
+}
+
+/* Set or clear the cached bits of [pfn, pfn + n) with relaxed RMWs (a
+ * block may straddle two words: bit i is frame c->start + i, and a chunk
+ * need not start aligned). */
+static void cached_update(struct buddy_chunk *c, uint64_t pfn, uint64_t n, int set)
+{
+	uint64_t s = pfn - c->start, e = s + n;
+	for (uint64_t i = s; i < e;) {
+		uint64_t k = 64 - i % 64 < e - i ? 64 - i % 64 : e - i;
+		if (set)
+			atomic_fetch_or_explicit(&c->cached_bm[i / 64], word_mask(i, k),
+			                         memory_order_relaxed);
+		else
+			atomic_fetch_and_explicit(&c->cached_bm[i / 64], ~word_mask(i, k),
+			                          memory_order_relaxed);
+		i += k;
+	}
+}
+
+/* Mark a block that refill takes from the buddy as cached. relaxed: the
+ * frames were allocated in the buddy under the lock; the list lock orders
+ * their hand-off. */
+static void cached_set(struct buddy_chunk *c, uint64_t pfn, unsigned o)
+{
+	cached_update(c, pfn, 1ull << o, 1);
+}
+
+/* A cached block leaves its list for a caller. relaxed: the caller now
+ * owns the frames; a later free claims the bits again. */
+static void cached_clear(struct buddy_chunk *c, uint64_t pfn, unsigned o)
+{
+	cached_update(c, pfn, 1ull << o, 0);
+}
+
+/* Give block i of list o back to the buddy (pc->lock and b.lock held): back
+ * in the buddy first, then the cached bits go (see claim()). */
+static void give_back(struct pcp *p, struct pcp_cpu *pc, unsigned o, unsigned i)
+{
+	uint64_t pfn = pc->pfn[o][i];
+	struct buddy_chunk *c = fk_buddy_chunk_of(&p->b, pfn, 1ull << o);
+	(void)fk_buddy_free(&p->b, c, pfn, 1ull << o);
+	unclaim(c, pfn, 1ull << o);
 }
 
 /* Give the `nr` oldest blocks of list o back to the buddy (pc->lock held). */
@@ -59,15 +148,25 @@ static void pcp_release(struct pcp *p, struct pcp_cpu *pc, unsigned o, unsigned 
 	if (nr == 0)
 		return;
 	fk_lock_acquire(&p->b.lock, &ctx);
-	for (unsigned i = 0; i < nr; i++) {
-		uint64_t pfn = pc->pfn[o][i];
-		struct buddy_chunk *c = fk_buddy_chunk_of(&p->b, pfn, 1ull << o);
-		cached_mark(c, pfn, o, 0);
-		(void)fk_buddy_free(&p->b, c, pfn, 1ull << o);
-	}
+	for (unsigned i = 0; i < nr; i++)
+		give_back(p, pc, o, i);
 	fk_lock_release(&p->b.lock, &ctx);
 	memmove(pc->pfn[o], pc->pfn[o] + nr, (pc->count[o] - nr) * sizeof(uint64_t));
 	pc->count[o] -= nr;
+}
+
+/* Every per-CPU lock in index order (the writers' side of the chunk table
+ * and of removal, see the top of the file). */
+static void pcp_lock_all(struct pcp *p)
+{
+	for (unsigned i = 0; i < p->b.nr_cpus; i++)
+		fk_small_lock_acquire(&p->cpus[i].lock);
+}
+
+static void pcp_unlock_all(struct pcp *p)
+{
+	for (unsigned i = p->b.nr_cpus; i-- > 0;)
+		fk_small_lock_release(&p->cpus[i].lock);
 }
 
 static void pcp_refill(struct pcp *p, struct pcp_cpu *pc, unsigned o, int node)
@@ -78,7 +177,7 @@ static void pcp_refill(struct pcp *p, struct pcp_cpu *pc, unsigned o, int node)
 		uint64_t pfn;
 		if (fk_buddy_alloc_node(&p->b, 1ull << o, o, node, &pfn) != 0)
 			break;
-		cached_mark(fk_buddy_chunk_of(&p->b, pfn, 1ull << o), pfn, o, 1);
+		cached_set(fk_buddy_chunk_of(&p->b, pfn, 1ull << o), pfn, o);
 		pc->pfn[o][pc->count[o]++] = pfn;
 	}
 	fk_lock_release(&p->b.lock, &ctx);
@@ -135,6 +234,8 @@ static int pcp_create(const struct fk_alloc_params *params, unsigned nr_nodes, c
 	return 0;
 }
 
+static void pcp_drain(void *state);
+
 /* The buddy path with node fallback, counted in the zones. */
 static int direct_alloc(struct pcp *p, uint64_t n, unsigned align, int node, unsigned flags,
                         uint64_t *pfn)
@@ -188,7 +289,7 @@ static int pcp_alloc(void *state, uint64_t nframes, unsigned align_order, int no
 		}
 		if (pc->count[o] > 0) {
 			pfn = pc->pfn[o][--pc->count[o]];
-			cached_mark(fk_buddy_chunk_of(&p->b, pfn, nframes), pfn, o, 0);
+			cached_clear(fk_buddy_chunk_of(&p->b, pfn, nframes), pfn, o);
 			pc->allocs++;
 			got = 1;
 		}
@@ -199,6 +300,13 @@ static int pcp_alloc(void *state, uint64_t nframes, unsigned align_order, int no
 		}
 	}
 	int err = direct_alloc(p, nframes, align_order, node, flags, &pfn);
+	if (err == FK_ENOMEM) {
+		/* Frames may sit in per-CPU lists (any CPU's, any order) or
+		 * keep their buddies from coalescing: pull them all back and
+		 * look again, as Linux drains before it fails. */
+		pcp_drain(p);
+		err = direct_alloc(p, nframes, align_order, node, flags, &pfn);
+	}
 	if (err == 0)
 		*paddr = pfn << FK_PAGE_SHIFT;
 	return err;
@@ -212,39 +320,47 @@ static int pcp_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 	int bad = fk_range_pfn(paddr, nframes, &pfn);
 	if (bad)
 		return bad;
-	struct buddy_chunk *c = fk_buddy_chunk_of(&p->b, pfn, nframes);
-	if (!c)
-		return FK_EOUTOFBOUND;
 	unsigned cpu = fk_cpu_current(p->b.nr_cpus);
 	int local = fk_buddy_cpu_node(&p->b, cpu);
 	unsigned o = fk_order_ceil(nframes);
-	if (fk_chunk_node(c) == local && o < PCP_ORDERS && nframes == (1ull << o) &&
-	    (pfn & (nframes - 1)) == 0) {
-		/* Free in the buddy already: a double free (a frame we own has
-		 * its free bit clear, and that clear happened-before we got it,
-		 * so this lock-free read cannot see a stale "free"). */
-		if (fk_buddy_any_free(c, pfn, nframes))
-			return FK_EUNUSED;
-		uint64_t old = cached_mark(c, pfn, o, 1);
-		if (old) { /* part of it is cached already: double free */
-			uint64_t i = pfn - c->start;
-			uint64_t m = ((1ull << nframes) - 1) << (i % 64);
-			/* relaxed: see cached_mark; undo only the bits we set. */
-			atomic_fetch_and_explicit(&c->cached_bm[i / 64], ~(m & ~old),
-			                          memory_order_relaxed);
-			return FK_EUNUSED;
-		}
-		struct pcp_cpu *pc = &p->cpus[cpu];
+	struct pcp_cpu *pc = &p->cpus[cpu];
+	if (o < PCP_ORDERS && nframes == (1ull << o) && (pfn & (nframes - 1)) == 0) {
+		/* The per-CPU lock keeps the chunk table stable (see the top). */
 		fk_small_lock_acquire(&pc->lock);
-		pc->pfn[o][pc->count[o]++] = pfn;
-		pc->frees++;
-		if (pc->count[o] > p->high)
-			pcp_release(p, pc, o, p->batch);
+		struct buddy_chunk *c = fk_buddy_chunk_of(&p->b, pfn, nframes);
+		if (c && fk_chunk_node(c) == local) {
+			int err = 0;
+			if (!claim(c, pfn, nframes)) {
+				err = FK_EUNUSED; /* cached or being freed already */
+			} else if (fk_buddy_any_free(c, pfn, nframes)) {
+				/* Free in the buddy already (our acquire in claim
+				 * saw any give_back's free bits). */
+				unclaim(c, pfn, nframes);
+				err = FK_EUNUSED;
+			} else {
+				pc->pfn[o][pc->count[o]++] = pfn;
+				pc->frees++;
+				if (pc->count[o] > p->high)
+					pcp_release(p, pc, o, p->batch);
+			}
+			fk_small_lock_release(&pc->lock);
+			return err;
+		}
 		fk_small_lock_release(&pc->lock);
-		return 0;
 	}
 	fk_lock_acquire(&p->b.lock, &ctx);
-	int err = fk_buddy_free(&p->b, c, pfn, nframes);
+	struct buddy_chunk *c = fk_buddy_chunk_of(&p->b, pfn, nframes);
+	int err = FK_EOUTOFBOUND;
+	if (c) {
+		/* Claim first, as the fast path does, so that a fast free of a
+		 * frame of this range cannot pass at the same time. */
+		if (claim(c, pfn, nframes)) {
+			err = fk_buddy_free(&p->b, c, pfn, nframes);
+			unclaim(c, pfn, nframes); /* back in the buddy first */
+		} else {
+			err = FK_EUNUSED;
+		}
+	}
 	if (err == 0) {
 		p->b.zones[fk_chunk_node(c)].frees++;
 		if (local != fk_chunk_node(c))
@@ -269,11 +385,24 @@ static void pcp_drain(void *state)
 static int pcp_add(void *state, uint64_t paddr, uint64_t nframes, int node)
 {
 	struct pcp *p = state;
+	struct fk_lock_ctx ctx;
 	if (paddr & (FK_PAGE_SIZE - 1))
 		return FK_ENOTALIGNED;
-	return fk_buddy_add(&p->b, paddr >> FK_PAGE_SHIFT, nframes, node);
+	pcp_lock_all(p); /* the chunk table changes */
+	fk_lock_acquire(&p->b.lock, &ctx);
+	int err = fk_buddy_add(&p->b, paddr >> FK_PAGE_SHIFT, nframes, node);
+	fk_lock_release(&p->b.lock, &ctx);
+	pcp_unlock_all(p);
+	return err;
 }
 
+/*
+ * Atomic with respect to every allocation and free: with every per-CPU
+ * lock and the buddy lock held, the cached blocks of the range go back to
+ * the buddy (they count as free) and the buddy withdraws the range if all
+ * of it is free; otherwise nothing changes (the blocks given back stay in
+ * the buddy, where they were before refill took them).
+ */
 static int pcp_remove(void *state, uint64_t paddr, uint64_t nframes)
 {
 	struct pcp *p = state;
@@ -282,12 +411,27 @@ static int pcp_remove(void *state, uint64_t paddr, uint64_t nframes)
 	int bad = fk_range_pfn(paddr, nframes, &pfn);
 	if (bad)
 		return bad;
-	/* Cached frames look allocated to the buddy: flush them first. A CPU
-	 * may refill in between; then the removal is refused (FK_EBUSY). */
-	pcp_drain(p);
+	if (pfn + nframes < pfn)
+		return FK_EOUTOFBOUND;
+	pcp_lock_all(p);
 	fk_lock_acquire(&p->b.lock, &ctx);
+	for (unsigned i = 0; i < p->b.nr_cpus; i++) {
+		struct pcp_cpu *pc = &p->cpus[i];
+		for (unsigned o = 0; o < PCP_ORDERS; o++) {
+			unsigned keep = 0;
+			for (unsigned k = 0; k < pc->count[o]; k++) {
+				uint64_t b = pc->pfn[o][k];
+				if (b + (1ull << o) > pfn && b < pfn + nframes)
+					give_back(p, pc, o, k);
+				else
+					pc->pfn[o][keep++] = b;
+			}
+			pc->count[o] = keep;
+		}
+	}
 	int err = fk_buddy_remove(&p->b, pfn, nframes);
 	fk_lock_release(&p->b.lock, &ctx);
+	pcp_unlock_all(p);
 	return err;
 }
 

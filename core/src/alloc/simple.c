@@ -4,7 +4,14 @@
  * Not a contender: the reference allocator that makes "the last reference
  * frees the frame" real and serves as an oracle in tests. One bitmap per
  * donated range (zone); bit set = allocated. Node-local zones first, then
- * the others unless FK_ALLOC_NODE_STRICT.
+ * the others unless FK_ALLOC_NODE_STRICT. Everything happens under the
+ * mutex, so a double free is seen as such (FK_EUNUSED) even when two
+ * threads free one range at once, and FK_ENOMEM means no zone of an
+ * allowed node holds a free aligned run of the size asked for.
+ *
+ * remove_free_memory withdraws whole ranges as they were added (the core
+ * removes whole regions); the zone array is compacted, so add/remove
+ * cycles never exhaust it.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -28,6 +35,12 @@ struct simple {
 	uint64_t allocs, frees, remote_frees, fallbacks;
 };
 
+static int cpu_node(const struct simple *s)
+{
+	int n = s->cpu_node ? s->cpu_node[fk_cpu_current(s->nr_cpus)] : 0;
+	return n >= 0 && (unsigned)n < s->nr_nodes ? n : 0;
+}
+
 static int bit(const struct zone *z, uint64_t i)
 {
 	return (int)((z->bits[i >> 6] >> (i & 63)) & 1);
@@ -47,6 +60,8 @@ static int simple_create(const struct fk_alloc_params *p, unsigned nr_nodes, con
                          unsigned nr_cpus, void **out)
 {
 	(void)p;
+	if (nr_nodes == 0 || nr_nodes > FK_MAX_NODES || out == NULL)
+		return FK_EINVAL;
 	struct simple *s = calloc(1, sizeof(*s));
 	if (!s)
 		return FK_ENOMEM;
@@ -99,8 +114,14 @@ static int simple_alloc(void *a, uint64_t n, unsigned align, int node, unsigned 
                         uint64_t *paddr)
 {
 	struct simple *s = a;
+	if (n == 0 || paddr == NULL || align >= 64)
+		return FK_EINVAL;
 	if (node < 0)
-		node = s->cpu_node[fk_cpu_current(s->nr_cpus)];
+		node = FK_ALLOC_NODE_OF(flags);
+	if (node < 0)
+		node = cpu_node(s);
+	if ((unsigned)node >= s->nr_nodes)
+		return FK_EINVAL;
 	pthread_mutex_lock(&s->lock);
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 1 && (flags & FK_ALLOC_NODE_STRICT))
@@ -139,7 +160,10 @@ static struct zone *zone_of(struct simple *s, uint64_t pfn, uint64_t n)
 static int simple_dealloc(void *a, uint64_t paddr, uint64_t n)
 {
 	struct simple *s = a;
-	uint64_t pfn = paddr >> FK_PAGE_SHIFT;
+	uint64_t pfn;
+	int bad = fk_range_pfn(paddr, n, &pfn);
+	if (bad)
+		return bad;
 	pthread_mutex_lock(&s->lock);
 	struct zone *z = zone_of(s, pfn, n);
 	int err = z ? 0 : FK_EOUTOFBOUND;
@@ -150,7 +174,7 @@ static int simple_dealloc(void *a, uint64_t paddr, uint64_t n)
 		set_bits(z, pfn - z->base_pfn, n, 0);
 		z->nfree += n;
 		s->frees++;
-		if (z->node != s->cpu_node[fk_cpu_current(s->nr_cpus)])
+		if (z->node != cpu_node(s))
 			s->remote_frees++;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -160,8 +184,12 @@ static int simple_dealloc(void *a, uint64_t paddr, uint64_t n)
 static int simple_add(void *a, uint64_t paddr, uint64_t n, int node)
 {
 	struct simple *s = a;
-	uint64_t pfn = paddr >> FK_PAGE_SHIFT;
-	int err = 0;
+	uint64_t pfn;
+	int err = fk_range_pfn(paddr, n, &pfn);
+	if (err)
+		return err;
+	if (node < 0 || (unsigned)node >= s->nr_nodes || pfn + n < pfn)
+		return FK_EINVAL;
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < s->nzones; i++)
 		if (pfn < s->zones[i].base_pfn + s->zones[i].nframes &&
@@ -197,13 +225,17 @@ static int simple_add(void *a, uint64_t paddr, uint64_t n, int node)
 static int simple_remove(void *a, uint64_t paddr, uint64_t n)
 {
 	struct simple *s = a;
-	uint64_t pfn = paddr >> FK_PAGE_SHIFT;
-	int err = FK_EBUSY;
+	uint64_t pfn;
+	int err = fk_range_pfn(paddr, n, &pfn);
+	if (err)
+		return err;
+	err = FK_EOUTOFBOUND; /* not a range as added */
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < s->nzones; i++) {
 		struct zone *z = &s->zones[i];
 		if (z->base_pfn != pfn || z->nframes != n)
 			continue;
+		err = FK_EBUSY;
 		if (z->nfree == n) {
 			free(z->bits);
 			s->zones[i] = s->zones[--s->nzones];
@@ -218,6 +250,9 @@ static int simple_remove(void *a, uint64_t paddr, uint64_t n)
 static int simple_stats(void *a, int node, struct fk_alloc_stats *st)
 {
 	struct simple *s = a;
+	if (st == NULL || (node >= 0 && (unsigned)node >= s->nr_nodes))
+		return FK_EINVAL;
+	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&s->lock);
 	for (size_t i = 0; i < s->nzones; i++) {
 		struct zone *z = &s->zones[i];
