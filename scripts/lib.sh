@@ -1,0 +1,27 @@
+# scripts/lib.sh: the small shell library every script under scripts/ sources.
+#   . "$(dirname "$0")/lib.sh"
+# A script's usage is its opening comment block (lines after the #! line
+# that start with "#", up to the first line that does not): fk_usage prints
+# it, so the usage text lives in one place.
+
+# Print the calling script's opening comment block without the "# ".
+fk_usage() {
+	sed -n '2,/^[^#]/{/^#/!q;s/^# \{0,1\}//;p}' "$0"
+}
+
+# One clear line on stderr and exit 2: for a bad flag or value.
+fk_bad_usage() {
+	echo "$(basename "$0"): $*; try --help" >&2
+	exit 2
+}
+
+# One line on stderr and exit 1: for a failure that is not the caller's fault.
+fk_die() {
+	echo "$(basename "$0"): $*" >&2
+	exit 1
+}
+
+# Parallel build jobs: FK_JOBS, else the number of CPUs.
+fk_jobs() {
+	echo "${FK_JOBS:-$(nproc 2>/dev/null || echo 2)}"
+}
