@@ -1,35 +1,48 @@
 #!/usr/bin/env bash
-# framekit's test command (README "Run the tests"; .ci/run calls exactly this).
+# run-tests.sh: the test command (.ci/run runs exactly this; README "The two commands").
+#   usage: scripts/run-tests.sh [--no-stress]
+#
 #   1. installs missing Debian packages (scripts/setup-deps.sh)
-#   2. builds and runs every test in the `debug` preset (ASan + UBSan + FK_CHECKED)
-#   3. builds and runs every test in the `tsan` preset (ThreadSanitizer + FK_CHECKED)
-#   4. runs the bounded stress and fuzz suite (scripts/run-stress.sh)
-# Options: --no-stress skips step 4.
+#   2. installs the library into temporary prefixes (default and multiarch
+#      libdir) and builds and runs examples/ against each, with
+#      find_package(framekit) and with pkg-config (scripts/check-install.sh)
+#   3. builds and runs every test in the `debug` preset (ASan + UBSan + FK_CHECKED)
+#   4. builds and runs every test in the `tsan` preset (ThreadSanitizer + FK_CHECKED)
+#   5. runs the bounded stress and fuzz suite (scripts/run-stress.sh)
+# Examples are tests too: steps 3 and 4 run them under the sanitizers.
+# --no-stress skips step 5. FK_JOBS sets the build parallelism (default: nproc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPO=$(pwd)
+. scripts/lib.sh
 
 stress=1
 for a in "$@"; do
-  case "$a" in
-    --no-stress) stress=0 ;;
-    *) echo "usage: $0 [--no-stress]" >&2; exit 2 ;;
-  esac
+	case "$a" in
+	--no-stress) stress=0 ;;
+	-h | --help) fk_usage; exit 0 ;;
+	*) fk_bad_usage "unknown option '$a'" ;;
+	esac
 done
+
+start=$SECONDS
+step() { echo "=== $* (at $((SECONDS - start)) s)"; }
 
 bash scripts/setup-deps.sh
 
-JOBS=$(nproc 2>/dev/null || echo 2)
+step "install check: installed package consumed by find_package and pkg-config"
+bash scripts/check-install.sh
+
+JOBS=$(fk_jobs)
 for preset in debug tsan; do
-  echo "=== [$preset] configure + build"
-  cmake --preset "$preset" >/dev/null
-  cmake --build --preset "$preset" -j"$JOBS"
-  echo "=== [$preset] ctest"
-  ctest --preset "$preset" -j"$JOBS"
+	step "[$preset] configure + build"
+	cmake --preset "$preset" >/dev/null
+	cmake --build --preset "$preset" -j"$JOBS"
+	step "[$preset] ctest"
+	ctest --preset "$preset" -j"$JOBS"
 done
 
 if [ "$stress" -eq 1 ] && [ -x scripts/run-stress.sh ]; then
-  echo "=== stress + fuzz"
-  bash scripts/run-stress.sh
+	step "stress + fuzz"
+	bash scripts/run-stress.sh
 fi
-echo "=== all tests passed"
+echo "=== all tests passed in $((SECONDS - start)) s"

@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
-# Install the Debian 12 packages framekit needs, only when some are missing.
-# Runs as root (apt-get), or via sudo when available.
+# setup-deps.sh: install the Debian 12 packages framekit needs, only those missing.
+#   usage: scripts/setup-deps.sh
+#
+# Runs apt-get as root, or via sudo when available; does nothing (and needs
+# no root) when every package is installed already.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+for a in "$@"; do
+	case "$a" in
+	-h | --help) fk_usage; exit 0 ;;
+	*) fk_bad_usage "unknown option '$a'" ;;
+	esac
+done
 
 PKGS=(
   build-essential cmake pkg-config git
@@ -9,6 +19,7 @@ PKGS=(
   liburcu-dev libck-dev libnuma-dev numactl libhwloc-dev hwloc
   libbenchmark-dev libbenchmark-tools
   python3 python3-matplotlib
+  doxygen
 )
 
 missing=()

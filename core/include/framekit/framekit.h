@@ -1,4 +1,7 @@
-/* framekit: umbrella header. */
+/**
+ * @file
+ * framekit: the umbrella header; includes every public header.
+ */
 #ifndef FRAMEKIT_H
 #define FRAMEKIT_H
 

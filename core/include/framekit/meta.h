@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * Metadata types and refcount constants.
  *
  * Each frame has one 64-byte metadata slot holding an atomic refcount, a
@@ -16,39 +17,58 @@
 extern "C" {
 #endif
 
-#define FK_PAGE_SHIFT     12
-#define FK_PAGE_SIZE      ((uint64_t)1 << FK_PAGE_SHIFT)
+/** log2 of the frame size. */
+#define FK_PAGE_SHIFT 12
+/** Frame size in bytes (4 KiB); every paddr, offset and range is a multiple of it. */
+#define FK_PAGE_SIZE ((uint64_t)1 << FK_PAGE_SHIFT)
+/** Size of one frame's metadata slot, refcount and type included. */
 #define FK_META_SLOT_SIZE 64
-#define FK_META_MAX_SIZE  40
-
-/* Refcount states (the slot's state word, as in Asterinas' MetaSlot). */
-#define FK_REF_UNUSED UINT64_MAX            /* free or untracked */
-#define FK_REF_UNIQUE (UINT64_MAX - 1)      /* exclusively owned */
-#define FK_REF_MAX    ((uint64_t)INT64_MAX) /* largest legal shared count */
-/* 0 = busy (being built or torn down); 1..FK_REF_MAX = shared. */
-
-struct fk_meta_type {
-	const char *name;
-	size_t size; /* <= FK_META_MAX_SIZE */
-	/*
-	 * Called once when the last reference goes away, with the slot in the
-	 * busy state (refcount 0) and exclusive access to the metadata.
-	 * May be NULL.
-	 */
-	void (*on_drop)(void *meta, uint64_t paddr, void *ctx);
-	void *ctx;
-	/* Nonzero if the frame's bytes are "untyped" (Asterinas AnyUFrameMeta). */
-	int untyped;
-};
+/** Largest typed metadata a frame can carry (struct fk_meta_type.size). */
+#define FK_META_MAX_SIZE 40
 
 /*
- * Initialise metadata of one frame: called by from_unused with exclusive
- * access before the frame is published. Return 0 or a negative FK_E* code
- * to abort the claim (the whole segment is then rolled back).
+ * Refcount states (the slot's state word, as in Asterinas' MetaSlot):
+ * 0 = busy (being built or torn down); 1..FK_REF_MAX = shared.
+ */
+/** Refcount of a free (or untracked) frame. */
+#define FK_REF_UNUSED UINT64_MAX
+/** Refcount of an exclusively owned frame (fk_unique_frame). */
+#define FK_REF_UNIQUE (UINT64_MAX - 1)
+/** Largest legal shared refcount; one more is FK_EOVERFLOW. */
+#define FK_REF_MAX ((uint64_t)INT64_MAX)
+
+/**
+ * A metadata type: the C counterpart of Rust's AnyFrameMeta vtable. Its
+ * address is its identity (typed views and downcasts compare pointers), so
+ * define each type once, usually as a static const object that outlives
+ * every frame of that type.
+ */
+struct fk_meta_type {
+	const char *name; /**< for diagnostics */
+	size_t size;      /**< bytes of metadata used, <= FK_META_MAX_SIZE */
+	/**
+	 * Called once when the last reference goes away, with the slot in the
+	 * busy state (refcount 0) and exclusive access to the metadata, on the
+	 * thread that dropped the last reference. May be NULL.
+	 */
+	void (*on_drop)(void *meta, uint64_t paddr, void *ctx);
+	void *ctx;   /**< passed to on_drop */
+	int untyped; /**< nonzero if the frame's bytes are "untyped" (Asterinas AnyUFrameMeta) */
+};
+
+/**
+ * Initialises the metadata of one frame. Called by the from_unused and
+ * fk_alloc_* constructors for each frame, with exclusive access to the
+ * zeroed metadata, before any frame of the claim is published.
+ * @param meta  FK_META_MAX_SIZE bytes of zeroed metadata
+ * @param paddr the frame's physical address
+ * @param ctx   the constructor's ctx argument
+ * @return 0, or a negative FK_E* code to abort the claim (the whole segment
+ *         is then rolled back and the constructor returns this code).
  */
 typedef int (*fk_meta_init_fn)(void *meta, uint64_t paddr, void *ctx);
 
-/* The empty metadata type (Rust's `()`): size 0, untyped. */
+/** The empty metadata type (Rust's `()`): size 0, untyped; what a NULL type means. */
 extern const struct fk_meta_type fk_meta_untyped;
 
 #ifdef __cplusplus
