@@ -5,7 +5,8 @@
 # Runs doxygen on core/include/framekit/*.h (docs/Doxyfile) into DIR
 # (default build/docs; open DIR/html/index.html). Every public declaration
 # must carry a /** ... */ comment: an undocumented one, or any other Doxygen
-# warning, fails the build (exit 1, warnings printed). Needs the Debian
+# warning, fails the build (exit 1, warnings printed). Also checks that each
+# README code block marked "<!-- verbatim: FILE -->" is FILE. Needs the Debian
 # package doxygen (scripts/setup-deps.sh installs it). Takes about a second;
 # scripts/run-tests.sh runs it, so the reference cannot fall behind.
 set -euo pipefail
@@ -25,6 +26,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
+# A README code block after "<!-- verbatim: FILE -->" must be FILE, byte for byte.
+grep -o '<!-- verbatim: [^ ]* -->' README.md | awk '{print $3}' | while read -r f; do
+	awk -v f="$f" 'index($0, "<!-- verbatim: " f " -->") { on = 1; next }
+		on == 1 && /^```/ { on = 2; next } on == 2 && /^```/ { exit } on == 2' README.md |
+		cmp -s - "$f" || fk_die "README.md: the block marked verbatim differs from $f"
+done
 # Doxygen checks the members of documented files only: every header needs @file.
 for h in core/include/framekit/*.h; do
 	grep -q '^ \* @file' "$h" || fk_die "$h: no /** @file ... */ comment (Doxygen would skip its members)"
