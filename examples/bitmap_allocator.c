@@ -210,8 +210,11 @@ static int bm_add_free_memory(void *state, uint64_t paddr, uint64_t nframes, int
 		}
 	}
 	if (!err) {
-		b->ranges[b->nranges++] = (struct bm_range){
-		    .base_pfn = pfn, .nframes = nframes, .nfree = nframes, .node = node, .bits = bits};
+		b->ranges[b->nranges++] = (struct bm_range){.base_pfn = pfn,
+		                                            .nframes = nframes,
+		                                            .nfree = nframes,
+		                                            .node = node,
+		                                            .bits = bits};
 		bits = NULL;
 	}
 	pthread_mutex_unlock(&b->lock);
@@ -258,7 +261,8 @@ static void bm_count_blocks(const struct bm_range *r, uint64_t *blocks)
 			end++;
 		while (i < end) {
 			unsigned o = FK_MAX_ORDER - 1;
-			while (o > 0 && (((r->base_pfn + i) & ((1ull << o) - 1)) || i + (1ull << o) > end))
+			while (o > 0 &&
+			       (((r->base_pfn + i) & ((1ull << o) - 1)) || i + (1ull << o) > end))
 				o--;
 			blocks[o]++;
 			i += 1ull << o;
@@ -303,20 +307,20 @@ static const struct fk_allocator_ops bitmap_ops = {
 
 /* ---- the demo ------------------------------------------------------------ */
 
-#define CHECK(call)                                                                   \
-	do {                                                                          \
-		int err_ = (call);                                                    \
-		if (err_ < 0) {                                                       \
-			fprintf(stderr, "%s: %s\n", #call, fk_strerror_name(err_));  \
-			exit(1);                                                      \
-		}                                                                     \
+#define CHECK(call)                                                                                \
+	do {                                                                                       \
+		int err_ = (call);                                                                 \
+		if (err_ < 0) {                                                                    \
+			fprintf(stderr, "%s: %s\n", #call, fk_strerror_name(err_));                \
+			exit(1);                                                                   \
+		}                                                                                  \
 	} while (0)
-#define EXPECT(cond)                                                                  \
-	do {                                                                          \
-		if (!(cond)) {                                                        \
-			fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond); \
-			exit(1);                                                      \
-		}                                                                     \
+#define EXPECT(cond)                                                                               \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);        \
+			exit(1);                                                                   \
+		}                                                                                  \
 	} while (0)
 
 enum { THREADS = 4, ROUNDS = 2000, KEEP = 8 };
@@ -380,7 +384,8 @@ int main(void)
 
 	struct worker w[THREADS];
 	for (int i = 0; i < THREADS; i++) {
-		w[i] = (struct worker){.mem = mem, .rng = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1)};
+		w[i] =
+		    (struct worker){.mem = mem, .rng = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1)};
 		EXPECT(pthread_create(&w[i].th, NULL, worker_main, &w[i]) == 0);
 	}
 	for (int i = 0; i < THREADS; i++)

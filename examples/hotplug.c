@@ -17,20 +17,20 @@
 
 #include <framekit/framekit.h>
 
-#define CHECK(call)                                                                   \
-	do {                                                                          \
-		int err_ = (call);                                                    \
-		if (err_ < 0) {                                                       \
-			fprintf(stderr, "%s: %s\n", #call, fk_strerror_name(err_));  \
-			exit(1);                                                      \
-		}                                                                     \
+#define CHECK(call)                                                                                \
+	do {                                                                                       \
+		int err_ = (call);                                                                 \
+		if (err_ < 0) {                                                                    \
+			fprintf(stderr, "%s: %s\n", #call, fk_strerror_name(err_));                \
+			exit(1);                                                                   \
+		}                                                                                  \
 	} while (0)
-#define EXPECT(cond)                                                                  \
-	do {                                                                          \
-		if (!(cond)) {                                                        \
-			fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond); \
-			exit(1);                                                      \
-		}                                                                     \
+#define EXPECT(cond)                                                                               \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);        \
+			exit(1);                                                                   \
+		}                                                                                  \
 	} while (0)
 
 struct reader {
@@ -49,8 +49,10 @@ static void *reader_main(void *arg)
 	/* Acquire: pairs with the release store that ends the run. */
 	while (!atomic_load_explicit(&r->stop, memory_order_acquire)) {
 		fk_frame f;
-		if (fk_frame_from_in_use(r->mem, r->paddr, &f) == 0 && fk_frame_drop(r->mem, &f) == 0)
-			atomic_fetch_add_explicit(&r->lookups, 1, memory_order_relaxed); /* a counter */
+		if (fk_frame_from_in_use(r->mem, r->paddr, &f) == 0 &&
+		    fk_frame_drop(r->mem, &f) == 0)
+			atomic_fetch_add_explicit(&r->lookups, 1,
+			                          memory_order_relaxed); /* a counter */
 		else
 			r->failures++;
 	}
@@ -78,8 +80,8 @@ int main(void)
 	/* A managed region: its frames go to the allocator, on node 1. */
 	struct fk_region_config hot = {.base = 4 * GiB, .nframes = 512, .node = 1};
 	/* An unmanaged region: frames are claimed directly by address. */
-	struct fk_region_config dev = {.base = 8 * GiB, .nframes = 64, .node = 0,
-	                               .flags = FK_REGION_UNMANAGED};
+	struct fk_region_config dev = {
+	    .base = 8 * GiB, .nframes = 64, .node = 0, .flags = FK_REGION_UNMANAGED};
 	for (int round = 0; round < 50; round++) {
 		CHECK(fk_mem_add_region(mem, &hot));
 		CHECK(fk_mem_add_region(mem, &dev));
@@ -89,8 +91,8 @@ int main(void)
 		CHECK(fk_alloc_segment(mem, 32, NULL, NULL, NULL,
 		                       FK_ALLOC_NODE(1) | FK_ALLOC_NODE_STRICT, &a));
 		EXPECT(fk_segment_start_paddr(&a) >= hot.base);
-		CHECK(fk_segment_from_unused(mem, dev.base, dev.base + 16 * FK_PAGE_SIZE, NULL, NULL,
-		                             NULL, &b));
+		CHECK(fk_segment_from_unused(mem, dev.base, dev.base + 16 * FK_PAGE_SIZE, NULL,
+		                             NULL, NULL, &b));
 
 		/* In use: removal is refused and changes nothing. */
 		EXPECT(fk_mem_remove_region(mem, hot.base) == FK_EINUSE);

@@ -6,20 +6,23 @@
 #include <framekit/framekit.h>
 
 /* Every fallible call returns 0 (or a count) on success, a negative FK_E* on error. */
-#define CHECK(call)                                                                   \
-	do {                                                                          \
-		int err_ = (call);                                                    \
-		if (err_ < 0) {                                                       \
-			fprintf(stderr, "%s: %s\n", #call, fk_strerror_name(err_));  \
-			exit(1);                                                      \
-		}                                                                     \
+#define CHECK(call)                                                                                \
+	do {                                                                                       \
+		int err_ = (call);                                                                 \
+		if (err_ < 0) {                                                                    \
+			fprintf(stderr, "%s: %s\n", #call, fk_strerror_name(err_));                \
+			exit(1);                                                                   \
+		}                                                                                  \
 	} while (0)
 
 int main(void)
 {
 	struct fk_region_config reg = {.base = 0x100000000, .nframes = 1 << 18, .node = 0};
-	struct fk_mem_config cfg = {.regions = &reg, .nr_regions = 1, .nr_nodes = 1,
-	                            .raw_tracking = 1, .allocator = "lockfree"};
+	struct fk_mem_config cfg = {.regions = &reg,
+	                            .nr_regions = 1,
+	                            .nr_nodes = 1,
+	                            .raw_tracking = 1,
+	                            .allocator = "lockfree"};
 	fk_mem *mem;
 	CHECK(fk_mem_create(&cfg, &mem));
 	CHECK(fk_thread_enter(mem)); /* every thread, before any other call */

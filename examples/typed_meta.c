@@ -9,20 +9,20 @@
 
 #include <framekit/framekit.h>
 
-#define CHECK(call)                                                                   \
-	do {                                                                          \
-		int err_ = (call);                                                    \
-		if (err_ < 0) {                                                       \
-			fprintf(stderr, "%s: %s\n", #call, fk_strerror_name(err_));  \
-			exit(1);                                                      \
-		}                                                                     \
+#define CHECK(call)                                                                                \
+	do {                                                                                       \
+		int err_ = (call);                                                                 \
+		if (err_ < 0) {                                                                    \
+			fprintf(stderr, "%s: %s\n", #call, fk_strerror_name(err_));                \
+			exit(1);                                                                   \
+		}                                                                                  \
 	} while (0)
-#define EXPECT(cond)                                                                  \
-	do {                                                                          \
-		if (!(cond)) {                                                        \
-			fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond); \
-			exit(1);                                                      \
-		}                                                                     \
+#define EXPECT(cond)                                                                               \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);        \
+			exit(1);                                                                   \
+		}                                                                                  \
 	} while (0)
 
 /* What a page cache might keep per frame; at most FK_META_MAX_SIZE bytes. */
@@ -70,8 +70,8 @@ static int cache_page_init(void *meta, uint64_t paddr, void *ctx)
 int main(void)
 {
 	struct fk_region_config reg = {.base = 1ull << 32, .nframes = 4096, .node = 0};
-	struct fk_mem_config cfg = {.regions = &reg, .nr_regions = 1, .nr_nodes = 1,
-	                            .raw_tracking = 1};
+	struct fk_mem_config cfg = {
+	    .regions = &reg, .nr_regions = 1, .nr_nodes = 1, .raw_tracking = 1};
 	fk_mem *mem;
 	CHECK(fk_mem_create(&cfg, &mem));
 	CHECK(fk_thread_enter(mem));

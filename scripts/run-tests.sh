@@ -3,14 +3,16 @@
 #   usage: scripts/run-tests.sh [--no-stress]
 #
 #   1. installs missing Debian packages (scripts/setup-deps.sh)
-#   2. installs the library into temporary prefixes (default and multiarch
+#   2. builds the API reference, failing on any undocumented public declaration
+#      (scripts/build-docs.sh)
+#   3. installs the library into temporary prefixes (default and multiarch
 #      libdir) and builds and runs examples/ against each, with
 #      find_package(framekit) and with pkg-config (scripts/check-install.sh)
-#   3. builds and runs every test in the `debug` preset (ASan + UBSan + FK_CHECKED)
-#   4. builds and runs every test in the `tsan` preset (ThreadSanitizer + FK_CHECKED)
-#   5. runs the bounded stress and fuzz suite (scripts/run-stress.sh)
-# Examples are tests too: steps 3 and 4 run them under the sanitizers.
-# --no-stress skips step 5. FK_JOBS sets the build parallelism (default: nproc).
+#   4. builds and runs every test in the `debug` preset (ASan + UBSan + FK_CHECKED)
+#   5. builds and runs every test in the `tsan` preset (ThreadSanitizer + FK_CHECKED)
+#   6. runs the bounded stress and fuzz suite (scripts/run-stress.sh)
+# Examples are tests too: steps 4 and 5 run them under the sanitizers.
+# --no-stress skips step 6. FK_JOBS sets the build parallelism (default: nproc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -28,6 +30,9 @@ start=$SECONDS
 step() { echo "=== $* (at $((SECONDS - start)) s)"; }
 
 bash scripts/setup-deps.sh
+
+step "API reference (Doxygen, warnings are errors)"
+bash scripts/build-docs.sh
 
 step "install check: installed package consumed by find_package and pkg-config"
 bash scripts/check-install.sh

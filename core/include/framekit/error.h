@@ -17,11 +17,11 @@ extern "C" {
 
 /** Return codes: 0 for success, a negative FK_E* for an error. */
 enum fk_error {
-	FK_OK = 0,           /**< success */
-	FK_EINUSE = -1,      /**< frame already in use (shared refcount) */
-	FK_EUNUSED = -2,     /**< frame is not in use (UNUSED); includes double drop */
-	FK_EBUSY = -3,       /**< frame is being built or torn down (refcount 0), or resource busy */
-	FK_EUNIQUE = -4,     /**< frame is exclusively owned (UNIQUE) */
+	FK_OK = 0,       /**< success */
+	FK_EINUSE = -1,  /**< frame already in use (shared refcount) */
+	FK_EUNUSED = -2, /**< frame is not in use (UNUSED); includes double drop */
+	FK_EBUSY = -3,   /**< frame is being built or torn down (refcount 0), or resource busy */
+	FK_EUNIQUE = -4, /**< frame is exclusively owned (UNIQUE) */
 	FK_EOUTOFBOUND = -5, /**< paddr or range outside every region / the segment */
 	FK_ENOTALIGNED = -6, /**< paddr, offset or range not FK_PAGE_SIZE aligned */
 	FK_EINVAL = -7,      /**< bad argument: split offset, slice range, empty range, NULL */

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * Frame handles: one reference to one metadata slot (Asterinas Frame<M>),
  * and the exclusively owned variant (UniqueFrame<M>).
  *
@@ -6,6 +7,12 @@
  * into_raw, into_shared, ...) clear it, so a second call on the same handle
  * gets FK_EINVAL instead of a double free; a stale *copy* dropped twice is
  * caught as refcount underflow (FK_EUNUSED) when it reaches zero.
+ *
+ * Errors every function here may return besides those listed with it:
+ * FK_EINVAL for a NULL argument, an empty (consumed) handle, a handle of
+ * another context, or a calling thread not registered with
+ * fk_thread_enter(); FK_EUNUSED for a handle into a region that has been
+ * removed since.
  */
 #ifndef FRAMEKIT_FRAME_H
 #define FRAMEKIT_FRAME_H
@@ -40,54 +47,105 @@ typedef struct fk_unique_frame {
 	uint64_t gen;             /**< region generation the handle belongs to */
 } fk_unique_frame;
 
-/*
- * Claim an UNUSED frame of an unmanaged region: CAS UNUSED -> 0, init the
- * metadata (type may be NULL for untyped), publish refcount 1.
- * Errors: FK_ENOTALIGNED, FK_EOUTOFBOUND, FK_EMANAGED, FK_EINUSE, FK_EBUSY,
- * FK_EUNIQUE, FK_EINVAL (type too large), or init's error.
+/**
+ * Claims an UNUSED frame of an unmanaged region: CAS UNUSED -> 0, init the
+ * metadata, publish refcount 1 (Asterinas Frame::from_unused).
+ * @param mem   the context
+ * @param paddr the frame's physical address
+ * @param type  its metadata type, NULL for untyped
+ * @param init  fills the metadata before the frame is published; may be NULL
+ * @param ctx   passed to init
+ * @param out   receives the handle
+ * @return 0, or FK_ENOTALIGNED, FK_EOUTOFBOUND, FK_EMANAGED (managed region:
+ *         use fk_alloc_frame()), FK_EINUSE, FK_EBUSY, FK_EUNIQUE, FK_EINVAL
+ *         (type larger than FK_META_MAX_SIZE), or init's error.
  */
 int fk_frame_from_unused(fk_mem *mem, uint64_t paddr, const struct fk_meta_type *type,
                          fk_meta_init_fn init, void *ctx, fk_frame *out);
-/*
- * Take an extra reference to a frame in use, by address. Never revives a
- * frame whose count already reached 0. Errors: FK_ENOTALIGNED,
- * FK_EOUTOFBOUND, FK_EUNUSED, FK_EBUSY, FK_EUNIQUE, FK_EOVERFLOW.
+/**
+ * Takes an extra reference to a frame in use, by address. Never revives a
+ * frame whose count already reached 0.
+ * @return 0, or FK_ENOTALIGNED, FK_EOUTOFBOUND, FK_EUNUSED (free frame),
+ *         FK_EBUSY (being built or torn down), FK_EUNIQUE, FK_EOVERFLOW.
  */
 int fk_frame_from_in_use(fk_mem *mem, uint64_t paddr, fk_frame *out);
-/* +1 on the frame. FK_EOVERFLOW at FK_REF_MAX. */
+/**
+ * Takes another reference to the frame of `f` (+1).
+ * @return 0, or FK_EOVERFLOW at FK_REF_MAX.
+ */
 int fk_frame_clone(fk_mem *mem, const fk_frame *f, fk_frame *out);
-/*
- * Release the reference. The last one runs on_drop, marks the slot UNUSED
- * and returns the frame to the allocator (managed regions).
- * FK_EUNUSED / FK_EBUSY / FK_EUNIQUE when the count shows the handle was
- * already released (double drop); the count is left unchanged.
+/**
+ * Releases the reference and clears `f`. The last one runs on_drop, marks
+ * the slot UNUSED and returns the frame to the allocator (managed regions).
+ * @return 0, or FK_EUNUSED / FK_EBUSY / FK_EUNIQUE when the count shows the
+ *         reference was already released (double drop through a stale
+ *         copy); the count is left unchanged.
  */
 int fk_frame_drop(fk_mem *mem, fk_frame *f);
-/* Forget the handle; its reference is now raw (tracked when enabled). */
+/**
+ * Forgets the handle (clears `f`); its reference is now raw, recorded per
+ * frame when the context tracks raw references.
+ * @param mem   the context
+ * @param f     the handle to forget
+ * @param paddr receives the frame's address, for fk_frame_from_raw()
+ */
 int fk_frame_into_raw(fk_mem *mem, fk_frame *f, uint64_t *paddr);
-/* Rebuild a handle from a raw reference. FK_ENOTRAW if none is recorded. */
+/**
+ * Rebuilds a handle from a raw reference made by fk_frame_into_raw().
+ * @return 0, or FK_ENOTALIGNED, FK_EOUTOFBOUND, FK_ENOTRAW if no raw
+ *         reference is recorded for the frame (with tracking off: if the
+ *         frame is not in use).
+ */
 int fk_frame_from_raw(fk_mem *mem, uint64_t paddr, fk_frame *out);
 
+/** The frame's physical address (0 for NULL). */
 uint64_t fk_frame_paddr(const fk_frame *f);
-/* Advisory (relaxed) read of the refcount. */
+/** Advisory (relaxed) read of the refcount; FK_REF_UNUSED for an invalid handle. */
 uint64_t fk_frame_refcount(const fk_frame *f);
-/* Shared, read-only metadata (NULL for an empty handle). */
+/**
+ * The frame's metadata, shared and read-only, valid while the reference is
+ * held; NULL for an empty or invalid handle.
+ */
 const void *fk_frame_meta(const fk_frame *f);
+/** The frame's metadata type (fk_meta_untyped if claimed with NULL); NULL for an invalid handle. */
 const struct fk_meta_type *fk_frame_meta_type(const fk_frame *f);
-/* Checked typed view: FK_ETYPE if the frame's type is not `type`. */
+/**
+ * Checked typed view of the metadata.
+ * @param f    the frame
+ * @param type the expected metadata type
+ * @param meta receives the metadata when the frame's type is `type`
+ * @return 0, or FK_ETYPE if the frame's type is not `type`.
+ */
 int fk_frame_meta_as(const fk_frame *f, const struct fk_meta_type *type, const void **meta);
 
-/* Unique frames (refcount UNIQUE). */
+/**
+ * Claims an UNUSED frame of an unmanaged region for exclusive ownership
+ * (refcount UNIQUE); arguments and errors as fk_frame_from_unused().
+ */
 int fk_unique_frame_from_unused(fk_mem *mem, uint64_t paddr, const struct fk_meta_type *type,
                                 fk_meta_init_fn init, void *ctx, fk_unique_frame *out);
-/* UNIQUE -> 1 (release). Consumes uf. */
+/**
+ * Turns exclusive ownership into one shared reference (UNIQUE -> 1,
+ * release). Consumes `uf`.
+ */
 int fk_unique_frame_into_shared(fk_mem *mem, fk_unique_frame *uf, fk_frame *out);
-/* 1 -> UNIQUE if f is the only reference; FK_EINUSE (f unchanged) otherwise. */
+/**
+ * Takes exclusive ownership if `f` is the only reference (1 -> UNIQUE,
+ * acq_rel), consuming `f`.
+ * @return 0, or FK_EINUSE (f unchanged) if other references exist.
+ */
 int fk_frame_try_into_unique(fk_mem *mem, fk_frame *f, fk_unique_frame *out);
-/* Drop a unique frame: on_drop, UNUSED, back to the allocator. */
+/**
+ * Drops a unique frame: on_drop runs, the slot becomes UNUSED and the frame
+ * goes back to the allocator (managed regions). Clears `uf`.
+ */
 int fk_unique_frame_drop(fk_mem *mem, fk_unique_frame *uf);
-/* Mutable metadata: legal only because the frame is exclusively owned. */
+/**
+ * The frame's metadata, writable because the frame is exclusively owned;
+ * NULL for an empty or invalid handle.
+ */
 void *fk_unique_frame_meta(const fk_unique_frame *uf);
+/** The frame's physical address (0 for NULL). */
 uint64_t fk_unique_frame_paddr(const fk_unique_frame *uf);
 
 #ifdef __cplusplus

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file
  * fk_mem: one simulated physical memory with its regions, metadata slots,
  * raw-reference tracking and frame allocator.
  *
@@ -20,15 +21,17 @@
 extern "C" {
 #endif
 
+/** A context: regions, their metadata slots and an allocator (opaque). */
 typedef struct fk_mem fk_mem;
 struct fk_region;
 struct fk_allocator_ops;
 
+/** Largest number of logical NUMA nodes (fk_mem_config.nr_nodes). */
 #define FK_MAX_NODES 64
 
-/* Region flags. */
+/** Region flags (fk_region_config.flags). */
 enum {
-	/*
+	/**
 	 * Unmanaged: the frames are never given to the allocator. They are
 	 * claimed with fk_frame_from_unused / fk_segment_from_unused and, when
 	 * their last reference drops, simply become UNUSED again (Asterinas'
@@ -37,86 +40,128 @@ enum {
 	 * to it by the last drop.
 	 */
 	FK_REGION_UNMANAGED = 1u << 0,
-	/* Back the region with host memory so frames can be zeroed/accessed. */
+	/** Back the region with host memory so frames can be zeroed and accessed. */
 	FK_REGION_BACKED = 1u << 1,
 };
 
+/** One region of simulated physical memory. */
 struct fk_region_config {
-	uint64_t base;    /* paddr, FK_PAGE_SIZE aligned */
-	uint64_t nframes; /* > 0 */
-	int node;         /* logical NUMA node, < fk_mem_config.nr_nodes */
-	unsigned flags;   /* FK_REGION_* */
+	uint64_t base;    /**< physical address, FK_PAGE_SIZE aligned */
+	uint64_t nframes; /**< number of frames, > 0 */
+	int node;         /**< logical NUMA node, < fk_mem_config.nr_nodes */
+	unsigned flags;   /**< FK_REGION_* */
 };
 
+/** Tuning of the built-in allocators (zero = defaults). */
 struct fk_alloc_params {
-	/* Lock for the buddy baselines: "ticket" (default), "mcs", "mutex". */
+	/** Lock for the buddy baselines: "ticket" (default), "mcs", "mutex". */
 	const char *lock;
-	/* buddy-pcp: per-CPU list high watermark and batch (0 = default). */
-	unsigned pcp_high;
-	unsigned pcp_batch;
-	/* Number of per-CPU cache slots (0 = number of online CPUs). */
+	unsigned pcp_high;  /**< buddy-pcp: per-CPU list high watermark (0 = default) */
+	unsigned pcp_batch; /**< buddy-pcp: per-CPU list batch (0 = default) */
+	/** Number of per-CPU cache slots (0 = number of configured CPUs). */
 	unsigned nr_cpus;
 };
 
+/** What fk_mem_create() builds. */
 struct fk_mem_config {
-	const struct fk_region_config *regions; /* initial regions, may be NULL */
-	size_t nr_regions;
-	/*
+	const struct fk_region_config *regions; /**< initial regions, may be NULL */
+	size_t nr_regions;                      /**< entries in regions */
+	/**
 	 * Logical NUMA nodes (0 = discover with libnuma). On a 1-node machine
 	 * a value > 1 is a logical split: the frames are partitioned by the
 	 * regions' node field and CPUs are spread round-robin over nodes.
 	 */
 	unsigned nr_nodes;
-	/* Track raw (into_raw'd) references per frame; off = no checks. */
+	/** Track raw (into_raw'd) references per frame; 0 = no checks. */
 	int raw_tracking;
-	/* Allocator name: "simple", "lockfree", "buddy-global", "buddy-pcp". NULL = "lockfree" if
-	 * built, else "simple". */
+	/**
+	 * Allocator name: "simple", "lockfree", "buddy-global", "buddy-pcp".
+	 * NULL = "lockfree" if built, else "simple".
+	 */
 	const char *allocator;
-	/* Or a caller-supplied allocator (overrides `allocator`); see alloc.h. */
+	/** Or a caller-supplied allocator (overrides `allocator`); see alloc.h. */
 	const struct fk_allocator_ops *allocator_ops;
-	struct fk_alloc_params alloc;
+	struct fk_alloc_params alloc; /**< tuning of the built-in allocators */
 };
 
-/* What fk_mem_destroy found still alive. */
+/** What fk_mem_destroy() or fk_mem_leak_report() found still alive. */
 struct fk_leak_report {
-	uint64_t frames_referenced;  /* slots not UNUSED */
-	uint64_t frames_raw;         /* slots with raw references left */
-	uint64_t raw_refs;           /* sum of raw references */
-	uint64_t first_leaked_paddr; /* UINT64_MAX if none */
+	uint64_t frames_referenced;  /**< slots not UNUSED */
+	uint64_t frames_raw;         /**< slots with raw references left */
+	uint64_t raw_refs;           /**< sum of raw references */
+	uint64_t first_leaked_paddr; /**< UINT64_MAX if none */
 };
 
+/**
+ * Creates a context with cfg's regions and allocator.
+ * @param cfg regions, nodes, allocator; read only during the call
+ * @param out receives the context
+ * @return 0, or FK_EINVAL (bad config, or an allocator_ops missing a
+ *         required callback), FK_ENOENT (no allocator of that name),
+ *         FK_ENOMEM, or any error of fk_mem_add_region() for a region.
+ */
 int fk_mem_create(const struct fk_mem_config *cfg, fk_mem **out);
-/*
- * Tear down. Fills *report (may be NULL) with what was still referenced or
- * raw; returns 0 when nothing leaked, FK_EBUSY when something did (the
- * context is destroyed either way). No thread may use mem concurrently.
+/**
+ * Tears the context down. No thread may use mem concurrently.
+ * @param mem    the context; freed
+ * @param report filled with what was still referenced or raw; may be NULL
+ * @return 0 when nothing leaked, FK_EBUSY when something did (the context
+ *         is destroyed either way).
  */
 int fk_mem_destroy(fk_mem *mem, struct fk_leak_report *report);
 
-/* Per-thread registration (RCU reader, allocator per-CPU state). Nests. */
+/**
+ * Registers the calling thread (RCU reader, allocator per-CPU state); call
+ * before any other function on mem from this thread. Nests.
+ * @return 0, or FK_EINVAL for NULL.
+ */
 int fk_thread_enter(fk_mem *mem);
+/** Undoes one fk_thread_enter() of the calling thread. */
 void fk_thread_leave(fk_mem *mem);
 
-/* Hot-plug. add: FK_EEXIST on overlap. remove: FK_EINUSE while any frame of
- * the region is referenced or held by the allocator's users, FK_ENOENT if no
- * region starts at base. Removal waits for an RCU grace period. */
+/**
+ * Hot-adds a region; its frames go to the allocator unless it is
+ * FK_REGION_UNMANAGED. Waits for an RCU grace period, so it must not be
+ * called from inside a callback.
+ * @return 0, or FK_EINVAL, FK_ENOTALIGNED (bad config), FK_EEXIST (overlap),
+ *         FK_EBUSY (called inside a read section, e.g. from a callback),
+ *         FK_ENOMEM, or the allocator's error.
+ */
 int fk_mem_add_region(fk_mem *mem, const struct fk_region_config *rc);
+/**
+ * Hot-removes the region that starts at base, only if none of its frames
+ * is referenced, raw or allocated; lookups of other regions are never
+ * disturbed. Waits for RCU grace periods.
+ * @return 0, or FK_ENOENT (no region starts at base), FK_EINUSE (a frame is
+ *         in use; nothing changed), FK_EBUSY (called inside a read section,
+ *         e.g. from a callback), FK_ENOMEM.
+ */
 int fk_mem_remove_region(fk_mem *mem, uint64_t base);
 
-/* Leak scan without destroying (quiescent use only). */
+/** Leak scan without destroying (quiescent use only). */
 void fk_mem_leak_report(fk_mem *mem, struct fk_leak_report *report);
 
+/** Number of logical NUMA nodes. */
 unsigned fk_mem_nr_nodes(const fk_mem *mem);
+/** Whether raw references are tracked (fk_mem_config.raw_tracking). */
 int fk_mem_raw_tracking(const fk_mem *mem);
+/** Name of the context's allocator. */
 const char *fk_mem_allocator_name(const fk_mem *mem);
-/* Logical node of the calling thread's CPU. */
+/** Logical node of the calling thread's CPU. */
 int fk_mem_current_node(const fk_mem *mem);
-/* Refcount of the frame at paddr (advisory), or a negative FK_E*. */
+/**
+ * Refcount of the frame at paddr (advisory: it may change at once).
+ * @return 0, or a negative FK_E* (FK_ENOTALIGNED, FK_EOUTOFBOUND, FK_EINVAL).
+ */
 int fk_mem_refcount_at(fk_mem *mem, uint64_t paddr, uint64_t *rc);
-/* Raw references recorded for the frame at paddr (0 when tracking is off). */
+/**
+ * Raw references recorded for the frame at paddr (0 when tracking is off).
+ * @return 0, or a negative FK_E* (FK_ENOTALIGNED, FK_EOUTOFBOUND, FK_EINVAL).
+ */
 int fk_mem_raw_count_at(fk_mem *mem, uint64_t paddr, uint64_t *count);
-/* Total frames in all regions, and in managed regions. */
+/** Total frames in all regions. */
 uint64_t fk_mem_total_frames(fk_mem *mem);
+/** Frames in managed regions (those the allocator owns). */
 uint64_t fk_mem_managed_frames(fk_mem *mem);
 
 #ifdef __cplusplus

@@ -1,10 +1,18 @@
-/*
+/**
+ * @file
  * Segments: a handle to a contiguous run of frames [start, end) that owns
  * one reference on each of its frames (Asterinas Segment<M>).
  *
  * `type` is the metadata type every frame shares, or NULL for a type-erased
  * segment (Segment<dyn AnyFrameMeta>). Consuming functions clear the input
- * handle. A segment never spans two regions.
+ * handle. A segment never spans two regions. Offsets and sizes are in bytes,
+ * multiples of FK_PAGE_SIZE.
+ *
+ * Errors every function here may return besides those listed with it:
+ * FK_EINVAL for a NULL argument, an empty (consumed) handle, a handle of
+ * another context, or a calling thread not registered with
+ * fk_thread_enter(); FK_EUNUSED for a handle into a region that has been
+ * removed since.
  */
 #ifndef FRAMEKIT_SEGMENT_H
 #define FRAMEKIT_SEGMENT_H
@@ -33,70 +41,109 @@ typedef struct fk_segment {
 	uint64_t gen;                    /**< region generation the handle belongs to */
 } fk_segment;
 
-/*
- * Claim every frame of [start, end) in an unmanaged region, or none: on any
+/**
+ * Claims every frame of [start, end) in an unmanaged region, or none: on any
  * failure the frames claimed so far are released (on_drop runs for them) and
- * the error of the failing frame is returned.
- * Errors: FK_ENOTALIGNED, FK_EOUTOFBOUND, FK_EINVAL (empty range or type too
- * large), FK_EMANAGED, FK_EINUSE, FK_EBUSY, FK_EUNIQUE, init's error.
+ * the error of the failing frame is returned. No frame is visible to
+ * fk_frame_from_in_use() before all are claimed.
+ * @param mem   the context
+ * @param start first byte (physical, page aligned)
+ * @param end   one past the last byte (page aligned)
+ * @param type  metadata type of every frame, NULL for untyped
+ * @param init  called once per frame before publication; may be NULL
+ * @param ctx   passed to init
+ * @param out   receives the segment
+ * @return 0, or FK_ENOTALIGNED, FK_EOUTOFBOUND, FK_EINVAL (empty range or
+ *         type too large), FK_EMANAGED, FK_EINUSE, FK_EBUSY, FK_EUNIQUE,
+ *         init's error.
  */
 int fk_segment_from_unused(fk_mem *mem, uint64_t start, uint64_t end,
                            const struct fk_meta_type *type, fk_meta_init_fn init, void *ctx,
                            fk_segment *out);
-/*
- * Split at byte offset (0 < offset < size, page aligned) into [start,
+/**
+ * Splits at byte offset (0 < offset < size, page aligned) into [start,
  * start+offset) and [start+offset, end). No refcount changes. Consumes seg
- * (left or right may alias seg). FK_ENOTALIGNED, FK_EINVAL.
+ * (left or right may alias seg).
+ * @return 0, or FK_ENOTALIGNED, FK_EINVAL (offset 0 or at or past the end).
  */
 int fk_segment_split(fk_mem *mem, fk_segment *seg, uint64_t offset, fk_segment *left,
                      fk_segment *right);
-/*
- * New segment over byte offsets [from, to) of seg, +1 on each of its frames.
- * Bounds are checked before any addition. Empty slices are allowed.
- * FK_ENOTALIGNED, FK_EINVAL (from > to or to > size), FK_EOVERFLOW (state
- * rolled back).
+/**
+ * A new segment over byte offsets [from, to) of seg, +1 on each of its
+ * frames; seg is unchanged. Bounds are checked before any addition. Empty
+ * slices are allowed.
+ * @return 0, or FK_ENOTALIGNED, FK_EINVAL (from > to or to > size),
+ *         FK_EOVERFLOW (counts rolled back).
  */
 int fk_segment_slice(fk_mem *mem, const fk_segment *seg, uint64_t from, uint64_t to,
                      fk_segment *out);
-/*
- * Move the first frame's reference into *out and advance start by one page.
- * O(1), no atomics. Returns 1 when a frame was produced, 0 when seg is
- * empty, or a negative FK_E*.
+/**
+ * Moves the first frame's reference into *out and advances start by one
+ * page (Rust's Iterator::next). O(1), no atomics.
+ * @return 1 when a frame was produced, 0 when seg is empty, or a negative
+ *         FK_E*.
  */
 int fk_segment_next(fk_mem *mem, fk_segment *seg, fk_frame *out);
-/* Forget seg; its references become raw (tracked when enabled). */
+/**
+ * Forgets seg (clears it); its references become raw, recorded per frame
+ * when the context tracks raw references.
+ * @param mem   the context
+ * @param seg   the segment to forget
+ * @param start receives the first byte, for fk_segment_from_raw()
+ * @param end   receives one past the last byte
+ */
 int fk_segment_into_raw(fk_mem *mem, fk_segment *seg, uint64_t *start, uint64_t *end);
-/*
- * Rebuild a segment from raw references. type NULL = erased; otherwise the
- * frames' type must match (FK_ETYPE). FK_ENOTRAW if any frame of the range
- * holds no raw reference (nothing changed).
+/**
+ * Rebuilds a segment from raw references made by fk_segment_into_raw()
+ * (any page-aligned sub-range of them).
+ * @param mem   the context
+ * @param start first byte of the range
+ * @param end   one past its last byte
+ * @param type  NULL for an erased segment; otherwise the frames' type must
+ *              be `type`
+ * @param out   receives the segment
+ * @return 0, or FK_ENOTALIGNED, FK_EOUTOFBOUND, FK_EINVAL (empty range),
+ *         FK_ETYPE, FK_ENOTRAW if any frame of the range holds no raw
+ *         reference (nothing changed).
  */
 int fk_segment_from_raw(fk_mem *mem, uint64_t start, uint64_t end, const struct fk_meta_type *type,
                         fk_segment *out);
-/* +1 on every frame. FK_EOVERFLOW (rolled back). */
+/**
+ * Another segment over the same frames, +1 on every frame.
+ * @return 0, or FK_EOVERFLOW (counts rolled back).
+ */
 int fk_segment_clone(fk_mem *mem, const fk_segment *seg, fk_segment *out);
-/*
- * Release every reference. Contiguous runs of frames whose count reaches
- * zero go back to the allocator as ranges. Returns the first error (a frame
- * already released) after releasing the rest.
+/**
+ * Releases every reference and clears seg. Contiguous runs of frames whose
+ * count reaches zero go back to the allocator as ranges.
+ * @return 0, or the first error (a frame already released, as
+ *         fk_frame_drop()) after releasing the rest.
  */
 int fk_segment_drop(fk_mem *mem, fk_segment *seg);
-/* A one-frame segment from a frame handle (consumes f). */
+/** A one-frame segment from a frame handle (consumes f). */
 int fk_segment_from_frame(fk_mem *mem, fk_frame *f, fk_segment *out);
 
+/** Physical address of the first frame (0 for NULL). */
 uint64_t fk_segment_start_paddr(const fk_segment *seg);
+/** One past the last byte (0 for NULL). */
 uint64_t fk_segment_end_paddr(const fk_segment *seg);
+/** Size in bytes (0 for NULL or an empty handle). */
 uint64_t fk_segment_size(const fk_segment *seg);
+/** Number of frames (0 for NULL or an empty handle). */
 uint64_t fk_segment_nframes(const fk_segment *seg);
-/* Shared metadata of the frame at index i (NULL when out of range). */
+/**
+ * Shared, read-only metadata of the frame at index i, valid while the
+ * segment is held; NULL when i is out of range or the handle is invalid.
+ */
 const void *fk_segment_meta(const fk_segment *seg, uint64_t i);
 
-/* Type erasure (Segment<M> -> Segment<dyn>): never fails, no count change. */
+/** Type erasure (Segment<M> -> Segment<dyn>): never fails, no count change. */
 void fk_segment_erase(fk_segment *seg);
-/*
- * Checked downcast (TryFrom<Segment<dyn>>): FK_ETYPE and seg unchanged when
- * the frames are not of `type` (the first frame is checked; every frame in
- * an FK_CHECKED build).
+/**
+ * Checked downcast (TryFrom<Segment<dyn>>): records `type` in seg.
+ * @return 0, or FK_ETYPE and seg unchanged when the frames are not of
+ *         `type` (the first frame is checked; every frame in an FK_CHECKED
+ *         build).
  */
 int fk_segment_downcast(fk_mem *mem, fk_segment *seg, const struct fk_meta_type *type);
 
