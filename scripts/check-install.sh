@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# check-install.sh: install framekit as a user would and build consumers against it.
+# check-install.sh: install framekit as a user would; build consumers against it.
 #   usage: scripts/check-install.sh [--keep]
 #
 # Builds libframekit (release), installs it into temporary prefixes with the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run-tests.sh: the test command (.ci/run runs exactly this; README "The two commands").
+# run-tests.sh: the test command (.ci/run runs exactly this).
 #   usage: scripts/run-tests.sh [--no-stress]
 #
 #   1. installs missing Debian packages (scripts/setup-deps.sh)
@@ -8,8 +8,8 @@
 #   3. installs the library into temporary prefixes (default and multiarch
 #      libdir) and builds and runs examples/ against each, with
 #      find_package(framekit) and with pkg-config (scripts/check-install.sh)
-#   4. builds and runs every test in the `debug` preset (ASan + UBSan + FK_CHECKED)
-#   5. builds and runs every test in the `tsan` preset (ThreadSanitizer + FK_CHECKED)
+#   4. builds and runs every test in the `debug` preset (ASan+UBSan, FK_CHECKED)
+#   5. builds and runs every test in the `tsan` preset (TSan, FK_CHECKED)
 #   6. runs the bounded stress and fuzz suite (scripts/run-stress.sh)
 # Examples are tests too: steps 4 and 5 run them under the sanitizers.
 # --no-stress skips step 6. FK_JOBS sets the build parallelism (default: nproc).
