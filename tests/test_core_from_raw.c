@@ -1,0 +1,131 @@
+/*
+ * from_raw under contention (issue 8, defects 3 and 4).
+ *
+ *  - A rejected from_raw changes nothing, not even transiently: thread A
+ *    loops into_raw/from_raw on its own frame F0 while thread X loops
+ *    fk_segment_from_raw(F0, F0 + 2 pages), always rejected because F1
+ *    holds no raw reference. Before the fix X consumed F0's raw reference
+ *    and then rolled back, so 28 % of A's legitimate calls failed.
+ *  - A typed from_raw of a forged range reads no metadata without holding
+ *    a reference: thread X loops a typed fk_segment_from_raw over frames
+ *    that thread A claims and tears down. Before the fix the type was read
+ *    with a plain load racing the claim/teardown stores (ThreadSanitizer
+ *    reported it in the tsan preset).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "fk_test.h"
+
+#define RUN_NSEC 200000000L
+
+static fk_mem *mem;
+static atomic_int stop;
+static atomic_long rejected, accepted_wrongly;
+static const struct fk_meta_type type_t = {.name = "t", .size = 8};
+
+static long elapsed_ns(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec);
+}
+
+static void *forger(void *arg)
+{
+	const struct fk_meta_type *type = arg;
+	fk_thread_enter(mem);
+	while (!atomic_load(&stop)) {
+		fk_segment s;
+		int rc = fk_segment_from_raw(mem, FIX_U_BASE, FIX_U_BASE + 2 * PG, type, &s);
+		if (rc == 0) {
+			atomic_fetch_add(&accepted_wrongly, 1);
+			fk_segment_into_raw(mem, &s, &(uint64_t){0}, &(uint64_t){0});
+		} else {
+			atomic_fetch_add(&rejected, 1);
+		}
+	}
+	fk_thread_leave(mem);
+	return NULL;
+}
+
+static void rejected_from_raw_never_disturbs_a_legitimate_one(void)
+{
+	mem = fix_create("simple", 1);
+	CHECK(mem);
+	fk_frame f0, f1;
+	uint64_t pa;
+	CHECK_OK(fk_frame_from_unused(mem, FIX_U_BASE, NULL, NULL, NULL, &f0));
+	CHECK_OK(fk_frame_from_unused(mem, FIX_U_BASE + PG, NULL, NULL, NULL, &f1));
+	CHECK_OK(fk_frame_into_raw(mem, &f0, &pa));
+	atomic_store(&stop, 0);
+	atomic_store(&rejected, 0);
+	atomic_store(&accepted_wrongly, 0);
+	pthread_t th;
+	pthread_create(&th, NULL, forger, NULL);
+	long ok = 0, failed = 0;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (elapsed_ns(&t0) < RUN_NSEC || atomic_load(&rejected) < 1000) {
+		if (fk_frame_from_raw(mem, pa, &f0) == 0) {
+			ok++;
+			fk_frame_into_raw(mem, &f0, &pa);
+		} else {
+			failed++;
+		}
+	}
+	atomic_store(&stop, 1);
+	pthread_join(th, NULL);
+	printf("  %ld legitimate from_raw ok, %ld failed; %ld forged rejected, %ld accepted\n", ok,
+	       failed, atomic_load(&rejected), atomic_load(&accepted_wrongly));
+	CHECK_EQ(failed, 0);
+	CHECK_EQ(atomic_load(&accepted_wrongly), 0);
+	CHECK_OK(fk_frame_from_raw(mem, pa, &f0));
+	CHECK_OK(fk_frame_drop(mem, &f0));
+	CHECK_OK(fk_frame_drop(mem, &f1));
+	CHECK_EQ(fix_destroy(mem), 0);
+}
+
+static void typed_from_raw_of_forged_range_reads_no_metadata_without_a_reference(void)
+{
+	mem = fix_create("simple", 1);
+	CHECK(mem);
+	atomic_store(&stop, 0);
+	atomic_store(&rejected, 0);
+	atomic_store(&accepted_wrongly, 0);
+	pthread_t th;
+	pthread_create(&th, NULL, forger, (void *)&type_t);
+	long rounds = 0;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (elapsed_ns(&t0) < RUN_NSEC || atomic_load(&rejected) < 1000) {
+		fk_segment s;
+		if (fk_segment_from_unused(mem, FIX_U_BASE, FIX_U_BASE + 2 * PG, &type_t, NULL, NULL,
+		                           &s) == 0)
+			fk_segment_drop(mem, &s);
+		rounds++;
+	}
+	atomic_store(&stop, 1);
+	pthread_join(th, NULL);
+	printf("  %ld claim/teardown rounds; %ld forged rejected, %ld accepted\n", rounds,
+	       atomic_load(&rejected), atomic_load(&accepted_wrongly));
+	CHECK_EQ(atomic_load(&accepted_wrongly), 0);
+	CHECK_EQ(fix_destroy(mem), 0);
+}
+
+/* argv[1]: run only the tests whose name contains it. */
+static const char *only;
+#define RUN_MATCHING(fn)                                                                           \
+	do {                                                                                       \
+		if (!only || strstr(#fn, only))                                                    \
+			RUN(fn);                                                                   \
+	} while (0)
+
+int main(int argc, char **argv)
+{
+	only = argc > 1 ? argv[1] : NULL;
+	RUN_MATCHING(rejected_from_raw_never_disturbs_a_legitimate_one);
+	RUN_MATCHING(typed_from_raw_of_forged_range_reads_no_metadata_without_a_reference);
+	return fk_test_finish();
+}
