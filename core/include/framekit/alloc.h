@@ -80,7 +80,16 @@ struct fk_allocator_ops {
 	int (*dealloc)(void *state, uint64_t paddr, uint64_t nframes);
 	/** Donates never-added memory on node. FK_EEXIST on overlap. */
 	int (*add_free_memory)(void *state, uint64_t paddr, uint64_t nframes, int node);
-	/** Withdraws added memory: all of it must be free (FK_EBUSY otherwise, nothing changed). */
+	/**
+	 * Withdraws added memory, atomically: iff every frame of the range is
+	 * free (frames in per-CPU caches count as free; the allocator pulls
+	 * them back itself), withdraws all of it and returns 0; otherwise
+	 * FK_EBUSY and nothing changed. Runs concurrently with alloc/dealloc of
+	 * other ranges and must never make them fail or block for long. After
+	 * success the allocator never hands those frames out again and keeps
+	 * no metadata alive for them. fk_mem_remove_region() calls it first,
+	 * so a refused removal never disturbs allocation.
+	 */
 	int (*remove_free_memory)(void *state, uint64_t paddr, uint64_t nframes);
 	/** Returns per-CPU cached frames to the global structure; may be NULL. */
 	void (*drain)(void *state);
@@ -107,7 +116,31 @@ size_t fk_allocator_names(const char **names, size_t max);
  * @param out     receives the segment
  * @return 0, or FK_EINVAL (nframes 0, or FK_ALLOC_ALIGNED beyond
  *         FK_MAX_ORDER), FK_ENOMEM, or init's error (frames returned to the
- *         allocator).
+ *         allocator), or FK_EBUSY if the allocator handed out a range
+ *         outside every published managed region or one being removed
+ *         (only a faulty allocator does; the range goes back to it).
+ *
+ * Placement without FK_ALLOC_ALIGNED (what each built-in allocator may
+ * return, so which requests can fail although enough contiguous frames are
+ * free):
+ *  - "simple": any nframes contiguous free frames (first fit, page
+ *    alignment only); fails only if no such run exists.
+ *  - "buddy-global", "buddy-pcp": a request of up to 2^(FK_MAX_ORDER-1)
+ *    frames is carved from a free block of order ceil(log2(nframes)), which
+ *    is naturally aligned (the unused tail is freed again): a power-of-two
+ *    request is always naturally aligned, and fails when no such aligned
+ *    block is free even if an unaligned run is. Larger requests are first
+ *    fit with page alignment only.
+ *  - "lockfree": power-of-two requests up to 512 frames are naturally
+ *    aligned; other requests of up to 64 frames may start at any frame; 65
+ *    to 256 frames start on a 128- or 256-frame boundary; 257 to 512 frames
+ *    and larger requests take whole 2 MiB-aligned 512-frame areas (only
+ *    the aligned 2 MiB parts of a region serve them).
+ *
+ * So 512 frames from a free 512-frame region whose base is not 2 MiB
+ * aligned succeed on "simple" and fail with FK_ENOMEM on the other three.
+ * With FK_ALLOC_ALIGNED every allocator aligns the start to the next power
+ * of two >= nframes.
  */
 int fk_alloc_segment(fk_mem *mem, uint64_t nframes, const struct fk_meta_type *type,
                      fk_meta_init_fn init, void *ctx, unsigned flags, fk_segment *out);

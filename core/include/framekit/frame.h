@@ -8,6 +8,18 @@
  * gets FK_EINVAL instead of a double free; a stale *copy* dropped twice is
  * caught as refcount underflow (FK_EUNUSED) when it reaches zero.
  *
+ * A handle into a hot-removed region is refused without touching freed
+ * memory: region descriptors live until fk_mem_destroy and carry a
+ * generation that the handle remembers. With raw tracking on, a drop that
+ * would take a frame's count below its raw references (a stale copy of a
+ * handle that was turned raw) is refused with FK_EUNUSED. What stays
+ * undetectable: a stale copy used while the frame still has other holders
+ * (its drop releases someone else's reference, as a double Arc drop
+ * would), and, with raw tracking, such a drop racing with a legitimate
+ * into_raw of the same frame (the check reads the raw count just before
+ * the decrement). The accessors that take no context (fk_frame_meta, ...)
+ * check the generation but cannot check the context.
+ *
  * Errors every function here may return besides those listed with it:
  * FK_EINVAL for a NULL argument, an empty (consumed) handle, a handle of
  * another context, or a calling thread not registered with
@@ -79,7 +91,9 @@ int fk_frame_clone(fk_mem *mem, const fk_frame *f, fk_frame *out);
  * the slot UNUSED and returns the frame to the allocator (managed regions).
  * @return 0, or FK_EUNUSED / FK_EBUSY / FK_EUNIQUE when the count shows the
  *         reference was already released (double drop through a stale
- *         copy); the count is left unchanged.
+ *         copy); FK_EUNUSED also when (raw tracking on) the drop would take
+ *         the count below the frame's raw references. The count is left
+ *         unchanged on error.
  */
 int fk_frame_drop(fk_mem *mem, fk_frame *f);
 /**
@@ -88,10 +102,13 @@ int fk_frame_drop(fk_mem *mem, fk_frame *f);
  * @param mem   the context
  * @param f     the handle to forget
  * @param paddr receives the frame's address, for fk_frame_from_raw()
+ * @return 0, or FK_EUNUSED / FK_EBUSY / FK_EUNIQUE if the frame is not
+ *         shared (a stale copy); nothing recorded.
  */
 int fk_frame_into_raw(fk_mem *mem, fk_frame *f, uint64_t *paddr);
 /**
- * Rebuilds a handle from a raw reference made by fk_frame_into_raw().
+ * Rebuilds a handle from a raw reference made by fk_frame_into_raw(): a
+ * one-frame fk_segment_from_raw() (same checks, nothing changed on error).
  * @return 0, or FK_ENOTALIGNED, FK_EOUTOFBOUND, FK_ENOTRAW if no raw
  *         reference is recorded for the frame (with tracking off: if the
  *         frame is not in use).

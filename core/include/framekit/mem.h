@@ -132,13 +132,29 @@ int fk_mem_add_region(fk_mem *mem, const struct fk_region_config *rc);
  * Hot-removes the region that starts at base, only if none of its frames
  * is referenced, raw or allocated; lookups of other regions are never
  * disturbed. Waits for RCU grace periods.
+ *
+ * The allocator is asked first: fk_allocator_ops.remove_free_memory
+ * withdraws the frames atomically or refuses, and a region with a frame
+ * held is refused before the allocator is even asked. So a removal attempt
+ * never makes an allocation fail, and allocations never get frames of a
+ * region being removed: they are served from the other regions. Then
+ * direct claims (from_unused) are stopped, the region is checked idle once
+ * more (its frames go back to the allocator if not), unpublished, and its
+ * slots freed after a grace period. Handles into it (stale copies) are
+ * then refused with FK_EUNUSED, also after a region is added again at the
+ * same base. Region descriptors are reused, so add/remove cycles never
+ * exhaust anything in the core.
  * @return 0, or FK_ENOENT (no region starts at base), FK_EINUSE (a frame is
  *         in use; nothing changed), FK_EBUSY (called inside a read section,
  *         e.g. from a callback), FK_ENOMEM.
  */
 int fk_mem_remove_region(fk_mem *mem, uint64_t base);
 
-/** Leak scan without destroying (quiescent use only). */
+/**
+ * Leak scan without destroying: a snapshot, exact only when no thread
+ * changes references concurrently. From a registered thread it scans
+ * inside a read section, so it is safe beside hot-plug and from callbacks.
+ */
 void fk_mem_leak_report(fk_mem *mem, struct fk_leak_report *report);
 
 /** Number of logical NUMA nodes. */
@@ -159,10 +175,32 @@ int fk_mem_refcount_at(fk_mem *mem, uint64_t paddr, uint64_t *rc);
  * @return 0, or a negative FK_E* (FK_ENOTALIGNED, FK_EOUTOFBOUND, FK_EINVAL).
  */
 int fk_mem_raw_count_at(fk_mem *mem, uint64_t paddr, uint64_t *count);
-/** Total frames in all regions. */
+/**
+ * Total frames in all regions. Lock-free (a counter updated as regions are
+ * added and removed), so callable from callbacks and beside hot-plug.
+ */
 uint64_t fk_mem_total_frames(fk_mem *mem);
-/** Frames in managed regions (those the allocator owns). */
+/** Frames in managed regions (those the allocator owns); lock-free. */
 uint64_t fk_mem_managed_frames(fk_mem *mem);
+
+/**
+ * @page fk_callbacks What init and on_drop callbacks may call
+ *
+ * A metadata init function (fk_meta_init_fn) and a type's on_drop run
+ * inside an RCU read section of the calling thread, with the frame busy
+ * (refcount 0). They may call every query of mem.h (fk_mem_total_frames,
+ * fk_mem_managed_frames, fk_mem_nr_nodes, fk_mem_raw_tracking,
+ * fk_mem_allocator_name, fk_mem_current_node, fk_mem_refcount_at,
+ * fk_mem_raw_count_at, fk_mem_leak_report), fk_mem_alloc_stats,
+ * fk_allocator_find, fk_allocator_names, fk_strerror, fk_strerror_name,
+ * and the frame, segment and allocation functions on *other* frames: none
+ * of them blocks on a lock that a grace-period waiter holds (the hot-plug
+ * lock is taken only by fk_mem_add_region and fk_mem_remove_region, which
+ * return FK_EBUSY inside a read section: a grace period cannot end inside
+ * the caller's own read section). They must not call fk_mem_destroy or
+ * fk_thread_leave. tests/test_core_callbacks.c calls every query from both
+ * callbacks while another thread hot-plugs.
+ */
 
 #ifdef __cplusplus
 }

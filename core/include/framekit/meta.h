@@ -49,7 +49,8 @@ struct fk_meta_type {
 	/**
 	 * Called once when the last reference goes away, with the slot in the
 	 * busy state (refcount 0) and exclusive access to the metadata, on the
-	 * thread that dropped the last reference. May be NULL.
+	 * thread that dropped the last reference, inside a read section (see
+	 * @ref fk_callbacks for what it may call). May be NULL.
 	 */
 	void (*on_drop)(void *meta, uint64_t paddr, void *ctx);
 	void *ctx;   /**< passed to on_drop */
@@ -59,7 +60,8 @@ struct fk_meta_type {
 /**
  * Initialises the metadata of one frame. Called by the from_unused and
  * fk_alloc_* constructors for each frame, with exclusive access to the
- * zeroed metadata, before any frame of the claim is published.
+ * zeroed metadata, before any frame of the claim is published, inside a
+ * read section (see @ref fk_callbacks for what it may call).
  * @param meta  FK_META_MAX_SIZE bytes of zeroed metadata
  * @param paddr the frame's physical address
  * @param ctx   the constructor's ctx argument

@@ -12,7 +12,13 @@
  * FK_EINVAL for a NULL argument, an empty (consumed) handle, a handle of
  * another context, or a calling thread not registered with
  * fk_thread_enter(); FK_EUNUSED for a handle into a region that has been
- * removed since.
+ * removed since (detected without touching freed memory, also after a
+ * region was added again there), and from clone, slice, drop and (with raw
+ * tracking) into_raw for a stale copy whose frames were already released.
+ * The same codes in every build; nothing changes on error (frame.h says
+ * what stays undetectable). An empty segment (start == end, e.g. drained by
+ * fk_segment_next) holds nothing and may be dropped after its region is
+ * gone.
  */
 #ifndef FRAMEKIT_SEGMENT_H
 #define FRAMEKIT_SEGMENT_H
@@ -79,7 +85,8 @@ int fk_segment_slice(fk_mem *mem, const fk_segment *seg, uint64_t from, uint64_t
                      fk_segment *out);
 /**
  * Moves the first frame's reference into *out and advances start by one
- * page (Rust's Iterator::next). O(1), no atomics.
+ * page (Rust's Iterator::next). O(1), no atomics, no read section: a
+ * stale segment yields stale frames, refused when they are used.
  * @return 1 when a frame was produced, 0 when seg is empty, or a negative
  *         FK_E*.
  */
@@ -91,6 +98,8 @@ int fk_segment_next(fk_mem *mem, fk_segment *seg, fk_frame *out);
  * @param seg   the segment to forget
  * @param start receives the first byte, for fk_segment_from_raw()
  * @param end   receives one past the last byte
+ * @return 0, or (raw tracking on) FK_EUNUSED / FK_EBUSY / FK_EUNIQUE if a
+ *         frame is not shared (a stale copy); nothing recorded.
  */
 int fk_segment_into_raw(fk_mem *mem, fk_segment *seg, uint64_t *start, uint64_t *end);
 /**
@@ -103,8 +112,18 @@ int fk_segment_into_raw(fk_mem *mem, fk_segment *seg, uint64_t *start, uint64_t 
  *              be `type`
  * @param out   receives the segment
  * @return 0, or FK_ENOTALIGNED, FK_EOUTOFBOUND, FK_EINVAL (empty range),
- *         FK_ETYPE, FK_ENOTRAW if any frame of the range holds no raw
- *         reference (nothing changed).
+ *         FK_ETYPE (any frame not of `type`), FK_ENOTRAW if any frame of
+ *         the range is not shared or holds no raw reference.
+ *
+ * A call that fails changes nothing, not even transiently: every frame is
+ * checked (shared, type, raw reference present) before any raw reference
+ * is consumed, so a rejected call (a forged or partly raw range) never
+ * makes a concurrent legitimate from_raw of an overlapping frame fail. The
+ * one exception is itself a misuse: two callers consuming the same raw
+ * reference at once, where the loser rolls back its partial consumption.
+ * No metadata is trusted before the references are held: the type is read
+ * atomically for the pre-check and checked again after consuming (raw
+ * references given back, FK_ETYPE, on a mismatch).
  */
 int fk_segment_from_raw(fk_mem *mem, uint64_t start, uint64_t end, const struct fk_meta_type *type,
                         fk_segment *out);
@@ -141,9 +160,10 @@ const void *fk_segment_meta(const fk_segment *seg, uint64_t i);
 void fk_segment_erase(fk_segment *seg);
 /**
  * Checked downcast (TryFrom<Segment<dyn>>): records `type` in seg.
- * @return 0, or FK_ETYPE and seg unchanged when the frames are not of
- *         `type` (the first frame is checked; every frame in an FK_CHECKED
- *         build).
+ * @return 0, or FK_ETYPE and seg unchanged when any frame is not of
+ *         `type`. Every frame is checked, in every build: an erased
+ *         segment may hold frames of several types (from_raw of a range
+ *         built from several segments).
  */
 int fk_segment_downcast(fk_mem *mem, fk_segment *seg, const struct fk_meta_type *type);
 
