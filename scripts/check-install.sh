@@ -6,10 +6,11 @@
 # default layout (lib/) and a multiarch libdir (lib/<triplet>), and for each
 # builds and runs examples/ twice: as a CMake project with
 # find_package(framekit), and with plain `cc $(pkg-config --cflags --libs
-# framekit)` (-std=c11 -pedantic; the umbrella header also as C++). Checks
-# that no private dependency's flags reach a consumer, and that a /usr
-# multiarch install (staged with DESTDIR) names /usr/lib/<triplet> and
-# /usr/include. Takes seconds. --keep leaves the temporary tree.
+# framekit)` (-std=c11 -pedantic; quickstart.c also with clang and -static,
+# the umbrella header also as C++). Checks that no private dependency's
+# flags reach a consumer, and that a /usr multiarch install (staged with
+# DESTDIR) names /usr/lib/<triplet> and /usr/include. Takes seconds.
+# --keep leaves the temporary tree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -75,6 +76,22 @@ consume() { # consume NAME PREFIX LIBDIR
 			-o "$TMP/$name-pc-$ex" $libs -pthread || fail "$name: pkg-config build of $ex"
 		"$TMP/$name-pc-$ex" >/dev/null || fail "$name: pkg-config build of $ex failed at run time"
 	done
+	# The README example with clang and fully static as well (once is enough).
+	if [ "$name" = default ]; then
+		if command -v clang >/dev/null; then
+			# shellcheck disable=SC2086
+			clang -std=c11 -Wall -Wextra -Wpedantic -Werror $cflags "$REPO/examples/quickstart.c" \
+				-o "$TMP/clang-quickstart" $libs -pthread && "$TMP/clang-quickstart" >/dev/null ||
+				fail "$name: quickstart.c with clang"
+		fi
+		# glibc warns about libnuma's getaddrinfo when linking statically: show
+		# the linker's output only on failure.
+		# shellcheck disable=SC2086
+		$CC -std=c11 -static "$REPO/examples/quickstart.c" $cflags -o "$TMP/static-quickstart" \
+			$(PKG_CONFIG_PATH=$pcdir pkg-config --static --libs framekit) -pthread \
+			2>"$TMP/static.log" && "$TMP/static-quickstart" >/dev/null ||
+			{ cat "$TMP/static.log" >&2; fail "$name: quickstart.c linked -static"; }
+	fi
 	# shellcheck disable=SC2086
 	echo '#include <framekit/framekit.h>' |
 		$CXX -x c++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -fsyntax-only $cflags - ||
