@@ -13,7 +13,11 @@
 
 #include <framekit/framekit.h>
 
+#include "fk_variants.h"
+
 static int fk_test_failed_flag;
+/* The variant the current test runs under (RUN runs each test under all). */
+static const struct fk_variant *fk_test_variant = &fk_variants[0];
 static int fk_tests_passed, fk_tests_failed;
 
 #define CHECK(c)                                                                                   \
@@ -53,16 +57,19 @@ static int fk_tests_passed, fk_tests_failed;
 
 static inline void fk_run_test(const char *name, void (*fn)(void))
 {
-	fk_test_failed_flag = 0;
-	fn();
-	if (fk_test_failed_flag) {
-		fk_tests_failed++;
-		printf("FAIL %s\n", name);
-	} else {
-		fk_tests_passed++;
-		printf("ok   %s\n", name);
+	for (size_t v = 0; v < FK_NR_VARIANTS; v++) {
+		fk_test_variant = &fk_variants[v];
+		fk_test_failed_flag = 0;
+		fn();
+		if (fk_test_failed_flag) {
+			fk_tests_failed++;
+			printf("FAIL %s [%s]\n", name, fk_test_variant->name);
+		} else {
+			fk_tests_passed++;
+			printf("ok   %s [%s]\n", name, fk_test_variant->name);
+		}
+		fflush(stdout);
 	}
-	fflush(stdout);
 }
 
 #define RUN(fn) fk_run_test(#fn, fn)
@@ -92,6 +99,7 @@ static inline fk_mem *fix_create(const char *allocator, int raw_tracking)
 	cfg.nr_nodes = 1;
 	cfg.raw_tracking = raw_tracking;
 	cfg.allocator = allocator;
+	fk_variant_apply(&cfg, fk_test_variant);
 	fk_mem *mem = 0;
 	if (fk_mem_create(&cfg, &mem))
 		return 0;

@@ -181,6 +181,7 @@ static void logical_numa_split_allocates_node_local_with_fallback(void)
 		                            .nr_nodes = 2,
 		                            .raw_tracking = 1,
 		                            .allocator = names[i]};
+		fk_variant_apply(&cfg, fk_test_variant);
 		fk_mem *mem;
 		fk_segment s0, s1, all;
 		struct fk_alloc_stats st;

@@ -25,6 +25,8 @@
 
 #include <framekit/framekit.h>
 
+#include "fk_variants.h"
+
 #define U_BASE 0x100000ull
 #define M_BASE 0x400000ull
 
@@ -139,7 +141,7 @@ static void run(int managed)
 	}
 }
 
-int main(void)
+static int run_variant(const struct fk_variant *v)
 {
 	struct fk_region_config regs[2] = {
 	    {U_BASE, 4, 0, FK_REGION_UNMANAGED},
@@ -152,6 +154,7 @@ int main(void)
 	cfg.nr_nodes = 1;
 	cfg.raw_tracking = 1;
 	cfg.allocator = "simple";
+	fk_variant_apply(&cfg, v);
 	if (fk_mem_create(&cfg, &mem) != 0)
 		return 2;
 	fk_thread_enter(mem);
@@ -167,4 +170,14 @@ int main(void)
 	else
 		printf("OK claim_rollback_never_tears_down_a_frame_someone_else_holds\n");
 	return failures ? 1 : 0;
+}
+
+int main(void)
+{
+	int failed = 0;
+	for (size_t v = 0; v < FK_NR_VARIANTS; v++) {
+		printf("[%s]\n", fk_variants[v].name);
+		failed |= run_variant(&fk_variants[v]);
+	}
+	return failed;
 }

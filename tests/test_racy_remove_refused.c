@@ -17,6 +17,8 @@
 
 #include <framekit/framekit.h>
 
+#include "fk_variants.h"
+
 #define R_BASE 0x200000ull
 
 static fk_mem *mem;
@@ -41,7 +43,7 @@ static void *remover(void *arg)
 	return NULL;
 }
 
-int main(void)
+static int run_variant(const struct fk_variant *v)
 {
 	struct fk_region_config reg = {R_BASE, 8, 0, 0};
 	struct fk_mem_config cfg;
@@ -51,6 +53,9 @@ int main(void)
 	cfg.nr_nodes = 1;
 	cfg.raw_tracking = 1;
 	cfg.allocator = "simple";
+	fk_variant_apply(&cfg, v);
+	atomic_store(&stop, 0);
+	atomic_store(&removals, 0);
 	if (fk_mem_create(&cfg, &mem) != 0)
 		return 2;
 	fk_thread_enter(mem);
@@ -106,4 +111,14 @@ int main(void)
 	else
 		printf("OK refused_region_removal_is_invisible_to_lookups\n");
 	return failed ? 1 : 0;
+}
+
+int main(void)
+{
+	int failed = 0;
+	for (size_t v = 0; v < FK_NR_VARIANTS; v++) {
+		printf("[%s]\n", fk_variants[v].name);
+		failed |= run_variant(&fk_variants[v]);
+	}
+	return failed;
 }

@@ -316,6 +316,7 @@ static void segment_drop_returns_contiguous_runs_in_one_call(void)
 	                            .nr_nodes = 1,
 	                            .raw_tracking = 1,
 	                            .allocator_ops = &rec};
+	fk_variant_apply(&cfg, fk_test_variant);
 	fk_mem *mem;
 	fk_segment s, hold;
 	CHECK_OK(fk_mem_create(&cfg, &mem));

@@ -14,7 +14,9 @@
 
 #include <framekit/framekit.h>
 
-int main(void)
+#include "fk_variants.h"
+
+static int run_variant(const struct fk_variant *v)
 {
 	struct fk_region_config m = {0x1000000, 16, 0, 0}, h = {0x4000000, 8, 1, 0};
 	struct fk_mem_config cfg;
@@ -23,6 +25,7 @@ int main(void)
 	cfg.nr_regions = 1;
 	cfg.nr_nodes = 2;
 	cfg.allocator = "simple";
+	fk_variant_apply(&cfg, v);
 	fk_mem *mem;
 	if (fk_mem_create(&cfg, &mem) != 0)
 		return 2;
@@ -70,5 +73,15 @@ int main(void)
 		failed = 1;
 	if (!failed)
 		printf("OK empty_segment_does_not_outlive_its_region\n");
+	return failed;
+}
+
+int main(void)
+{
+	int failed = 0;
+	for (size_t v = 0; v < FK_NR_VARIANTS; v++) {
+		printf("[%s]\n", fk_variants[v].name);
+		failed |= run_variant(&fk_variants[v]);
+	}
 	return failed;
 }

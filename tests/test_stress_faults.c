@@ -18,6 +18,7 @@
 #include <framekit/framekit.h>
 
 #include "../stress/stress_common.h"
+#include "fk_variants.h"
 
 #define M0       0x1000000ull
 #define M1       0x2000000ull
@@ -107,7 +108,7 @@ static void arm(int fail_at)
 	init_fail_at = fail_at;
 }
 
-static void run(const char *name)
+static void run(const char *name, const struct fk_variant *v)
 {
 	cur_alloc = name;
 	struct fk_region_config regs[3] = {
@@ -122,6 +123,7 @@ static void run(const char *name)
 	cfg.nr_nodes = 2;
 	cfg.raw_tracking = 1;
 	cfg.allocator_ops = sc_wrap(fk_allocator_find(name), 1.0);
+	fk_variant_apply(&cfg, v);
 	fk_mem *mem;
 	int rc = fk_mem_create(&cfg, &mem);
 	CHECK(rc == 0, "fk_mem_create -> %s", fk_strerror_name(rc));
@@ -251,12 +253,13 @@ int main(void)
 	size_t n = fk_allocator_names(names, 16);
 	if (n > 16)
 		n = 16;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n * FK_NR_VARIANTS; i++) {
 		int before = failures;
-		run(names[i]);
-		printf("%s %s: injected %" PRIu64 " allocator and %" PRIu64
+		const struct fk_variant *v = &fk_variants[i % FK_NR_VARIANTS];
+		run(names[i / FK_NR_VARIANTS], v);
+		printf("%s %s [%s]: injected %" PRIu64 " allocator and %" PRIu64
 		       " add_free_memory failures\n",
-		       failures == before ? "OK" : "FAILED", names[i],
+		       failures == before ? "OK" : "FAILED", names[i / FK_NR_VARIANTS], v->name,
 		       (uint64_t)atomic_load(&sc_wstats.injected_alloc),
 		       (uint64_t)atomic_load(&sc_wstats.injected_add));
 	}

@@ -89,7 +89,7 @@ int fk_frame_from_in_use(fk_mem *mem, uint64_t paddr, fk_frame *out)
 	fk_rcu_read_lock();
 	int err = fk_mem_lookup(mem, paddr, FK_PAGE_SIZE, &r);
 	if (!err)
-		err = fk_slot_inc_in_use(fk_region_slot(r, paddr), mem->ref_max);
+		err = fk_ref_inc_in_use(&fk_region_slot(r, paddr)->refcount, mem->ref_max);
 	if (!err) {
 		out->region = r;
 		out->paddr = paddr;
@@ -106,7 +106,8 @@ int fk_frame_clone(fk_mem *mem, const fk_frame *f, fk_frame *out)
 	int err = frame_begin(mem, f->region, f->gen, f->paddr);
 	if (err)
 		return err;
-	err = fk_slot_inc_held(fk_region_slot(f->region, f->paddr), mem->ref_max);
+	err = fk_ref_inc_held(&fk_region_slot(f->region, f->paddr)->refcount, mem->refcount,
+	                      mem->ref_max);
 	if (!err) {
 		*out = *f;
 		fk_check_frame_held(out->region, out->paddr);
@@ -120,8 +121,9 @@ static int frame_dec(struct fk_region *r, uint64_t paddr)
 {
 	struct fk_meta_slot *s = fk_region_slot(r, paddr);
 	if (r->raw)
-		return fk_slot_dec_tracked(s, &r->raw[fk_region_index(r, paddr)]);
-	return fk_slot_dec(s);
+		return fk_ref_dec_tracked(&s->refcount, r->mem->refcount,
+		                          &r->raw[fk_region_index(r, paddr)]);
+	return fk_ref_dec(&s->refcount, r->mem->refcount);
 }
 
 int fk_frame_drop(fk_mem *mem, fk_frame *f)
@@ -150,8 +152,8 @@ int fk_frame_into_raw(fk_mem *mem, fk_frame *f, uint64_t *paddr)
 	if (err)
 		return err;
 	uint64_t v = fk_slot_refcount(fk_region_slot(f->region, f->paddr));
-	if (!fk_rc_is_shared(v))
-		err = fk_slot_state_error(v);
+	if (!fk_ref_is_shared(v))
+		err = fk_ref_state_error(v);
 	else
 		err = fk_raw_record(f->region, f->paddr, f->paddr + FK_PAGE_SIZE);
 	fk_rcu_read_unlock();
@@ -255,13 +257,7 @@ int fk_unique_frame_into_shared(fk_mem *mem, fk_unique_frame *uf, fk_frame *out)
 	int err = frame_begin(mem, uf->region, uf->gen, uf->paddr);
 	if (err)
 		return err;
-	struct fk_meta_slot *s = fk_region_slot(uf->region, uf->paddr);
-	uint64_t expect = FK_REF_UNIQUE;
-	/* Release pairs with the acquire CAS of from_in_use: metadata written
-	 * through the unique handle is visible to every later sharer. */
-	if (!atomic_compare_exchange_strong_explicit(&s->refcount, &expect, 1, memory_order_release,
-	                                             memory_order_relaxed))
-		err = fk_rc_is_shared(expect) ? FK_EINUSE : fk_slot_state_error(expect);
+	err = fk_ref_unique_to_shared(&fk_region_slot(uf->region, uf->paddr)->refcount);
 	fk_rcu_read_unlock();
 	if (err)
 		return err;
@@ -279,14 +275,7 @@ int fk_frame_try_into_unique(fk_mem *mem, fk_frame *f, fk_unique_frame *out)
 	int err = frame_begin(mem, f->region, f->gen, f->paddr);
 	if (err)
 		return err;
-	struct fk_meta_slot *s = fk_region_slot(f->region, f->paddr);
-	uint64_t expect = 1;
-	/* acq_rel: acquire pairs with the release decrements of former holders
-	 * (Asterinas' Frame::try_into_unique uses Relaxed, ostd/src/mm/frame/mod.rs),
-	 * so their accesses happen-before our exclusive ones. */
-	if (!atomic_compare_exchange_strong_explicit(&s->refcount, &expect, FK_REF_UNIQUE,
-	                                             memory_order_acq_rel, memory_order_relaxed))
-		err = fk_rc_is_shared(expect) ? FK_EINUSE : fk_slot_state_error(expect);
+	err = fk_ref_shared_to_unique(&fk_region_slot(f->region, f->paddr)->refcount);
 	fk_rcu_read_unlock();
 	if (err)
 		return err;
@@ -304,15 +293,9 @@ int fk_unique_frame_drop(fk_mem *mem, fk_unique_frame *uf)
 	int err = frame_begin(mem, uf->region, uf->gen, uf->paddr);
 	if (err)
 		return err;
-	struct fk_meta_slot *s = fk_region_slot(uf->region, uf->paddr);
-	uint64_t expect = FK_REF_UNIQUE;
-	/* UNIQUE -> 0: relaxed, we are the only owner (as Asterinas' UniqueFrame
-	 * drop); the CAS rejects a stale copy of an already dropped handle. */
-	if (atomic_compare_exchange_strong_explicit(&s->refcount, &expect, 0, memory_order_relaxed,
-	                                            memory_order_relaxed))
+	err = fk_ref_unique_to_busy(&fk_region_slot(uf->region, uf->paddr)->refcount);
+	if (!err)
 		fk_release_run(mem, uf->region, uf->paddr, uf->paddr + FK_PAGE_SIZE);
-	else
-		err = fk_rc_is_shared(expect) ? FK_EINUSE : fk_slot_state_error(expect);
 	fk_rcu_read_unlock();
 	if (err)
 		return err;

@@ -466,6 +466,8 @@ int fk_mem_create(const struct fk_mem_config *cfg, fk_mem **out)
 	unsigned nr_nodes = cfg->nr_nodes ? cfg->nr_nodes : (unsigned)real_nodes();
 	if (nr_nodes > FK_MAX_NODES)
 		return FK_EINVAL;
+	if (cfg->refcount != FK_REFCOUNT_FAST && cfg->refcount != FK_REFCOUNT_CHECKED)
+		return FK_EINVAL;
 	const struct fk_allocator_ops *ops = cfg->allocator_ops;
 	if (!ops)
 		ops = cfg->allocator ? fk_allocator_find(cfg->allocator) : default_allocator();
@@ -484,6 +486,7 @@ int fk_mem_create(const struct fk_mem_config *cfg, fk_mem **out)
 	atomic_init(&mem->managed_frames, 0);
 	mem->nr_nodes = nr_nodes;
 	mem->raw_tracking = cfg->raw_tracking != 0;
+	mem->refcount = cfg->refcount;
 	mem->ref_max = FK_REF_MAX;
 	mem->ops = ops;
 	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
@@ -593,6 +596,11 @@ unsigned fk_mem_nr_nodes(const fk_mem *mem)
 int fk_mem_raw_tracking(const fk_mem *mem)
 {
 	return mem ? mem->raw_tracking : 0;
+}
+
+int fk_mem_refcount_policy(const fk_mem *mem)
+{
+	return mem ? mem->refcount : FK_EINVAL;
 }
 
 const char *fk_mem_allocator_name(const fk_mem *mem)

@@ -71,6 +71,7 @@ struct fk_mem {
 	_Atomic uint64_t total_frames, managed_frames;
 	unsigned nr_nodes;
 	int raw_tracking;
+	int refcount; /* FK_REFCOUNT_* */
 	uint64_t ref_max;
 	const struct fk_allocator_ops *ops;
 	void *alloc;

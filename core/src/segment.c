@@ -128,11 +128,12 @@ int fk_segment_split(fk_mem *mem, fk_segment *seg, uint64_t offset, fk_segment *
 static int inc_range(fk_mem *mem, struct fk_region *r, uint64_t start, uint64_t end)
 {
 	for (uint64_t p = start; p < end; p += FK_PAGE_SIZE) {
-		int err = fk_slot_inc_held(fk_region_slot(r, p), mem->ref_max);
+		int err = fk_ref_inc_held(&fk_region_slot(r, p)->refcount, mem->refcount,
+		                          mem->ref_max);
 		if (err) {
 			/* Undo: we hold a reference on each, so none reaches 0. */
 			for (uint64_t q = start; q < p; q += FK_PAGE_SIZE) {
-				int last = fk_slot_dec(fk_region_slot(r, q));
+				int last = fk_ref_dec(&fk_region_slot(r, q)->refcount, mem->refcount);
 				fk_invariant(last == 0, "rollback never drops the last reference");
 				(void)last;
 			}
@@ -191,8 +192,8 @@ static int range_error(const struct fk_region *r, uint64_t start, uint64_t end)
 {
 	for (uint64_t p = start; p < end; p += FK_PAGE_SIZE) {
 		uint64_t v = fk_slot_refcount(fk_region_slot(r, p));
-		if (!fk_rc_is_shared(v))
-			return fk_slot_state_error(v);
+		if (!fk_ref_is_shared(v))
+			return fk_ref_state_error(v);
 	}
 	return 0;
 }
@@ -308,8 +309,9 @@ static int seg_dec(struct fk_region *r, uint64_t p)
 {
 	struct fk_meta_slot *s = fk_region_slot(r, p);
 	if (r->raw)
-		return fk_slot_dec_tracked(s, &r->raw[fk_region_index(r, p)]);
-	return fk_slot_dec(s);
+		return fk_ref_dec_tracked(&s->refcount, r->mem->refcount,
+		                          &r->raw[fk_region_index(r, p)]);
+	return fk_ref_dec(&s->refcount, r->mem->refcount);
 }
 
 int fk_segment_drop(fk_mem *mem, fk_segment *seg)

@@ -19,7 +19,7 @@ int fk_claim_frame(struct fk_region *r, uint64_t paddr, const struct fk_meta_typ
                    fk_meta_init_fn init, void *ctx, uint64_t state)
 {
 	struct fk_meta_slot *s = fk_region_slot(r, paddr);
-	int err = fk_slot_claim(s);
+	int err = fk_ref_claim(&s->refcount);
 	if (err)
 		return err;
 	/* Exclusive: the count is 0 and we moved it there. */
@@ -30,12 +30,12 @@ int fk_claim_frame(struct fk_region *r, uint64_t paddr, const struct fk_meta_typ
 		if (err) {
 			/* Not published: no on_drop, as for a failed Rust claim. */
 			fk_slot_set_type(s, 0);
-			fk_slot_release_unused(s);
+			fk_ref_release_unused(&s->refcount);
 			return err < 0 ? err : FK_EINVAL;
 		}
 	}
 	if (state)
-		fk_slot_publish(s, state);
+		fk_ref_publish(&s->refcount, state);
 	return 0;
 }
 
@@ -63,7 +63,7 @@ void fk_release_run(fk_mem *mem, struct fk_region *r, uint64_t start, uint64_t e
 	for (p = start; p < end; p += FK_PAGE_SIZE) {
 		struct fk_meta_slot *s = fk_region_slot(r, p);
 		fk_slot_teardown(r, s, p);
-		fk_slot_release_unused(s);
+		fk_ref_release_unused(&s->refcount);
 	}
 	if (fk_region_managed(r))
 		mem->ops->dealloc(mem->alloc, start, (end - start) >> FK_PAGE_SHIFT);
@@ -86,13 +86,13 @@ int fk_claim_range(struct fk_region *r, uint64_t start, uint64_t end,
 			for (uint64_t q = start; q < p; q += FK_PAGE_SIZE) {
 				struct fk_meta_slot *s = fk_region_slot(r, q);
 				fk_slot_teardown(r, s, q);
-				fk_slot_release_unused(s);
+				fk_ref_release_unused(&s->refcount);
 			}
 			return err;
 		}
 	}
-	/* Phase 2: publish (release, see fk_slot_publish). */
+	/* Phase 2: publish (release, see fk_ref_publish). */
 	for (p = start; p < end; p += FK_PAGE_SIZE)
-		fk_slot_publish(fk_region_slot(r, p), 1);
+		fk_ref_publish(&fk_region_slot(r, p)->refcount, 1);
 	return 0;
 }

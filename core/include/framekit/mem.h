@@ -62,6 +62,19 @@ struct fk_alloc_params {
 	unsigned nr_cpus;
 };
 
+/**
+ * Refcount policy of a context (fk_mem_config.refcount): how holders add
+ * and drop references (clone, slice, drop); from_in_use is a CAS under
+ * both. README "Concurrency design" lists what each detects.
+ */
+enum {
+	/** fetch_add / fetch_sub, checked after the fact (Asterinas, Linux). */
+	FK_REFCOUNT_FAST = 0,
+	/** CAS loops that move only from a shared count: a stale handle is
+	 *  always reported and the count never moves on error. */
+	FK_REFCOUNT_CHECKED = 1,
+};
+
 /** What fk_mem_create() builds. */
 struct fk_mem_config {
 	const struct fk_region_config *regions; /**< initial regions, may be NULL */
@@ -74,6 +87,8 @@ struct fk_mem_config {
 	unsigned nr_nodes;
 	/** Track raw (into_raw'd) references per frame; 0 = no checks. */
 	int raw_tracking;
+	/** FK_REFCOUNT_FAST (0, the default) or FK_REFCOUNT_CHECKED; else FK_EINVAL. */
+	int refcount;
 	/**
 	 * Allocator name: "simple", "lockfree", "buddy-global", "buddy-pcp".
 	 * NULL = "lockfree" if built, else "simple".
@@ -161,6 +176,8 @@ void fk_mem_leak_report(fk_mem *mem, struct fk_leak_report *report);
 unsigned fk_mem_nr_nodes(const fk_mem *mem);
 /** Whether raw references are tracked (fk_mem_config.raw_tracking). */
 int fk_mem_raw_tracking(const fk_mem *mem);
+/** The context's FK_REFCOUNT_* policy, or FK_EINVAL for NULL. */
+int fk_mem_refcount_policy(const fk_mem *mem);
 /** Name of the context's allocator. */
 const char *fk_mem_allocator_name(const fk_mem *mem);
 /** Logical node of the calling thread's CPU. */

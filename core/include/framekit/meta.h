@@ -28,12 +28,17 @@ extern "C" {
 
 /*
  * Refcount states (the slot's state word, as in Asterinas' MetaSlot):
- * 0 = busy (being built or torn down); 1..FK_REF_MAX = shared.
+ * 0 = busy (being built or torn down); 1..FK_REF_MAX = shared. Unlike
+ * Asterinas (u64::MAX, u64::MAX - 1), UNUSED and UNIQUE sit far from each
+ * other and from 0 and FK_REF_MAX, so that a blind +1/-1 through a stale
+ * handle (the fast refcount policy) lands in a guard band, never on
+ * another state; every other value is that guard band. Compare with these
+ * macros, never with UINT64_MAX.
  */
 /** Refcount of a free (or untracked) frame. */
-#define FK_REF_UNUSED UINT64_MAX
+#define FK_REF_UNUSED 0xC000000000000000ull
 /** Refcount of an exclusively owned frame (fk_unique_frame). */
-#define FK_REF_UNIQUE (UINT64_MAX - 1)
+#define FK_REF_UNIQUE 0xA000000000000000ull
 /** Largest legal shared refcount; one more is FK_EOVERFLOW. */
 #define FK_REF_MAX ((uint64_t)INT64_MAX)
 
