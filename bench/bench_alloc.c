@@ -1,15 +1,21 @@
 /*
- * Allocation: the LLFree paper's workloads, orders 0 and 9.
+ * Allocation: the LLFree paper's workloads on the allocator alone, with the
+ * number of blocks held per thread as the parameter (--held, default
+ * order 0: 1024; order 9: 8 and 1024; order 10: 8).
  *
- * alloc_raw_{bulk,repeat,random}: the allocator alone (its ops called with
- *   the state the mem created, inside an entered thread; slots untouched).
+ * alloc_raw_{bulk,repeat,random}/<allocator>/order:K/held:N (the allocator's
+ *   ops called with the state the mem created, inside an entered thread;
+ *   slots untouched). One item = one alloc+free pair.
  *   bulk   = allocate N blocks, then free all N (in order);
- *   repeat = allocate one block and free it, in a loop;
- *   random = allocate N blocks, then free them in a random order.
- *   One item = one alloc+free pair; bulk/random also report alloc_ns and
- *   free_ns per operation (averaged over threads).
- * alloc_segment_{repeat,bulk}: end to end through the core:
- *   fk_alloc_segment (claims the slots) + fk_segment_drop.
+ *   repeat = hold N blocks (allocated before the loop), then alloc+free
+ *            pairs of one more block;
+ *   random = hold N blocks per thread, shuffled across threads before the
+ *            loop (so frees cross CPUs), then free a random held block and
+ *            allocate its replacement.
+ *   bulk also reports alloc_ns and free_ns per operation.
+ * alloc_segment_{repeat,bulk}/<allocator>/order:K: end to end through the
+ *   core: fk_alloc_segment (claims the slots) + fk_segment_drop.
+ * An allocation family: the axis is the allocator.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,110 +23,183 @@
 
 #include "bench_common.h"
 
-#define BULK_ORDER0  1024 /* blocks per thread and batch */
-#define BULK_ORDER9  8
 #define REPEAT_BATCH 64
+#define RANDOM_BATCH 64
+#define SEG_BULK0    1024 /* alloc_segment_bulk: blocks per batch, order 0 */
+#define SEG_BULK9    8
 
 enum { W_BULK, W_REPEAT, W_RANDOM };
 
-static int64_t bulk_count(unsigned order)
-{
-	return order == 0 ? BULK_ORDER0 : BULK_ORDER9;
-}
+/* random: every thread's held blocks, shuffled across threads by thread 0. */
+struct random_pool {
+	uint64_t *block; /* nthreads * held */
+	int err;
+};
 
 static void bm_alloc_raw(gb_state *st, void *arg)
 {
 	struct bench_env *env = arg;
 	int work = (int)env->p[0];
 	unsigned order = (unsigned)env->p[1];
+	int64_t held = env->p[2];
 	uint64_t nframes = (uint64_t)1 << order;
-	int64_t n = work == W_REPEAT ? REPEAT_BATCH : bulk_count(order);
-	uint64_t *blocks = calloc((size_t)n, sizeof(*blocks));
-	int64_t *perm = calloc((size_t)n, sizeof(*perm));
-	uint64_t alloc_ns = 0, free_ns = 0;
-	uint64_t rng = 0x2545F4914F6CDD1DULL * (uint64_t)(gb_thread_index(st) + 1);
+	int tid = gb_thread_index(st), nthreads = gb_thread_count(st);
+	uint64_t *blocks = calloc((size_t)held, sizeof(*blocks));
+	uint64_t alloc_ns = 0, free_ns = 0, rng = 0x2545F4914F6CDD1DULL * (uint64_t)(tid + 1);
+	int64_t items = 0, nheld = 0;
+	uint64_t *mine = blocks; /* random: this thread's part of the pool */
 	int ok = bench_begin(st, env) == 0;
-	if (ok && (!blocks || !perm)) {
+	const struct fk_allocator_ops *ops = env->real_ops;
+	void *state = env->alloc_state;
+	int err = 0;
+	if (ok && !blocks) {
 		gb_skip_and_finish(st, "calloc");
 		ok = 0;
 	}
-	for (int64_t i = 0; ok && i < n; i++)
-		perm[i] = i;
-	if (ok && work == W_RANDOM) { /* Fisher-Yates; the batch start rotates below */
-		for (int64_t i = n - 1; i > 0; i--) {
-			int64_t j = (int64_t)(bench_rand(&rng) % (uint64_t)(i + 1));
-			int64_t x = perm[i];
-			perm[i] = perm[j];
-			perm[j] = x;
+	/* Untimed: repeat and random hold their blocks before the loop. */
+	if (ok && work != W_BULK) {
+		for (; nheld < held; nheld++) {
+			err = ops->alloc(state, nframes, order, -1, 0, &blocks[nheld]);
+			if (err)
+				break;
 		}
 	}
+	if (work == W_RANDOM) {
+		/* Every thread reaches both barriers, even a failed one. */
+		struct random_pool *pool = env->shared, nopool = {NULL, FK_EINVAL};
+		if (!pool)
+			pool = &nopool; /* setup failed: every thread failed already */
+		if (ok && !err)
+			memcpy(pool->block + (size_t)tid * (size_t)held, blocks,
+			       (size_t)held * sizeof(*blocks));
+		else if (ok)
+			pool->err = err; /* written before the barrier, read after */
+		gb_barrier_wait(env->barrier, nthreads);
+		if (tid == 0 && !pool->err) {
+			uint64_t n = (uint64_t)nthreads * (uint64_t)held;
+			for (uint64_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
+				uint64_t j = bench_rand(&rng) % (i + 1), x = pool->block[i];
+				pool->block[i] = pool->block[j];
+				pool->block[j] = x;
+			}
+		}
+		gb_barrier_wait(env->barrier, nthreads);
+		if (ok && !err && pool->err)
+			err = pool->err;
+		mine = pool->block + (size_t)tid * (size_t)held;
+		if (!err)
+			nheld = 0; /* now held in the pool; freed by the pool below */
+	}
+	if (ok && err) {
+		bench_fail(st, "hold: alloc", err);
+		ok = 0;
+	}
 	if (ok) {
-		const struct fk_allocator_ops *ops = env->real_ops;
-		void *state = env->alloc_state;
-		int64_t held = 0;
-		int err = 0;
 		if (work == W_REPEAT) {
-			while (gb_keep_running_batch(st, n)) {
+			while (bench_keep_running(st, env, REPEAT_BATCH)) {
 				if (bench_over_budget(st, env))
-					goto done;
-				for (int64_t i = 0; i < n; i++) {
+					break;
+				for (int i = 0; i < REPEAT_BATCH; i++) {
 					uint64_t pa;
 					err = ops->alloc(state, nframes, order, -1, 0, &pa);
-					if (err)
-						goto fail;
-					gb_do_not_optimize(pa);
-					err = ops->dealloc(state, pa, nframes);
+					if (!err)
+						err = ops->dealloc(state, pa, nframes);
 					if (err)
 						goto fail;
 				}
 			}
-		} else {
-			uint64_t rot = 0;
-			while (gb_keep_running_batch(st, n)) {
+		} else if (work == W_RANDOM) {
+			while (bench_keep_running(st, env, RANDOM_BATCH)) {
 				if (bench_over_budget(st, env))
-					goto done;
+					break;
+				for (int i = 0; i < RANDOM_BATCH; i++) {
+					uint64_t k = bench_rand(&rng) % (uint64_t)held;
+					err = ops->dealloc(state, mine[k], nframes);
+					if (err)
+						goto fail;
+					err = ops->alloc(state, nframes, order, -1, 0, &mine[k]);
+					if (err) {
+						mine[k] = UINT64_MAX; /* nothing held there */
+						goto fail;
+					}
+				}
+			}
+		} else {
+			while (bench_keep_running(st, env, held)) {
+				if (bench_over_budget(st, env))
+					break;
 				uint64_t t0 = bench_now_ns();
-				for (held = 0; held < n; held++) {
-					err =
-					    ops->alloc(state, nframes, order, -1, 0, &blocks[held]);
+				for (nheld = 0; nheld < held; nheld++) {
+					err = ops->alloc(state, nframes, order, -1, 0, &blocks[nheld]);
 					if (err)
 						goto fail;
 				}
 				uint64_t t1 = bench_now_ns();
-				rot = work == W_RANDOM ? bench_rand(&rng) % (uint64_t)n : 0;
-				for (int64_t i = 0; i < n; i++) {
-					int64_t k = perm[((uint64_t)i + rot) % (uint64_t)n];
-					err = ops->dealloc(state, blocks[k], nframes);
+				for (int64_t i = 0; i < held; i++) {
+					err = ops->dealloc(state, blocks[i], nframes);
 					if (err) {
-						held = 0; /* state unknown: leave the rest to the
-						             leak report */
+						nheld = 0; /* state unknown: the leak check reports */
 						goto fail;
 					}
 				}
-				held = 0;
+				nheld = 0;
 				alloc_ns += t1 - t0;
 				free_ns += bench_now_ns() - t1;
 			}
 		}
 		goto done;
 	fail:
-		bench_fail(st, work == W_REPEAT ? "alloc/dealloc" : "bulk alloc/dealloc", err);
-		for (int64_t i = 0; i < held; i++)
-			ops->dealloc(state, blocks[i], nframes);
-	done:;
-		int64_t it = gb_iterations_done(st);
-		gb_set_items_processed(st, it);
-		gb_set_bytes_processed(st, it * (int64_t)(nframes * FK_PAGE_SIZE));
-		if (work != W_REPEAT && it > 0) {
-			gb_counter(st, "alloc_ns", (double)alloc_ns / (double)it,
+		bench_fail(st, work == W_BULK ? "bulk alloc/dealloc" : "alloc/dealloc", err);
+	done:
+		items = bench_iterations(st);
+		if (work == W_BULK && items > 0) {
+			gb_counter(st, "alloc_ns", (double)alloc_ns / (double)items,
 			           GB_COUNTER_AVG_THREADS);
-			gb_counter(st, "free_ns", (double)free_ns / (double)it,
+			gb_counter(st, "free_ns", (double)free_ns / (double)items,
 			           GB_COUNTER_AVG_THREADS);
 		}
 	}
-	bench_end(st, env);
+	/* Release what this thread holds (bulk: a failed batch's blocks). */
+	for (int64_t i = 0; work == W_BULK && i < nheld; i++)
+		ops->dealloc(state, blocks[i], nframes);
+	for (int64_t i = 0; work == W_REPEAT && i < nheld; i++)
+		ops->dealloc(state, blocks[i], nframes);
+	if (work == W_RANDOM) {
+		for (int64_t i = 0; i < nheld; i++) /* a failed hold phase */
+			ops->dealloc(state, blocks[i], nframes);
+		struct random_pool *pool = env->shared;
+		for (int64_t i = 0; ok && pool && !pool->err && i < held; i++)
+			if (mine[i] != UINT64_MAX)
+				ops->dealloc(state, mine[i], nframes);
+	}
+	bench_end(st, env, items);
 	free(blocks);
-	free(perm);
+}
+
+static int random_setup(struct bench_env *env)
+{
+	struct random_pool *pool = calloc(1, sizeof(*pool));
+	if (!pool)
+		return FK_ENOMEM;
+	/* BENCH_MAX_THREADS bound: the pool is sized for the largest run. */
+	pool->block = calloc((size_t)BENCH_MAX_THREADS * (size_t)env->p[2], sizeof(uint64_t));
+	if (!pool->block) {
+		free(pool);
+		return FK_ENOMEM;
+	}
+	env->shared = pool;
+	return 0;
+}
+
+static int random_teardown(struct bench_env *env)
+{
+	struct random_pool *pool = env->shared;
+	if (pool) {
+		free(pool->block);
+		free(pool);
+	}
+	env->shared = NULL;
+	return 0;
 }
 
 static void bm_alloc_segment(gb_state *st, void *arg)
@@ -130,8 +209,9 @@ static void bm_alloc_segment(gb_state *st, void *arg)
 	unsigned order = (unsigned)env->p[1];
 	uint64_t nframes = (uint64_t)1 << order;
 	unsigned flags = order ? FK_ALLOC_ALIGNED : 0;
-	int64_t n = work == W_REPEAT ? REPEAT_BATCH : bulk_count(order);
+	int64_t n = work == W_REPEAT ? REPEAT_BATCH : order ? SEG_BULK9 : SEG_BULK0;
 	fk_segment *segs = calloc((size_t)n, sizeof(*segs));
+	int64_t items = 0;
 	int ok = bench_begin(st, env) == 0;
 	if (ok && !segs) {
 		gb_skip_and_finish(st, "calloc");
@@ -140,7 +220,7 @@ static void bm_alloc_segment(gb_state *st, void *arg)
 	if (ok) {
 		int err = 0;
 		int64_t held = 0;
-		while (gb_keep_running_batch(st, n)) {
+		while (bench_keep_running(st, env, n)) {
 			if (bench_over_budget(st, env))
 				goto done;
 			if (work == W_REPEAT) {
@@ -174,59 +254,70 @@ static void bm_alloc_segment(gb_state *st, void *arg)
 		for (int64_t i = 0; i < held; i++)
 			if (segs[i].region)
 				fk_segment_drop(env->mem, &segs[i]);
-	done:;
-		int64_t it = gb_iterations_done(st);
-		gb_set_items_processed(st, it);
-		gb_set_bytes_processed(st, it * (int64_t)(nframes * FK_PAGE_SIZE));
+	done:
+		items = bench_iterations(st);
 	}
-	bench_end(st, env);
+	bench_end(st, env, items);
 	free(segs);
 }
 
-/* Extra lock flavours of buddy-global (alloc_raw_repeat only). */
+/* Extra lock flavours of buddy-global (alloc_raw_repeat order 0 only). */
 static const char *const buddy_locks[] = {"mcs", "mutex"};
+
+static void register_raw(const char *allocator, const char *shown, const char *lock, int work,
+                         int order, int held)
+{
+	static const char *const works[] = {"bulk", "repeat", "random"};
+	char name[160];
+	struct bench_env *env = bench_env_new(allocator);
+	env->capture_alloc = 1;
+	env->lock = lock;
+	env->p[0] = work;
+	env->p[1] = order;
+	env->p[2] = held;
+	env->frames_per_thread = ((uint64_t)held + 1) << order;
+	if (work == W_RANDOM) {
+		env->setup = random_setup;
+		env->teardown = random_teardown;
+	}
+	snprintf(name, sizeof(name), "alloc_raw_%s/%s/order:%d/held:%d", works[work], shown,
+	         order, held);
+	bench_register(name, bm_alloc_raw, env);
+}
 
 void bench_register_alloc(void)
 {
-	static const char *const works[] = {"bulk", "repeat", "random"};
-	static const unsigned orders[] = {0, 9};
-	char name[160];
-	for (int w = 0; w < 3; w++) {
-		for (size_t a = 0; a < bench_nr_allocators; a++) {
-			for (int o = 0; o < 2; o++) {
-				struct bench_env *env = bench_env_new(bench_allocators[a]);
-				env->capture_alloc = 1;
-				env->p[0] = w;
-				env->p[1] = orders[o];
-				snprintf(name, sizeof(name), "alloc_raw_%s/%s/order:%u", works[w],
-				         bench_allocators[a], orders[o]);
-				bench_register(name, bm_alloc_raw, env);
-			}
-		}
-	}
+	for (int w = 0; w < 3; w++)
+		for (size_t a = 0; a < bench_nr_allocators; a++)
+			for (int h = 0; h < bench_cfg.nr_held; h++)
+				register_raw(bench_allocators[a], bench_allocators[a], NULL, w,
+				             bench_cfg.held_order[h], bench_cfg.held_count[h]);
 	/* The buddy-global lock flavours, where the lock is the whole story. */
 	for (size_t a = 0; a < bench_nr_allocators; a++) {
 		if (strcmp(bench_allocators[a], "buddy-global") != 0)
 			continue;
 		for (size_t l = 0; l < sizeof(buddy_locks) / sizeof(buddy_locks[0]); l++) {
-			struct bench_env *env = bench_env_new(bench_allocators[a]);
-			env->capture_alloc = 1;
-			env->lock = buddy_locks[l];
-			env->p[0] = W_REPEAT;
-			env->p[1] = 0;
-			snprintf(name, sizeof(name), "alloc_raw_repeat/buddy-global+%s/order:0",
-			         buddy_locks[l]);
-			bench_register(name, bm_alloc_raw, env);
+			char shown[64];
+			snprintf(shown, sizeof(shown), "buddy-global+%s", buddy_locks[l]);
+			for (int h = 0; h < bench_cfg.nr_held; h++)
+				if (bench_cfg.held_order[h] == 0)
+					register_raw(bench_allocators[a], strdup(shown), buddy_locks[l],
+					             W_REPEAT, 0, bench_cfg.held_count[h]);
 		}
 	}
+	static const char *const segworks[] = {"bulk", "repeat"};
+	static const int orders[] = {0, 9};
+	char name[160];
 	for (int w = 0; w < 2; w++) {
 		for (size_t a = 0; a < bench_nr_allocators; a++) {
 			for (int o = 0; o < 2; o++) {
 				struct bench_env *env = bench_env_new(bench_allocators[a]);
 				env->p[0] = w;
 				env->p[1] = orders[o];
-				snprintf(name, sizeof(name), "alloc_segment_%s/%s/order:%u",
-				         works[w], bench_allocators[a], orders[o]);
+				env->frames_per_thread =
+				    (uint64_t)(orders[o] ? SEG_BULK9 : SEG_BULK0) << orders[o];
+				snprintf(name, sizeof(name), "alloc_segment_%s/%s/order:%d",
+				         segworks[w], bench_allocators[a], orders[o]);
 				bench_register(name, bm_alloc_segment, env);
 			}
 		}

@@ -1,10 +1,7 @@
 /*
- * bench_common.c: per-run fk_mem lifecycle (thread-0 pattern), pinning and
- * registration over every allocator and thread count.
- *
- * Invariant: every thread of a run passes exactly one bench_begin and one
- * bench_end, so the two gb_barrier_wait calls in each always see
- * gb_thread_count() arrivals, even when setup or the body failed.
+ * bench_common.c: the per-run fk_mem lifecycle (thread-0 pattern), the
+ * run's clock (common span, thread CPU time), pinning, the time budget and
+ * the latency histograms. See bench_common.h for the invariant.
  */
 #include "bench_common.h"
 
@@ -14,36 +11,29 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-const char *bench_allocators[BENCH_MAX_ALLOCATORS];
-size_t bench_nr_allocators;
-int bench_nr_cpus = 1;
-static int bench_pin = 1;
-double bench_budget_s = 2.0;
+_Thread_local struct bench_thread bench_self;
 
-static const int bench_thread_counts[] = {1, 2, 4, 8, 16};
+static struct bench_env *all_envs;
+
+uint64_t bench_clock_overhead_ns;
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
 
 void bench_init(void)
 {
-	size_t n = fk_allocator_names(bench_allocators, BENCH_MAX_ALLOCATORS);
-	bench_nr_allocators = n < BENCH_MAX_ALLOCATORS ? n : BENCH_MAX_ALLOCATORS;
-	long c = sysconf(_SC_NPROCESSORS_ONLN);
-	bench_nr_cpus = c > 0 ? (int)c : 1;
-	const char *pin = getenv("FK_BENCH_PIN");
-	if (pin && strcmp(pin, "0") == 0)
-		bench_pin = 0;
-	const char *budget = getenv("FK_BENCH_BUDGET");
-	if (budget && atof(budget) > 0)
-		bench_budget_s = atof(budget);
+	uint64_t d[101];
+	for (int i = 0; i < 101; i++) {
+		uint64_t t0 = bench_now_ns();
+		d[i] = bench_now_ns() - t0;
+	}
+	qsort(d, 101, sizeof(d[0]), cmp_u64);
+	bench_clock_overhead_ns = d[50];
 }
-
-int bench_pinning(void)
-{
-	return bench_pin;
-}
-
-static struct bench_env *all_envs;
 
 void bench_fini(void)
 {
@@ -63,29 +53,43 @@ struct bench_env *bench_env_new(const char *allocator)
 		exit(1);
 	}
 	env->allocator = allocator;
-	env->raw_tracking = 1;
 	env->barrier = gb_barrier_new();
 	env->next_env = all_envs;
 	all_envs = env;
 	return env;
 }
 
-gb_bench *bench_register(const char *name, gb_fn fn, struct bench_env *env)
+struct bench_env *bench_env_core(const struct bench_core_variant *v)
 {
-	return bench_threads_real_time(gb_register(name, fn, env));
+	struct bench_env *env = bench_env_new(bench_core_allocator);
+	env->core = v;
+	return env;
 }
 
-gb_bench *bench_threads_real_time(gb_bench *b)
+gb_bench *bench_register(const char *name, gb_fn fn, struct bench_env *env)
 {
-	gb_thread_list(b, bench_thread_counts,
-	               sizeof(bench_thread_counts) / sizeof(bench_thread_counts[0]));
-	return gb_use_real_time(b);
+	return bench_threads(gb_register(name, fn, env));
+}
+
+gb_bench *bench_threads(gb_bench *b)
+{
+	gb_thread_list(b, bench_cfg.threads, (size_t)bench_cfg.nr_threads);
+	/* per_thread: Google Benchmark's own clock (the mean of the threads'
+	 * own wall times), kept only to show what the common span corrects. */
+	return bench_cfg.gbench_clock ? gb_use_real_time(b) : gb_use_manual_time(b);
 }
 
 uint64_t bench_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t bench_thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
@@ -103,39 +107,101 @@ void bench_fail_after(gb_state *st, const char *what, int err)
 	gb_skip_with_error(st, msg);
 }
 
+/* ---- the clock ---- */
+
+static void atomic_min_u64(_Atomic uint64_t *a, uint64_t v)
+{
+	/* relaxed: the run's barriers (mutexes) order these against the reads. */
+	uint64_t cur = atomic_load_explicit(a, memory_order_relaxed);
+	while (v < cur &&
+	       !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed,
+	                                              memory_order_relaxed)) {
+	}
+}
+
+static void atomic_max_u64(_Atomic uint64_t *a, uint64_t v)
+{
+	/* relaxed: as atomic_min_u64. */
+	uint64_t cur = atomic_load_explicit(a, memory_order_relaxed);
+	while (v > cur &&
+	       !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed,
+	                                              memory_order_relaxed)) {
+	}
+}
+
+/* The thread's own work ended (final batch done, or budget). */
+static void thread_stop(struct bench_env *env)
+{
+	if (bench_self.stopped || !bench_self.started)
+		return;
+	bench_self.stopped = 1;
+	atomic_max_u64(&env->t_end, bench_now_ns());
+	/* relaxed: summed before bench_end's barrier, read after it. */
+	atomic_fetch_add_explicit(&env->cpu_ns, bench_thread_cpu_ns() - bench_self.cpu0,
+	                          memory_order_relaxed);
+}
+
+int bench_keep_running_slow(gb_state *st, struct bench_env *env, int64_t n)
+{
+	if (!bench_self.started) {
+		/* The first call passes gbench's start barrier. */
+		if (!gb_keep_running_batch(st, n))
+			return 0;
+		bench_self.started = 1;
+		bench_self.cpu0 = bench_thread_cpu_ns();
+		atomic_min_u64(&env->t_start, bench_now_ns());
+		bench_self.left = gb_max_iterations(st) - n;
+		return 1;
+	}
+	if (bench_self.left > 0) { /* a partial last batch */
+		bench_self.left = 0;
+		return gb_keep_running_batch(st, n);
+	}
+	/* Nothing left: this call waits at gbench's stop barrier. */
+	thread_stop(env);
+	return gb_keep_running_batch(st, n);
+}
+
+int64_t bench_iterations(gb_state *st)
+{
+	return bench_self.done >= 0 ? bench_self.done : gb_iterations_done(st);
+}
+
 int bench_over_budget(gb_state *st, struct bench_env *env)
 {
 	uint64_t elapsed = bench_now_ns() - env->run_start_ns;
-	if ((double)elapsed < bench_budget_s * 1e9)
+	if ((double)elapsed < bench_cfg.budget_s * 1e9)
 		return 0;
-	char msg[256];
-	double rate =
-	    (double)gb_iterations_done(st) * gb_thread_count(st) / ((double)elapsed / 1e9);
-	snprintf(msg, sizeof(msg),
-	         "timeout: run exceeded the %g s budget (FK_BENCH_BUDGET); about %.4g items/s "
-	         "(thread %d's rate x %d threads)%s",
-	         bench_budget_s, rate, gb_thread_index(st), gb_thread_count(st),
-	         gb_thread_count(st) > bench_nr_cpus ? ", oversubscribed" : "");
-	gb_skip_and_finish(st, msg);
+	thread_stop(env);
+	bench_self.done = gb_iterations_done(st);
+	/* relaxed: read by thread 0 after bench_end's barrier. */
+	atomic_store_explicit(&env->budget_hit, 1, memory_order_relaxed);
+	/* Skip the iterations left (no work), passing the stop barrier. */
+	int64_t left = gb_max_iterations(st) - gb_iterations_done(st);
+	if (left > 0)
+		gb_keep_running_batch(st, left);
+	while (gb_keep_running_batch(st, 1)) {
+	}
 	return 1;
 }
 
+/* ---- the run ---- */
+
 static void pin_thread(int tid)
 {
-	if (!bench_pin)
+	if (!bench_cfg.pin || !bench_cfg.pin_real || bench_cfg.nr_cpu_order == 0)
 		return;
 	cpu_set_t set;
 	CPU_ZERO(&set);
-	CPU_SET(tid % bench_nr_cpus, &set);
+	CPU_SET(bench_cfg.cpu_order[tid % bench_cfg.nr_cpu_order], &set);
 	/* Best effort: a failure only costs placement, not correctness. */
 	(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
 /*
  * Allocator capture: a copy of the real ops whose create also records the
- * state, so a body can call real_ops->alloc(alloc_state, ...) directly
- * (the LLFree workloads on the allocator alone). Only thread 0 creates
- * mems, one at a time, so a thread-local pointer is enough.
+ * state, so a body can call real_ops->alloc(alloc_state, ...) directly.
+ * Only thread 0 creates mems, one at a time: a thread-local is enough.
  */
 static _Thread_local struct bench_env *capture_env;
 
@@ -149,11 +215,25 @@ static int capture_create(const struct fk_alloc_params *params, unsigned nr_node
 	return err;
 }
 
-static int create_mem(struct bench_env *env)
+/* Frames for this run: the floor, or what the threads may hold (+1/3). */
+static uint64_t run_frames(const struct bench_env *env, int threads)
+{
+	uint64_t need = env->frames_per_thread * (uint64_t)threads;
+	need += need / 3;
+	uint64_t frames = bench_cfg.mem_frames;
+	while (frames < need)
+		frames *= 2;
+	return frames;
+}
+
+static int create_mem(struct bench_env *env, int threads)
 {
 	struct fk_region_config regions[FK_MAX_NODES];
 	unsigned nodes = env->nr_nodes > 1 ? env->nr_nodes : 1;
-	uint64_t per = BENCH_MEM_FRAMES / nodes;
+	uint64_t frames = run_frames(env, threads);
+	uint64_t per = frames / nodes;
+	per -= per % 1024; /* every region aligned for order-10 blocks */
+	env->mem_frames = per * nodes;
 	for (unsigned i = 0; i < nodes; i++) {
 		regions[i].base = BENCH_MEM_BASE + (uint64_t)i * per * FK_PAGE_SIZE;
 		regions[i].nframes = per;
@@ -165,7 +245,14 @@ static int create_mem(struct bench_env *env)
 	cfg.regions = regions;
 	cfg.nr_regions = nodes;
 	cfg.nr_nodes = nodes;
-	cfg.raw_tracking = env->raw_tracking;
+	const struct bench_core_variant *v = env->core ? env->core : &bench_core_variants[0];
+	cfg.raw_tracking = v->raw_tracking;
+#ifdef FK_BENCH_HAVE_REFCOUNT
+	cfg.refcount = v->refcount;
+#endif
+#ifdef FK_BENCH_HAVE_LOOKUP
+	cfg.lookup = v->lookup;
+#endif
 	cfg.allocator = env->allocator;
 	cfg.alloc.lock = env->lock;
 	if (env->capture_alloc) {
@@ -192,13 +279,21 @@ static int create_mem(struct bench_env *env)
 int bench_begin(gb_state *st, struct bench_env *env)
 {
 	int tid = gb_thread_index(st);
+	memset(&bench_self, 0, sizeof(bench_self));
+	bench_self.done = -1;
 	pin_thread(tid);
 	env->entered[tid] = 0;
 	if (tid == 0) {
 		env->shared = NULL;
 		env->mem = NULL;
 		env->setup_ok = 0;
-		int err = create_mem(env);
+		/* relaxed: published by the barrier below (a mutex). */
+		atomic_store_explicit(&env->t_start, UINT64_MAX, memory_order_relaxed);
+		atomic_store_explicit(&env->t_end, 0, memory_order_relaxed);
+		atomic_store_explicit(&env->cpu_ns, 0, memory_order_relaxed);
+		atomic_store_explicit(&env->items, 0, memory_order_relaxed);
+		atomic_store_explicit(&env->budget_hit, 0, memory_order_relaxed);
+		int err = create_mem(env, gb_thread_count(st));
 		if (err == 0) {
 			err = fk_thread_enter(env->mem);
 			if (err == 0) {
@@ -227,30 +322,64 @@ int bench_begin(gb_state *st, struct bench_env *env)
 	return 0;
 }
 
-void bench_end(gb_state *st, struct bench_env *env)
+static void report_clock(gb_state *st, struct bench_env *env)
+{
+	/* relaxed: every thread wrote these before bench_end's barrier. */
+	uint64_t t0 = atomic_load_explicit(&env->t_start, memory_order_relaxed);
+	uint64_t t1 = atomic_load_explicit(&env->t_end, memory_order_relaxed);
+	double span = t1 > t0 && t0 != UINT64_MAX ? (double)(t1 - t0) / 1e9 : 1e-9;
+	if (!bench_cfg.gbench_clock)
+		gb_set_iteration_time(st, span); /* the same span in every thread */
+	if (gb_thread_index(st) != 0)
+		return;
+	uint64_t cpu = atomic_load_explicit(&env->cpu_ns, memory_order_relaxed);
+	uint64_t items = atomic_load_explicit(&env->items, memory_order_relaxed);
+	/* Counters are summed over threads: only thread 0 sets these. */
+	gb_counter(st, "cpu_util", (double)cpu / 1e9 / span, GB_COUNTER_DEFAULT);
+	if (items)
+		gb_counter(st, "cpu_ns_per_item", (double)cpu / (double)items, GB_COUNTER_DEFAULT);
+	gb_counter(st, "mem_frames", (double)env->mem_frames, GB_COUNTER_DEFAULT);
+}
+
+void bench_end(gb_state *st, struct bench_env *env, int64_t items)
 {
 	int tid = gb_thread_index(st);
+	thread_stop(env); /* no-op unless the loop was left early */
+	gb_set_items_processed(st, items);
+	/* relaxed: read after the barrier below. */
+	atomic_fetch_add_explicit(&env->items, (uint64_t)(items > 0 ? items : 0),
+	                          memory_order_relaxed);
 	if (tid != 0 && env->entered[tid])
 		fk_thread_leave(env->mem);
 	gb_barrier_wait(env->barrier, gb_thread_count(st));
+	report_clock(st, env);
 	if (tid != 0)
 		return;
-	int over = gb_thread_count(st) > bench_nr_cpus;
-	if (env->label || over) {
-		char label[128];
-		snprintf(label, sizeof(label), "%s%s%s", env->label ? env->label : "",
-		         env->label && over ? ", " : "", over ? "oversubscribed" : "");
+	int over = gb_thread_count(st) > bench_cfg.nr_cpus;
+	int budget = atomic_load_explicit(&env->budget_hit, memory_order_relaxed);
+	if (env->label || over || budget) {
+		char label[160];
+		snprintf(label, sizeof(label), "%s%s%s%s%s", env->label ? env->label : "",
+		         env->label && over ? ", " : "", over ? "oversubscribed" : "",
+		         budget && (env->label || over) ? ", " : "",
+		         budget ? "budget hit" : "");
 		gb_set_label(st, label);
 	}
+	if (budget)
+		gb_counter(st, "budget_hit", 1, GB_COUNTER_DEFAULT);
 	if (!env->mem)
 		return;
-	if (env->teardown && env->setup_ok)
-		env->teardown(env);
+	if (env->report && env->setup_ok && !gb_error_occurred(st))
+		env->report(st, env);
+	if (env->teardown && env->setup_ok) {
+		int err = env->teardown(env);
+		if (err && !gb_error_occurred(st))
+			bench_fail_after(st, "teardown", err);
+	}
 	/*
 	 * Conservation: with every handle and raw block released, the allocator
-	 * must hold every frame again. The leak report below only sees slots,
-	 * so this is what catches a block lost inside an allocator (or by the
-	 * raw workloads, which bypass the slots).
+	 * must hold every frame again. The leak report below only sees slots;
+	 * this catches a block lost inside an allocator or by the raw workloads.
 	 */
 	struct fk_alloc_stats as;
 	fk_mem_alloc_drain(env->mem);
@@ -278,5 +407,55 @@ void bench_end(gb_state *st, struct bench_env *env)
 		         (unsigned long long)rep.frames_raw, (unsigned long long)rep.raw_refs,
 		         (unsigned long long)rep.first_leaked_paddr, fk_strerror_name(err));
 		gb_skip_with_error(st, msg);
+	}
+}
+
+/* ---- latency histograms ---- */
+
+void bench_hist_reset(struct bench_hist_shared *h)
+{
+	for (unsigned i = 0; i < BENCH_HIST_BUCKETS; i++)
+		atomic_store_explicit(&h->n[i], 0, memory_order_relaxed); /* before the barrier */
+}
+
+void bench_hist_merge(struct bench_hist_shared *into, const struct bench_hist *h)
+{
+	for (unsigned i = 0; i < BENCH_HIST_BUCKETS; i++)
+		if (h->n[i])
+			/* relaxed: read by thread 0 after bench_end's barrier. */
+			atomic_fetch_add_explicit(&into->n[i], h->n[i], memory_order_relaxed);
+}
+
+/* Lower bound of a bucket, in ns (the inverse of bench_hist_bucket). */
+static double bucket_ns(unsigned b)
+{
+	if (b < 8)
+		return b;
+	unsigned e = b / 8u + 2u, sub = b % 8u;
+	return (double)((uint64_t)(8u + sub) << (e - 3u));
+}
+
+void bench_hist_report(gb_state *st, const char *name, struct bench_hist_shared *h)
+{
+	uint64_t total = 0;
+	for (unsigned i = 0; i < BENCH_HIST_BUCKETS; i++)
+		total += atomic_load_explicit(&h->n[i], memory_order_relaxed);
+	if (!total)
+		return;
+	static const double qs[] = {0.50, 0.99};
+	static const char *const sfx[] = {"p50_ns", "p99_ns"};
+	for (int q = 0; q < 2; q++) {
+		uint64_t want = (uint64_t)((double)total * qs[q]), seen = 0;
+		unsigned b = 0;
+		for (; b < BENCH_HIST_BUCKETS; b++) {
+			seen += atomic_load_explicit(&h->n[b], memory_order_relaxed);
+			if (seen > want)
+				break;
+		}
+		char key[64];
+		snprintf(key, sizeof(key), "%s_%s", name, sfx[q]);
+		/* the middle of the bucket: within ~6 % of any value in it */
+		double lo = bucket_ns(b), hi = b + 1 < BENCH_HIST_BUCKETS ? bucket_ns(b + 1) : lo;
+		gb_counter(st, key, (lo + hi) / 2, GB_COUNTER_DEFAULT);
 	}
 }

@@ -8,6 +8,7 @@
  *   other threads' lookups race that last drop) and publishes a freshly
  *   allocated one. A miss (FK_EUNUSED / FK_EBUSY) is a correct answer, and
  *   is counted.
+ * A core family (allocator fixed, axis = core variant: the lookup mode).
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -66,12 +67,13 @@ static void bm_lookup(gb_state *st, void *arg)
 	int tid = gb_thread_index(st), nthreads = gb_thread_count(st);
 	uint64_t rng = 0x9E3779B97F4A7C15ULL * (uint64_t)(tid + 1);
 	uint64_t hits = 0, misses = 0, churns = 0;
+	int64_t items = 0;
 	if (bench_begin(st, env) == 0) {
 		struct lookup_pool *p = env->shared;
 		/* Owned entries: tid, tid + nthreads, ... */
 		int owned = (LOOKUP_POOL - tid + nthreads - 1) / nthreads;
 		int next_own = 0;
-		while (gb_keep_running_batch(st, LOOKUP_BATCH)) {
+		while (bench_keep_running(st, env, LOOKUP_BATCH)) {
 			if (bench_over_budget(st, env))
 				goto out;
 			for (int i = 0; i < LOOKUP_BATCH; i++) {
@@ -110,26 +112,25 @@ static void bm_lookup(gb_state *st, void *arg)
 				}
 			}
 		}
-	out:;
-		int64_t n = gb_iterations_done(st);
-		gb_set_items_processed(st, n);
+	out:
+		items = bench_iterations(st);
 		gb_counter(st, "hits", (double)hits, GB_COUNTER_DEFAULT);
 		gb_counter(st, "misses", (double)misses, GB_COUNTER_DEFAULT);
 		gb_counter(st, "churns", (double)churns, GB_COUNTER_DEFAULT);
 	}
-	bench_end(st, env);
+	bench_end(st, env, items);
 }
 
 void bench_register_lookup(void)
 {
 	char name[128];
-	for (size_t a = 0; a < bench_nr_allocators; a++) {
+	for (size_t v = 0; v < bench_nr_core_variants; v++) {
 		for (int racing = 0; racing < 2; racing++) {
-			struct bench_env *env = bench_env_new(bench_allocators[a]);
+			struct bench_env *env = bench_env_core(&bench_core_variants[v]);
 			env->p[0] = racing;
 			env->setup = lookup_setup;
 			env->teardown = lookup_teardown;
-			snprintf(name, sizeof(name), "lookup/%s/%s", bench_allocators[a],
+			snprintf(name, sizeof(name), "lookup/core:%s/%s", bench_core_variants[v].name,
 			         racing ? "racing_drops" : "stable");
 			bench_register(name, bm_lookup, env);
 		}

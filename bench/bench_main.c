@@ -3,13 +3,13 @@
  * the library was built with (fk_allocator_names), records the run's context
  * in the JSON and hands over to Google Benchmark.
  *
- * Extra flag: --list-allocators prints the allocator names, one per line.
- * Benchmark names are "<family>/<allocator>/<variant...>" so the scripts can
- * split them without knowing the families.
+ * framekit's own options (--threads, --memory, --held, --numa, --pin,
+ * --budget, --list-allocators, --list-variants, --print-plan; --help) are
+ * parsed by bench_config.c. Benchmark names are
+ * "<family>/<allocator>/<variant...>" (allocation families) or
+ * "<family>/core:<variant>/..." (core families), so the scripts split them
+ * without knowing the families.
  */
-#include <stdio.h>
-#include <string.h>
-
 #include "bench_common.h"
 
 /* Wrapper overhead: an empty body, per call and batched. */
@@ -40,32 +40,16 @@ void bench_register_overhead(void)
 
 int main(int argc, char **argv)
 {
+	int code = 0;
+	if (bench_configure(&argc, argv, &code))
+		return code;
 	bench_init();
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--list-allocators") == 0) {
-			for (size_t a = 0; a < bench_nr_allocators; a++)
-				printf("%s\n", bench_allocators[a]);
-			return 0;
-		}
-	}
-	char buf[512] = "";
-	for (size_t a = 0; a < bench_nr_allocators; a++) {
-		strncat(buf, bench_allocators[a], sizeof(buf) - strlen(buf) - 2);
-		if (a + 1 < bench_nr_allocators)
-			strcat(buf, ",");
-	}
-	gb_add_context("framekit_allocators", buf);
-	snprintf(buf, sizeof(buf), "%d", bench_nr_cpus);
-	gb_add_context("online_cpus", buf);
-	gb_add_context("thread_pinning", bench_pinning()
-	                                     ? "round-robin (thread i -> cpu i % online_cpus)"
-	                                     : "off (FK_BENCH_PIN=0)");
-	gb_add_context("memory", "1 GiB simulated (262144 unbacked 4 KiB frames) per run");
-
+	bench_add_context();
 	bench_register_overhead();
 	bench_register_segment();
 	bench_register_shared();
 	bench_register_lookup();
+	bench_register_contended();
 	bench_register_alloc();
 	bench_register_numa();
 	int rc = gb_main(argc, argv);

@@ -1,11 +1,12 @@
 /*
- * NUMA placement on a logical split (this machine has one physical node):
- * the 1 GiB is divided into nr_nodes regions, one per logical node, and
- * CPUs are spread round-robin over the nodes by the core. Each thread
+ * NUMA placement (--numa / FK_BENCH_NUMA): "real" uses one region per
+ * physical node and the core maps CPUs to nodes with libnuma; "logical:N"
+ * divides the memory into N regions on a machine with fewer nodes and the
+ * core spreads CPUs round-robin over them. Each thread
  * allocates frames (fk_alloc_frame, node-strict) on its own node ("local")
  * or on the next node ("remote", freed by a CPU of another node) and drops
- * them. On one physical node the difference is allocator bookkeeping
- * (per-node structures, remote frees), not memory latency: the runs are
+ * them. On a logical split the difference is allocator bookkeeping
+ * (per-node structures, remote frees), not memory latency: those runs are
  * labelled "logical split".
  */
 #include <stdio.h>
@@ -18,6 +19,7 @@ static void bm_numa(gb_state *st, void *arg)
 {
 	struct bench_env *env = arg;
 	int remote = (int)env->p[0];
+	int64_t items = 0;
 	if (bench_begin(st, env) == 0) {
 		int nodes = (int)fk_mem_nr_nodes(env->mem);
 		int here = fk_mem_current_node(env->mem);
@@ -28,7 +30,7 @@ static void bm_numa(gb_state *st, void *arg)
 		if (here < 0 || nodes != (int)env->nr_nodes) {
 			bench_fail(st, "fk_mem_current_node/nr_nodes", here < 0 ? here : FK_EINVAL);
 		} else {
-			while (gb_keep_running_batch(st, NUMA_BATCH)) {
+			while (bench_keep_running(st, env, NUMA_BATCH)) {
 				if (bench_over_budget(st, env))
 					goto done;
 				for (held = 0; held < NUMA_BATCH; held++) {
@@ -49,7 +51,7 @@ static void bm_numa(gb_state *st, void *arg)
 			while (held-- > 0)
 				fk_frame_drop(env->mem, &f[held]);
 		done:
-			gb_set_items_processed(st, gb_iterations_done(st));
+			items = bench_iterations(st);
 			if (gb_thread_index(st) == 0) {
 				/* After the stop barrier: every thread is out of the loop. */
 				struct fk_alloc_stats s;
@@ -61,25 +63,22 @@ static void bm_numa(gb_state *st, void *arg)
 			}
 		}
 	}
-	bench_end(st, env);
+	bench_end(st, env, items);
 }
 
 void bench_register_numa(void)
 {
-	static const unsigned split[] = {2, 4};
 	char name[160];
 	for (size_t a = 0; a < bench_nr_allocators; a++) {
-		for (int n = 0; n < 2; n++) {
-			for (int remote = 0; remote < 2; remote++) {
-				struct bench_env *env = bench_env_new(bench_allocators[a]);
-				env->nr_nodes = split[n];
-				env->p[0] = remote;
-				env->label = "logical split";
-				snprintf(name, sizeof(name), "numa/%s/logical_nodes:%u/%s",
-				         bench_allocators[a], split[n],
-				         remote ? "remote" : "local");
-				bench_register(name, bm_numa, env);
-			}
+		for (int remote = 0; remote < 2; remote++) {
+			struct bench_env *env = bench_env_new(bench_allocators[a]);
+			env->nr_nodes = bench_cfg.numa_nodes;
+			env->p[0] = remote;
+			env->label = bench_cfg.numa_real ? NULL : "logical split";
+			snprintf(name, sizeof(name), "numa/%s/%s_nodes:%u/%s", bench_allocators[a],
+			         bench_cfg.numa_real ? "real" : "logical", bench_cfg.numa_nodes,
+			         remote ? "remote" : "local");
+			bench_register(name, bm_numa, env);
 		}
 	}
 }

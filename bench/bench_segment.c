@@ -1,7 +1,9 @@
 /*
  * Segment operations on private segments (one 512-frame segment per
  * thread, obtained with fk_alloc_segment): split, slice+drop, next (drain),
- * clone+drop, into_raw/from_raw with raw tracking on and off.
+ * clone+drop, into_raw/from_raw. A core family: every run uses the same
+ * allocator (bench_core_allocator) and the axis is the core variant
+ * (raw tracking on/off, ...). Contended split/slice/next: bench_contended.c.
  *
  * split and next change no refcount: the body works on a copy of the
  * thread's handle and discards the results, so the segment's references are
@@ -31,14 +33,15 @@ static int seg_thread_begin(gb_state *st, struct bench_env *env, struct seg_thre
 	return 0;
 }
 
-static void seg_thread_end(gb_state *st, struct bench_env *env, struct seg_thread *t)
+static void seg_thread_end(gb_state *st, struct bench_env *env, struct seg_thread *t,
+                           int64_t items)
 {
 	if (t->own.region) {
 		int err = fk_segment_drop(env->mem, &t->own);
 		if (err && !gb_error_occurred(st))
 			bench_fail_after(st, "fk_segment_drop", err);
 	}
-	bench_end(st, env);
+	bench_end(st, env, items);
 }
 
 static void bm_split(gb_state *st, void *arg)
@@ -47,7 +50,7 @@ static void bm_split(gb_state *st, void *arg)
 	struct seg_thread t = {0};
 	if (seg_thread_begin(st, env, &t) == 0) {
 		uint64_t off = 0;
-		while (gb_keep_running_batch(st, SEG_BATCH)) {
+		while (bench_keep_running(st, env, SEG_BATCH)) {
 			for (int i = 0; i < SEG_BATCH; i++) {
 				fk_segment s = t.own, l, r;
 				off = (off % (SEG_FRAMES - 1)) + 1; /* 1..511 pages */
@@ -61,10 +64,9 @@ static void bm_split(gb_state *st, void *arg)
 				}
 			}
 		}
-	out:
-		gb_set_items_processed(st, gb_iterations_done(st));
+	out:;
 	}
-	seg_thread_end(st, env, &t);
+	seg_thread_end(st, env, &t, bench_iterations(st));
 }
 
 /* slice+drop of the first `frames` frames; per-phase counters in ns/op. */
@@ -76,7 +78,7 @@ static void bm_slice(gb_state *st, void *arg)
 	fk_segment out[SEG_BATCH];
 	uint64_t slice_ns = 0, drop_ns = 0;
 	if (seg_thread_begin(st, env, &t) == 0) {
-		while (gb_keep_running_batch(st, SEG_BATCH)) {
+		while (bench_keep_running(st, env, SEG_BATCH)) {
 			uint64_t t0 = bench_now_ns();
 			for (int i = 0; i < SEG_BATCH; i++) {
 				int err = fk_segment_slice(env->mem, &t.own, 0,
@@ -101,9 +103,8 @@ static void bm_slice(gb_state *st, void *arg)
 			drop_ns += t2 - t1;
 		}
 	out:;
-		int64_t n = gb_iterations_done(st);
-		gb_set_items_processed(st, n);
-		gb_counter(st, "frames/s", (double)n * (double)frames, GB_COUNTER_RATE);
+		int64_t n = bench_iterations(st);
+		gb_counter(st, "frames_per_s", (double)n * (double)frames, GB_COUNTER_RATE);
 		if (n > 0) {
 			gb_counter(st, "slice_ns", (double)slice_ns / (double)n,
 			           GB_COUNTER_AVG_THREADS);
@@ -111,7 +112,7 @@ static void bm_slice(gb_state *st, void *arg)
 			           GB_COUNTER_AVG_THREADS);
 		}
 	}
-	seg_thread_end(st, env, &t);
+	seg_thread_end(st, env, &t, bench_iterations(st));
 }
 
 /* Drain a 512-frame segment with next(); one item = one frame. */
@@ -120,7 +121,7 @@ static void bm_next(gb_state *st, void *arg)
 	struct bench_env *env = arg;
 	struct seg_thread t = {0};
 	if (seg_thread_begin(st, env, &t) == 0) {
-		while (gb_keep_running_batch(st, SEG_FRAMES)) {
+		while (bench_keep_running(st, env, SEG_FRAMES)) {
 			fk_segment s = t.own;
 			fk_frame f;
 			int r, n = 0;
@@ -133,9 +134,8 @@ static void bm_next(gb_state *st, void *arg)
 				break;
 			}
 		}
-		gb_set_items_processed(st, gb_iterations_done(st));
 	}
-	seg_thread_end(st, env, &t);
+	seg_thread_end(st, env, &t, bench_iterations(st));
 }
 
 static void bm_clone_drop(gb_state *st, void *arg)
@@ -151,7 +151,7 @@ static void bm_clone_drop(gb_state *st, void *arg)
 		if (err) {
 			bench_fail(st, "fk_segment_slice", err);
 		} else {
-			while (gb_keep_running_batch(st, SEG_BATCH)) {
+			while (bench_keep_running(st, env, SEG_BATCH)) {
 				for (int i = 0; i < SEG_BATCH; i++) {
 					fk_segment c;
 					err = fk_segment_clone(env->mem, &base, &c);
@@ -165,12 +165,11 @@ static void bm_clone_drop(gb_state *st, void *arg)
 			}
 		out:
 			fk_segment_drop(env->mem, &base);
-			int64_t n = gb_iterations_done(st);
-			gb_set_items_processed(st, n);
-			gb_counter(st, "frames/s", (double)n * (double)frames, GB_COUNTER_RATE);
+			gb_counter(st, "frames_per_s",
+			           (double)bench_iterations(st) * (double)frames, GB_COUNTER_RATE);
 		}
 	}
-	seg_thread_end(st, env, &t);
+	seg_thread_end(st, env, &t, bench_iterations(st));
 }
 
 /* into_raw then from_raw of a `frames`-frame segment (tracking per env). */
@@ -185,7 +184,7 @@ static void bm_raw(gb_state *st, void *arg)
 		if (err) {
 			bench_fail(st, "fk_segment_slice", err);
 		} else {
-			while (gb_keep_running_batch(st, SEG_BATCH)) {
+			while (bench_keep_running(st, env, SEG_BATCH)) {
 				for (int i = 0; i < SEG_BATCH; i++) {
 					uint64_t a, b;
 					err = fk_segment_into_raw(env->mem, &s, &a, &b);
@@ -205,43 +204,36 @@ static void bm_raw(gb_state *st, void *arg)
 		out:
 			if (s.region)
 				fk_segment_drop(env->mem, &s);
-			int64_t n = gb_iterations_done(st);
-			gb_set_items_processed(st, n);
-			gb_counter(st, "frames/s", (double)n * (double)frames, GB_COUNTER_RATE);
+			gb_counter(st, "frames_per_s",
+			           (double)bench_iterations(st) * (double)frames, GB_COUNTER_RATE);
 		}
 	}
-	seg_thread_end(st, env, &t);
+	seg_thread_end(st, env, &t, bench_iterations(st));
 }
 
 void bench_register_segment(void)
 {
 	char name[128];
-	for (size_t a = 0; a < bench_nr_allocators; a++) {
-		const char *al = bench_allocators[a];
-		struct bench_env *env;
+	for (size_t v = 0; v < bench_nr_core_variants; v++) {
+		const struct bench_core_variant *cv = &bench_core_variants[v];
+		gb_bench *b;
 
-		snprintf(name, sizeof(name), "seg_split/%s", al);
-		bench_register(name, bm_split, bench_env_new(al));
+		snprintf(name, sizeof(name), "seg_split/core:%s", cv->name);
+		bench_register(name, bm_split, bench_env_core(cv));
 
-		snprintf(name, sizeof(name), "seg_slice_drop/%s", al);
-		gb_bench *b = gb_arg_name(gb_register(name, bm_slice, bench_env_new(al)), "frames");
-		gb_arg(gb_arg(gb_arg(b, 1), 16), 512);
-		bench_threads_real_time(b);
+		snprintf(name, sizeof(name), "seg_slice_drop/core:%s", cv->name);
+		b = gb_arg_name(gb_register(name, bm_slice, bench_env_core(cv)), "frames");
+		bench_threads(gb_arg(gb_arg(gb_arg(b, 1), 16), 512));
 
-		snprintf(name, sizeof(name), "seg_next/%s/frames:%d", al, SEG_FRAMES);
-		bench_register(name, bm_next, bench_env_new(al));
+		snprintf(name, sizeof(name), "seg_next/core:%s/frames:%d", cv->name, SEG_FRAMES);
+		bench_register(name, bm_next, bench_env_core(cv));
 
-		snprintf(name, sizeof(name), "seg_clone_drop/%s", al);
-		b = gb_arg_name(gb_register(name, bm_clone_drop, bench_env_new(al)), "frames");
-		bench_threads_real_time(gb_arg(gb_arg(b, 1), SEG_FRAMES));
+		snprintf(name, sizeof(name), "seg_clone_drop/core:%s", cv->name);
+		b = gb_arg_name(gb_register(name, bm_clone_drop, bench_env_core(cv)), "frames");
+		bench_threads(gb_arg(gb_arg(b, 1), SEG_FRAMES));
 
-		for (int tracking = 1; tracking >= 0; tracking--) {
-			snprintf(name, sizeof(name), "seg_raw_roundtrip/%s/tracking:%s", al,
-			         tracking ? "on" : "off");
-			env = bench_env_new(al);
-			env->raw_tracking = tracking;
-			b = gb_arg_name(gb_register(name, bm_raw, env), "frames");
-			bench_threads_real_time(gb_arg(gb_arg(b, 1), SEG_FRAMES));
-		}
+		snprintf(name, sizeof(name), "seg_raw_roundtrip/core:%s", cv->name);
+		b = gb_arg_name(gb_register(name, bm_raw, bench_env_core(cv)), "frames");
+		bench_threads(gb_arg(gb_arg(b, 1), SEG_FRAMES));
 	}
 }

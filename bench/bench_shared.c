@@ -2,6 +2,7 @@
  * Shared frames: every thread clones/slices and drops the SAME segment
  * (refcount cache lines bounce between CPUs) versus one private segment
  * per thread (no sharing). Same work, so the ratio is the contention cost.
+ * A core family (allocator fixed, axis = core variant).
  */
 #include <stdio.h>
 
@@ -31,6 +32,7 @@ static void bm_shared(gb_state *st, void *arg)
 	struct bench_env *env = arg;
 	int op = (int)env->p[0], private_seg = (int)env->p[1];
 	fk_segment mine = {0};
+	int64_t items = 0;
 	const fk_segment *seg = NULL;
 	if (bench_begin(st, env) == 0) {
 		int err = 0;
@@ -44,7 +46,7 @@ static void bm_shared(gb_state *st, void *arg)
 			mine.region = NULL;
 			bench_fail(st, "fk_alloc_segment", err);
 		} else {
-			while (gb_keep_running_batch(st, SHARED_BATCH)) {
+			while (bench_keep_running(st, env, SHARED_BATCH)) {
 				for (int i = 0; i < SHARED_BATCH; i++) {
 					fk_segment c;
 					err = op == OP_CLONE_DROP
@@ -60,30 +62,31 @@ static void bm_shared(gb_state *st, void *arg)
 				}
 			}
 		out:
-			gb_set_items_processed(st, gb_iterations_done(st));
+			items = bench_iterations(st);
 		}
 		if (mine.region)
 			fk_segment_drop(env->mem, &mine);
 	}
-	bench_end(st, env);
+	bench_end(st, env, items);
 }
 
 void bench_register_shared(void)
 {
 	static const char *const ops[] = {"clone_drop_16", "slice1_drop"};
 	char name[128];
-	for (size_t a = 0; a < bench_nr_allocators; a++) {
+	for (size_t v = 0; v < bench_nr_core_variants; v++) {
 		for (int op = 0; op < 2; op++) {
 			for (int priv = 0; priv < 2; priv++) {
-				struct bench_env *env = bench_env_new(bench_allocators[a]);
+				struct bench_env *env = bench_env_core(&bench_core_variants[v]);
 				env->p[0] = op;
 				env->p[1] = priv;
 				if (!priv) {
 					env->setup = shared_setup;
 					env->teardown = shared_teardown;
 				}
-				snprintf(name, sizeof(name), "shared/%s/%s/%s", bench_allocators[a],
-				         ops[op], priv ? "private" : "same_segment");
+				snprintf(name, sizeof(name), "shared/core:%s/%s/%s",
+				         bench_core_variants[v].name, ops[op],
+				         priv ? "private" : "same_segment");
 				bench_register(name, bm_shared, env);
 			}
 		}

@@ -54,6 +54,8 @@ gb_bench *gb_threads(gb_bench *b, int n);
 gb_bench *gb_thread_range(gb_bench *b, int lo, int hi); /* lo, 2lo, 4lo, ..., hi */
 gb_bench *gb_thread_list(gb_bench *b, const int *ns, size_t n);
 gb_bench *gb_use_real_time(gb_bench *b);
+/* The body reports its time with gb_set_iteration_time (UseManualTime). */
+gb_bench *gb_use_manual_time(gb_bench *b);
 gb_bench *gb_measure_process_cpu_time(gb_bench *b);
 gb_bench *gb_unit(gb_bench *b, int unit);
 gb_bench *gb_min_time(gb_bench *b, double seconds);
@@ -90,6 +92,8 @@ void gb_skip_and_finish(gb_state *st, const char *msg);
 int gb_error_occurred(const gb_state *st);
 void gb_set_label(gb_state *st, const char *label);
 void gb_set_items_processed(gb_state *st, int64_t n);
+/* Manual time: adds seconds to this thread's time (per thread, averaged over threads). */
+void gb_set_iteration_time(gb_state *st, double seconds);
 void gb_set_bytes_processed(gb_state *st, int64_t n);
 void gb_counter(gb_state *st, const char *name, double value, int flags);
 
@@ -104,8 +108,10 @@ void gb_barrier_free(gb_barrier *b);
 void gb_barrier_wait(gb_barrier *b, int nthreads);
 
 /*
- * Initialize, reject unknown flags (returns 1), run what --benchmark_filter
- * selects, shut down. Returns 0 on success.
+ * Initialize, reject unknown flags, run what --benchmark_filter selects,
+ * shut down. Returns 0 on success, 1 when a run failed (any
+ * gb_skip_with_error) or the filter matched nothing, 2 on an unknown flag
+ * (one line on stderr each).
  */
 int gb_main(int argc, char **argv);
 /* A C++ range-for empty benchmark: the baseline for the wrapper's overhead. */

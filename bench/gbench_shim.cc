@@ -6,7 +6,9 @@
 
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -46,6 +48,9 @@ benchmark::Counter::Flags counter_flags(int flags)
 		f |= benchmark::Counter::kInvert;
 	return static_cast<benchmark::Counter::Flags>(f);
 }
+
+// Set by every failed run; gb_main's exit status.
+std::atomic<int> g_failed_runs{0};
 
 } // namespace
 
@@ -104,6 +109,10 @@ gb_bench *gb_thread_list(gb_bench *b, const int *ns, size_t n)
 gb_bench *gb_use_real_time(gb_bench *b)
 {
 	return G(B(b)->UseRealTime());
+}
+gb_bench *gb_use_manual_time(gb_bench *b)
+{
+	return G(B(b)->UseManualTime());
 }
 gb_bench *gb_measure_process_cpu_time(gb_bench *b)
 {
@@ -164,10 +173,12 @@ void gb_resume_timing(gb_state *st)
 }
 void gb_skip_with_error(gb_state *st, const char *msg)
 {
+	g_failed_runs.fetch_add(1, std::memory_order_relaxed); // read after the runs
 	S(st).SkipWithError(msg);
 }
 void gb_skip_and_finish(gb_state *st, const char *msg)
 {
+	g_failed_runs.fetch_add(1, std::memory_order_relaxed); // read after the runs
 	S(st).SkipWithError(msg);
 	while (S(st).KeepRunning()) {
 	}
@@ -187,6 +198,10 @@ void gb_set_items_processed(gb_state *st, int64_t n)
 void gb_set_bytes_processed(gb_state *st, int64_t n)
 {
 	S(st).SetBytesProcessed(n);
+}
+void gb_set_iteration_time(gb_state *st, double seconds)
+{
+	S(st).SetIterationTime(seconds);
 }
 void gb_counter(gb_state *st, const char *name, double value, int flags)
 {
@@ -231,10 +246,22 @@ void gb_add_context(const char *key, const char *value)
 int gb_main(int argc, char **argv)
 {
 	benchmark::Initialize(&argc, argv);
-	if (benchmark::ReportUnrecognizedArguments(argc, argv))
-		return 1;
-	benchmark::RunSpecifiedBenchmarks();
+	for (int i = 1; i < argc; i++) {
+		std::fprintf(stderr, "framekit_bench: unknown option '%s' (try --help)\n", argv[i]);
+		return 2;
+	}
+	size_t ran = benchmark::RunSpecifiedBenchmarks();
 	benchmark::Shutdown();
+	if (ran == 0) {
+		std::fprintf(stderr, "framekit_bench: the filter matched no benchmark\n");
+		return 1;
+	}
+	int failed = g_failed_runs.load(std::memory_order_relaxed);
+	if (failed) {
+		std::fprintf(stderr, "framekit_bench: %d thread(s) of failed runs (see error_message)\n",
+		             failed);
+		return 1;
+	}
 	return 0;
 }
 

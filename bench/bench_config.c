@@ -1,0 +1,493 @@
+/*
+ * bench_config.c: the shape of a framekit_bench run, from the machine and
+ * the options. Every option is a flag and an FK_BENCH_* variable (the flag
+ * wins); a bad value exits 2 with one line. The defaults come from the
+ * machine: thread counts 1, 2, 4 ... up to twice the usable CPUs plus the
+ * CPU count itself; pinning follows the hwloc topology (one thread per core
+ * before any SMT sibling, cores grouped by NUMA node) and only ever names
+ * CPUs this process may run on.
+ */
+#include "bench_common.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef FK_BENCH_HWLOC
+#include <hwloc.h>
+#endif
+
+struct bench_config bench_cfg;
+const char *bench_allocators[BENCH_MAX_ALLOCATORS];
+size_t bench_nr_allocators;
+const char *bench_core_allocator = "lockfree";
+
+/*
+ * The core's variants: each differs from "default" in one field of
+ * fk_mem_config. refcount policy and lookup mode join the list when
+ * fk_mem_config has them (CMake checks, see bench/CMakeLists.txt).
+ */
+const struct bench_core_variant bench_core_variants[] = {
+    {"default", "raw tracking on, default refcount policy and lookup", 1, 0, 0},
+    {"raw_off", "raw tracking off", 0, 0, 0},
+#ifdef FK_BENCH_HAVE_REFCOUNT
+    {"refcount_checked", "refcount policy FK_REFCOUNT_CHECKED", 1, FK_REFCOUNT_CHECKED, 0},
+#endif
+#ifdef FK_BENCH_HAVE_LOOKUP
+    {"lookup_rwlock", "paddr lookup under a rwlock (FK_LOOKUP_RWLOCK)", 1, 0, FK_LOOKUP_RWLOCK},
+#endif
+};
+const size_t bench_nr_core_variants = sizeof(bench_core_variants) / sizeof(bench_core_variants[0]);
+
+static const char usage[] =
+    "usage: framekit_bench [framekit options] [Google Benchmark options]\n"
+    "\n"
+    "framekit options (each also an environment variable; the flag wins):\n"
+    "  --threads=LIST  FK_BENCH_THREADS  thread counts, e.g. 1,2,8\n"
+    "                  (default: 1,2,4.. up to 2x the usable CPUs, + CPUs)\n"
+    "  --memory=MIB    FK_BENCH_MEMORY   simulated memory per run, MiB\n"
+    "                  (default 1024; alloc runs grow it to fit what\n"
+    "                  their threads hold)\n"
+    "  --held=SPEC     FK_BENCH_HELD     blocks held per thread in alloc_raw_*,\n"
+    "                  ORDER:N[+N..],... (default 0:1024,9:8+1024,10:8)\n"
+    "  --numa=MODE     FK_BENCH_NUMA     numa family: real | logical:N\n"
+    "                  (default real with >1 node, else logical:2)\n"
+    "  --pin=MODE      FK_BENCH_PIN      topo (1) | off (0)   (default topo)\n"
+    "  --budget=SEC    FK_BENCH_BUDGET   per-run wall-clock cap (default 2)\n"
+    "  --clock=MODE    FK_BENCH_CLOCK    span (default) | per_thread (gbench's\n"
+    "                  mean of thread times: inflated when oversubscribed)\n"
+    "  --list-allocators   allocator names, one per line\n"
+    "  --list-variants     core variant names, one per line\n"
+    "  --print-plan        topology, thread counts and pinning plan\n"
+    "\n"
+    "Names: <family>/<allocator>/... (allocation families) or\n"
+    "<family>/core:<variant>/... (core families, allocator fixed).\n"
+    "HWLOC_SYNTHETIC / HWLOC_XMLFILE give a planned topology (never pinned).\n"
+    "Exit: 0 ok, 1 a run failed or the filter matched nothing, 2 usage.\n"
+    "See bench/README.md. Google Benchmark's options follow.\n";
+
+static int bad(const char *opt, const char *val, const char *why)
+{
+	fprintf(stderr, "framekit_bench: invalid %s '%s': %s\n", opt, val, why);
+	return -1;
+}
+
+static int parse_int_list(const char *opt, const char *s, int *out, int max, int lo, int hi)
+{
+	int n = 0;
+	const char *p = s;
+	while (*p) {
+		char *end;
+		errno = 0;
+		long v = strtol(p, &end, 10);
+		if (end == p || errno || v < lo || v > hi) {
+			char why[80];
+			snprintf(why, sizeof(why), "want a comma-separated list of %d..%d", lo, hi);
+			return bad(opt, s, why);
+		}
+		if (n == max)
+			return bad(opt, s, "too many values");
+		out[n++] = (int)v;
+		p = end;
+		if (*p == ',')
+			p++;
+		else if (*p)
+			return bad(opt, s, "want a comma-separated list");
+	}
+	return n ? n : bad(opt, s, "empty list");
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+static int set_threads(const char *opt, const char *s)
+{
+	int n = parse_int_list(opt, s, bench_cfg.threads, BENCH_MAX_LIST, 1, BENCH_MAX_THREADS);
+	if (n < 0)
+		return -1;
+	qsort(bench_cfg.threads, (size_t)n, sizeof(int), cmp_int);
+	int u = 0;
+	for (int i = 0; i < n; i++)
+		if (u == 0 || bench_cfg.threads[u - 1] != bench_cfg.threads[i])
+			bench_cfg.threads[u++] = bench_cfg.threads[i];
+	bench_cfg.nr_threads = u;
+	return 0;
+}
+
+static int set_memory(const char *opt, const char *s)
+{
+	char *end;
+	errno = 0;
+	long long mib = strtoll(s, &end, 10);
+	if (end == s || *end || errno || mib < 16 || mib > (1ll << 22))
+		return bad(opt, s, "want MiB, 16..4194304");
+	bench_cfg.mem_frames = (uint64_t)mib * 256u; /* 4 KiB frames per MiB */
+	return 0;
+}
+
+static int set_held(const char *opt, const char *s)
+{
+	int n = 0;
+	const char *p = s;
+	while (*p) {
+		char *end;
+		long order = strtol(p, &end, 10);
+		if (end == p || *end != ':' || order < 0 || order > 10)
+			return bad(opt, s, "want ORDER:N[+N..],... with ORDER 0..10");
+		p = end + 1;
+		for (;;) {
+			long cnt = strtol(p, &end, 10);
+			if (end == p || cnt < 1 || cnt > (1 << 20))
+				return bad(opt, s, "want held counts 1..1048576");
+			if (n == BENCH_MAX_LIST)
+				return bad(opt, s, "too many values");
+			bench_cfg.held_order[n] = (int)order;
+			bench_cfg.held_count[n++] = (int)cnt;
+			p = end;
+			if (*p != '+')
+				break;
+			p++;
+		}
+		if (*p == ',')
+			p++;
+		else if (*p)
+			return bad(opt, s, "want ORDER:N[+N..],...");
+	}
+	if (!n)
+		return bad(opt, s, "empty");
+	bench_cfg.nr_held = n;
+	return 0;
+}
+
+static int phys_nodes;
+
+static int set_numa(const char *opt, const char *s)
+{
+	if (strcmp(s, "real") == 0) {
+		bench_cfg.numa_real = 1;
+		bench_cfg.numa_nodes = (unsigned)(phys_nodes > 0 ? phys_nodes : 1);
+		return 0;
+	}
+	if (strncmp(s, "logical:", 8) == 0) {
+		char *end;
+		long n = strtol(s + 8, &end, 10);
+		if (end != s + 8 && !*end && n >= 2 && n <= FK_MAX_NODES) {
+			bench_cfg.numa_real = 0;
+			bench_cfg.numa_nodes = (unsigned)n;
+			return 0;
+		}
+	}
+	return bad(opt, s, "want real or logical:N (N 2..64)");
+}
+
+static int set_pin(const char *opt, const char *s)
+{
+	if (!strcmp(s, "topo") || !strcmp(s, "1") || !strcmp(s, "on"))
+		bench_cfg.pin = 1;
+	else if (!strcmp(s, "off") || !strcmp(s, "0"))
+		bench_cfg.pin = 0;
+	else
+		return bad(opt, s, "want topo (1) or off (0)");
+	return 0;
+}
+
+static int set_budget(const char *opt, const char *s)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || *end || errno || !(v > 0) || v > 3600)
+		return bad(opt, s, "want seconds, > 0 and <= 3600");
+	bench_cfg.budget_s = v;
+	return 0;
+}
+
+static int set_clock(const char *opt, const char *s)
+{
+	if (!strcmp(s, "span"))
+		bench_cfg.gbench_clock = 0;
+	else if (!strcmp(s, "per_thread"))
+		bench_cfg.gbench_clock = 1;
+	else
+		return bad(opt, s, "want span or per_thread");
+	return 0;
+}
+
+struct bench_option {
+	const char *flag; /* "--threads" */
+	const char *env;  /* "FK_BENCH_THREADS" */
+	int (*set)(const char *opt, const char *value);
+};
+
+static const struct bench_option options[] = {
+    {"--threads", "FK_BENCH_THREADS", set_threads}, {"--memory", "FK_BENCH_MEMORY", set_memory},
+    {"--held", "FK_BENCH_HELD", set_held},          {"--numa", "FK_BENCH_NUMA", set_numa},
+    {"--pin", "FK_BENCH_PIN", set_pin},             {"--budget", "FK_BENCH_BUDGET", set_budget},
+    {"--clock", "FK_BENCH_CLOCK", set_clock},
+};
+#define NR_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+/* ---- machine ---- */
+
+static void default_threads(void)
+{
+	int n = 0, c = bench_cfg.nr_cpus;
+	for (int t = 1; t <= 2 * c && n < BENCH_MAX_LIST - 1; t *= 2)
+		bench_cfg.threads[n++] = t;
+	bench_cfg.threads[n++] = c;
+	qsort(bench_cfg.threads, (size_t)n, sizeof(int), cmp_int);
+	int u = 0;
+	for (int i = 0; i < n; i++)
+		if (u == 0 || bench_cfg.threads[u - 1] != bench_cfg.threads[i])
+			bench_cfg.threads[u++] = bench_cfg.threads[i];
+	bench_cfg.nr_threads = u;
+}
+
+static void plan_append(const char *fmt, ...)
+{
+	size_t len = strlen(bench_cfg.plan);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(bench_cfg.plan + len, sizeof(bench_cfg.plan) - len, fmt, ap);
+	va_end(ap);
+}
+
+/* Fallback without hwloc: the allowed CPUs in number order. */
+static void plan_from_affinity(const cpu_set_t *allowed)
+{
+	for (int c = 0; c < CPU_SETSIZE && bench_cfg.nr_cpu_order < BENCH_MAX_THREADS; c++)
+		if (CPU_ISSET(c, allowed))
+			bench_cfg.cpu_order[bench_cfg.nr_cpu_order++] = c;
+	bench_cfg.pin_real = 1;
+	snprintf(bench_cfg.topology, sizeof(bench_cfg.topology),
+	         "%d usable CPUs (no hwloc: affinity mask only)", bench_cfg.nr_cpus);
+}
+
+#ifdef FK_BENCH_HWLOC
+static int plan_from_hwloc(const cpu_set_t *allowed)
+{
+	hwloc_topology_t topo;
+	if (hwloc_topology_init(&topo) || hwloc_topology_load(topo))
+		return -1;
+	bench_cfg.pin_real = hwloc_topology_is_thissystem(topo);
+	int packages = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE);
+	int nodes = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
+	int cores = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE);
+	int pus = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU);
+	phys_nodes = nodes > 0 ? nodes : 1;
+	snprintf(bench_cfg.topology, sizeof(bench_cfg.topology),
+	         "%d package(s), %d NUMA node(s), %d core(s), %d PU(s)%s", packages, nodes, cores,
+	         pus, bench_cfg.pin_real ? "" : " (planned topology: not this machine, never pinned)");
+	/*
+	 * Cores in hwloc's logical order are grouped by package and node; take
+	 * the first PU of every core, then the second, ... so SMT siblings come
+	 * last. On the real machine keep only CPUs the process may use.
+	 */
+	for (int level = 0; level < 8; level++) {
+		int any = 0;
+		for (int c = 0; c < cores; c++) {
+			hwloc_obj_t core = hwloc_get_obj_by_type(topo, HWLOC_OBJ_CORE, (unsigned)c);
+			hwloc_obj_t pu = hwloc_get_obj_inside_cpuset_by_type(topo, core->cpuset,
+			                                                     HWLOC_OBJ_PU, (unsigned)level);
+			if (!pu)
+				continue;
+			any = 1;
+			int cpu = (int)pu->os_index;
+			if (bench_cfg.pin_real && (cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, allowed)))
+				continue;
+			if (bench_cfg.nr_cpu_order < BENCH_MAX_THREADS)
+				bench_cfg.cpu_order[bench_cfg.nr_cpu_order++] = cpu;
+		}
+		if (!any)
+			break;
+	}
+	hwloc_topology_destroy(topo);
+	return bench_cfg.nr_cpu_order > 0 ? 0 : -1;
+}
+#endif
+
+static void discover(void)
+{
+	cpu_set_t allowed;
+	CPU_ZERO(&allowed);
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0 && CPU_COUNT(&allowed) > 0) {
+		bench_cfg.nr_cpus = CPU_COUNT(&allowed);
+	} else {
+		bench_cfg.nr_cpus = 1;
+		CPU_SET(0, &allowed);
+	}
+	int done = -1;
+#ifdef FK_BENCH_HWLOC
+	done = plan_from_hwloc(&allowed);
+#endif
+	if (done) {
+		bench_cfg.nr_cpu_order = 0;
+		plan_from_affinity(&allowed);
+	}
+	if (phys_nodes < 1)
+		phys_nodes = 1;
+}
+
+static void describe_plan(void)
+{
+	bench_cfg.plan[0] = 0;
+	if (!bench_cfg.pin || !bench_cfg.pin_real) {
+		snprintf(bench_cfg.plan, sizeof(bench_cfg.plan), "%s; planned order",
+		         !bench_cfg.pin ? "off (FK_BENCH_PIN=0)" : "off (topology is not this machine)");
+	} else {
+		snprintf(bench_cfg.plan, sizeof(bench_cfg.plan),
+		         "hwloc order (cores before SMT siblings, by node), thread i -> cpu:");
+	}
+	int show = bench_cfg.nr_cpu_order < 16 ? bench_cfg.nr_cpu_order : 16;
+	for (int i = 0; i < show; i++)
+		plan_append(" %d:%d", i, bench_cfg.cpu_order[i]);
+	if (show < bench_cfg.nr_cpu_order)
+		plan_append(" ... (%d CPUs, then repeats)", bench_cfg.nr_cpu_order);
+	else
+		plan_append(" (then repeats)");
+}
+
+static const char *default_held = "0:1024,9:8+1024,10:8";
+
+int bench_configure(int *argc, char **argv, int *code)
+{
+	size_t n = fk_allocator_names(bench_allocators, BENCH_MAX_ALLOCATORS);
+	bench_nr_allocators = n < BENCH_MAX_ALLOCATORS ? n : BENCH_MAX_ALLOCATORS;
+	if (!fk_allocator_find(bench_core_allocator) && bench_nr_allocators)
+		bench_core_allocator = bench_allocators[0];
+	discover();
+	bench_cfg.mem_frames = 262144; /* 1 GiB */
+	bench_cfg.pin = 1;
+	bench_cfg.budget_s = 2.0;
+	bench_cfg.numa_real = phys_nodes > 1;
+	bench_cfg.numa_nodes = phys_nodes > 1 ? (unsigned)phys_nodes : 2;
+	default_threads();
+	set_held("--held", default_held);
+
+	*code = 2;
+	/* Environment first, flags override. */
+	for (size_t o = 0; o < NR_OPTIONS; o++) {
+		const char *v = getenv(options[o].env);
+		if (v && options[o].set(options[o].env, v))
+			return -1;
+	}
+	int out = 1, list_alloc = 0, list_var = 0, plan = 0, help = 0;
+	for (int i = 1; i < *argc; i++) {
+		const char *a = argv[i];
+		int used = 0;
+		for (size_t o = 0; o < NR_OPTIONS && !used; o++) {
+			size_t len = strlen(options[o].flag);
+			if (strncmp(a, options[o].flag, len) != 0)
+				continue;
+			if (a[len] == '=') {
+				used = 1;
+				if (options[o].set(options[o].flag, a + len + 1))
+					return -1;
+			} else if (a[len] == 0) {
+				used = 1;
+				if (i + 1 >= *argc) {
+					fprintf(stderr, "framekit_bench: %s needs a value\n", a);
+					return -1;
+				}
+				if (options[o].set(options[o].flag, argv[++i]))
+					return -1;
+			}
+		}
+		if (!used && !strcmp(a, "--list-allocators"))
+			used = list_alloc = 1;
+		else if (!used && !strcmp(a, "--list-variants"))
+			used = list_var = 1;
+		else if (!used && !strcmp(a, "--print-plan"))
+			used = plan = 1;
+		else if (!used && (!strcmp(a, "--help") || !strcmp(a, "-h")))
+			help = 1;
+		if (!used)
+			argv[out++] = argv[i];
+	}
+	*argc = out;
+	argv[out] = NULL;
+	describe_plan();
+	*code = 0;
+	if (help) {
+		fputs(usage, stdout);
+		fflush(stdout);
+		return 0; /* gbench's Initialize prints its help and exits 0 */
+	}
+	if (list_alloc || list_var || plan) {
+		for (size_t a = 0; list_alloc && a < bench_nr_allocators; a++)
+			printf("%s\n", bench_allocators[a]);
+		for (size_t v = 0; list_var && v < bench_nr_core_variants; v++)
+			printf("%s\n", bench_core_variants[v].name);
+		if (plan) {
+			printf("topology: %s\nusable CPUs: %d\nthreads:", bench_cfg.topology,
+			       bench_cfg.nr_cpus);
+			for (int i = 0; i < bench_cfg.nr_threads; i++)
+				printf("%s%d", i ? "," : " ", bench_cfg.threads[i]);
+			printf("\npinning: %s\n", bench_cfg.plan);
+		}
+		return -1;
+	}
+	return 0;
+}
+
+void bench_add_context(void)
+{
+	char buf[512] = "";
+	for (size_t a = 0; a < bench_nr_allocators; a++) {
+		strncat(buf, bench_allocators[a], sizeof(buf) - strlen(buf) - 2);
+		if (a + 1 < bench_nr_allocators)
+			strcat(buf, " ");
+	}
+	gb_add_context("framekit_allocators", buf);
+	buf[0] = 0;
+	for (size_t v = 0; v < bench_nr_core_variants; v++) {
+		size_t len = strlen(buf);
+		snprintf(buf + len, sizeof(buf) - len, "%s%s (%s)", v ? "; " : "",
+		         bench_core_variants[v].name, bench_core_variants[v].what);
+	}
+	gb_add_context("core_variants", buf);
+	gb_add_context("core_allocator", bench_core_allocator);
+	snprintf(buf, sizeof(buf), "%d", bench_cfg.nr_cpus);
+	gb_add_context("usable_cpus", buf);
+	buf[0] = 0;
+	for (int i = 0; i < bench_cfg.nr_threads; i++) {
+		size_t len = strlen(buf);
+		snprintf(buf + len, sizeof(buf) - len, "%s%d", i ? " " : "", bench_cfg.threads[i]);
+	}
+	gb_add_context("thread_counts", buf);
+	gb_add_context("topology", bench_cfg.topology);
+	gb_add_context("thread_pinning", bench_cfg.plan);
+	snprintf(buf, sizeof(buf), "%llu MiB floor per run (unbacked 4 KiB frames)",
+	         (unsigned long long)(bench_cfg.mem_frames / 256));
+	gb_add_context("memory", buf);
+	buf[0] = 0;
+	for (int i = 0; i < bench_cfg.nr_held; i++) {
+		size_t len = strlen(buf);
+		snprintf(buf + len, sizeof(buf) - len, "%sorder %d: %d", i ? "; " : "",
+		         bench_cfg.held_order[i], bench_cfg.held_count[i]);
+	}
+	gb_add_context("held_per_thread", buf);
+	if (bench_cfg.numa_real)
+		snprintf(buf, sizeof(buf), "real (%u node(s))", bench_cfg.numa_nodes);
+	else
+		snprintf(buf, sizeof(buf), "logical:%u (split of %d physical node(s))",
+		         bench_cfg.numa_nodes, phys_nodes);
+	gb_add_context("numa_mode", buf);
+	snprintf(buf, sizeof(buf), "%g", bench_cfg.budget_s);
+	gb_add_context("run_budget_s", buf);
+	gb_add_context("clock",
+	               bench_cfg.gbench_clock
+	                   ? "per_thread (FK_BENCH_CLOCK): Google Benchmark's mean of the threads' "
+	                     "own wall times; inflated when threads > CPUs"
+	                   : "span: all threads' items / span from the start barrier to the end of "
+	                     "the last thread's work; cpu_util and cpu_ns_per_item from thread CPU "
+	                     "time");
+	snprintf(buf, sizeof(buf), "one op in 16 timed, %llu ns clock cost subtracted",
+	         (unsigned long long)bench_clock_overhead_ns);
+	gb_add_context("latency_sampling", buf);
+}
