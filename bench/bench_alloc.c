@@ -264,6 +264,7 @@ static void bm_alloc_segment(gb_state *st, void *arg)
 /* Extra lock flavours of buddy-global (alloc_raw_repeat order 0 only). */
 static const char *const buddy_locks[] = {"mcs", "mutex"};
 
+/* shown: the name's axis component (copied by gb_register). */
 static void register_raw(const char *allocator, const char *shown, const char *lock, int work,
                          int order, int held)
 {
@@ -301,7 +302,7 @@ void bench_register_alloc(void)
 			snprintf(shown, sizeof(shown), "buddy-global+%s", buddy_locks[l]);
 			for (int h = 0; h < bench_cfg.nr_held; h++)
 				if (bench_cfg.held_order[h] == 0)
-					register_raw(bench_allocators[a], strdup(shown), buddy_locks[l],
+					register_raw(bench_allocators[a], shown, buddy_locks[l],
 					             W_REPEAT, 0, bench_cfg.held_count[h]);
 		}
 	}

@@ -1,8 +1,12 @@
 #!/usr/bin/python3
-"""PNG plots from a framekit_bench JSON: one file per benchmark family, one
-panel per variant, throughput (items/s, log) vs threads, one line per
-allocator; thread counts above the number of CPUs are shaded
-(oversubscribed).
+"""PNG plots of a framekit_bench run: one file per family, one row per
+variant. Left: aggregate items/s over the run's common span (median line,
+min-max over passes as a band); middle: thread CPU time per item; right
+(contended families): sampled latency p50 (solid) and p99 (dashed). One
+line per allocator (allocation families) or core variant (core families);
+the unit of an item is on the axis; thread counts above the usable CPUs
+are shaded; the title names machine, mode and commit; the legend sits
+outside the panels.
 
     /usr/bin/python3 scripts/plot_results.py results/X/bench.json --out results/X/plots
 """
@@ -17,7 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import summarize as fk_results  # noqa: E402  (parsing lives in summarize.py)
+import summarize as S  # noqa: E402  (parsing lives in summarize.py)
 
 STYLE = {
     "lockfree": dict(color="tab:red", marker="o", linewidth=2.2),
@@ -26,94 +30,132 @@ STYLE = {
     "simple": dict(color="tab:gray", marker="x", linestyle="--"),
     "buddy-global+mcs": dict(color="tab:cyan", marker="s", linestyle=":"),
     "buddy-global+mutex": dict(color="tab:purple", marker="s", linestyle="-."),
+    "core:default": dict(color="tab:red", marker="o", linewidth=2.2),
+    "core:raw_off": dict(color="tab:blue", marker="s"),
+    "core:refcount_checked": dict(color="tab:green", marker="^"),
+    "core:lookup_rwlock": dict(color="tab:purple", marker="D"),
 }
+LATENCY_OP = {"contended_pipeline": "drop", "contended_split_drop": "drop",
+              "contended_slice": "slice"}
 
 
-def plot_family(fam, rows, ncpus, out_dir, title_suffix):
-    variants = sorted({v for (_, v, _, _) in rows})
-    n = len(variants)
-    cols = min(3, n)
-    nrows = math.ceil(n / cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(5.2 * cols, 3.8 * nrows), squeeze=False)
+def style(axis):
+    return dict(STYLE.get(axis, dict(marker=".")))
+
+
+def shade(ax, ncpus, maxt):
+    if ncpus and maxt > ncpus:
+        ax.axvspan(ncpus * 1.2, maxt * 1.3, color="0.92", zorder=0)
+
+
+def xaxis(ax, ts):
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(ts)
+    ax.set_xticklabels([str(t) for t in ts])
+    ax.minorticks_off()
+    ax.set_xlabel("threads")
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def plot_family(fam, rows, ctx, out_dir):
+    ncpus = S.usable_cpus(ctx)
+    variants = sorted({k[1] for k in rows})
+    lat = LATENCY_OP.get(fam)
+    cols = 3 if lat else 2
+    fig, axes = plt.subplots(len(variants), cols, figsize=(4.6 * cols + 1.6, 3.3 * len(variants) + 0.9),
+                             squeeze=False)
+    handles = {}
+    item = S.unit(fam)
     for i, var in enumerate(variants):
-        ax = axes[i // cols][i % cols]
-        allocs = sorted({a for (_, v, a, _) in rows if v == var},
-                        key=lambda a: (a != fk_results.PRODUCT, a))
-        maxt = 1
-        for a in allocs:
-            pts = sorted((t, r["ips"], r["timeout"]) for (_, v, al, t), r in rows.items()
-                         if v == var and al == a and r["ips"])
-            if not pts:
-                continue
-            maxt = max(maxt, pts[-1][0])
-            st = STYLE.get(a, dict(marker="."))
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], label=a, **st)
-            to = [p for p in pts if p[2]]
-            if to:  # budget hit: rate estimated, drawn as a hollow ring
-                ax.scatter([p[0] for p in to], [p[1] for p in to], s=110, facecolors="none",
-                           edgecolors=st.get("color", "k"), linewidths=1.5, zorder=5)
-        if ncpus and maxt > ncpus:
-            ax.axvspan(ncpus * 1.05, maxt * 1.1, color="0.9", zorder=0)
-            ax.text(0.98, 0.02, "oversubscribed (> %d CPUs)" % ncpus, transform=ax.transAxes,
-                    ha="right", va="bottom", fontsize=7, color="0.4")
-        ax.set_xscale("log", base=2)
-        ts = sorted({t for (_, v, _, t) in rows if v == var})
-        ax.set_xticks(ts)
-        ax.set_xticklabels([str(t) for t in ts])
-        ax.minorticks_off()
-        ax.set_yscale("log")
-        ax.set_title(var or fam, fontsize=9)
-        ax.set_xlabel("threads")
-        ax.set_ylabel("items/s (aggregate)")
-        ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=7)
-    for j in range(n, nrows * cols):
-        axes[j // cols][j % cols].axis("off")
-    if any(r["timeout"] for r in rows.values()):
-        title_suffix += "\nhollow ring: run hit the time budget (spinlock convoy), rate estimated"
-    fig.suptitle("%s: throughput vs threads%s" % (fam, title_suffix), fontsize=11)
-    fig.tight_layout()
+        axs = axes[i]
+        order = sorted({k[2] for k in rows if k[1] == var},
+                       key=lambda a: (a not in (S.PRODUCT, S.CORE_DEFAULT), a))
+        ts = sorted({k[3] for k in rows if k[1] == var})
+        for a in order:
+            pts = sorted((k[3], r) for k, r in rows.items() if k[1] == var and k[2] == a)
+            st = style(a)
+            x = [t for t, r in pts if r["ips"]]
+            if x:
+                h, = axs[0].plot(x, [r["ips"] for t, r in pts if r["ips"]], label=a, **st)
+                handles.setdefault(a, h)
+                axs[0].fill_between(x, [r["lo"] for t, r in pts if r["ips"]],
+                                    [r["hi"] for t, r in pts if r["ips"]],
+                                    color=h.get_color(), alpha=0.15, linewidth=0)
+                bud = [(t, r["ips"]) for t, r in pts if r["ips"] and r["budget"]]
+                if bud:
+                    axs[0].scatter(*zip(*bud), s=110, facecolors="none",
+                                   edgecolors=h.get_color(), linewidths=1.5, zorder=5)
+            c = [(t, r["cpu_ns"]) for t, r in pts if r["cpu_ns"]]
+            if c:
+                axs[1].plot(*zip(*c), **st)
+            if lat:
+                for q, ls in (("p50", "-"), ("p99", "--")):
+                    p = [(t, r["counters"].get("%s_%s_ns" % (lat, q))) for t, r in pts]
+                    p = [(t, v) for t, v in p if v]
+                    if p:
+                        s2 = dict(st, linestyle=ls)
+                        axs[2].plot(*zip(*p), **s2)
+        for ax in axs:
+            xaxis(ax, ts)
+            shade(ax, ncpus, max(ts))
+            ax.set_yscale("log")
+        axs[0].set_ylabel("%s\nper s, all threads" % item)
+        axs[0].set_title("%s: throughput (wall, common span)" % (var or fam), fontsize=9)
+        axs[1].set_ylabel("CPU ns per\n%s" % item)
+        axs[1].set_title("%s: thread CPU time per item" % (var or fam), fontsize=9)
+        if lat:
+            axs[2].set_ylabel("%s latency, ns" % lat)
+            axs[2].set_title("%s: %s p50 (solid), p99 (dashed)" % (var or fam, lat), fontsize=9)
+    notes = ["band: min-max over passes"]
+    if ncpus and max(k[3] for k in rows) > ncpus:
+        notes.append("shaded: threads > %d CPUs (oversubscribed)" % ncpus)
+    if any(r["budget"] for r in rows.values()):
+        notes.append("ring: stopped at the run budget")
+    if fam == "numa" and "logical" in str(ctx.get("numa_mode", "")):
+        notes.append("NUMA %s" % ctx.get("numa_mode"))
+    fig.suptitle("%s (item: %s)\n%s\n%s" % (fam, item, S.title(ctx), "; ".join(notes)),
+                 fontsize=10)
+    fig.legend(list(handles.values()), list(handles.keys()), loc="center right",
+               fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1 - 1.5 / (4.6 * cols + 1.6), 1))
     path = os.path.join(out_dir, "%s.png" % fam)
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
 
 
-def plot_overhead(rows, out_dir):
-    items = sorted(((v, r["ns"]) for (_, v, _, _), r in rows.items() if r["ns"]),
-                   key=lambda x: x[0])
+def plot_overhead(rows, ctx, out_dir):
+    items = sorted(((k[1], r["ns"]) for k, r in rows.items() if r["ns"]), key=lambda x: x[1])
     if not items:
         return None
-    fig, ax = plt.subplots(figsize=(6, 2.5))
+    fig, ax = plt.subplots(figsize=(7.5, 2.6))
     ax.barh([i[0] for i in items], [i[1] for i in items], color="tab:blue")
     for y, (_, ns) in enumerate(items):
-        ax.text(ns, y, " %.3f ns" % ns, va="center", fontsize=8)
-    ax.set_xlabel("ns per iteration (empty body)")
-    ax.set_title("C wrapper overhead")
+        ax.text(ns, y, " %.3g ns" % ns, va="center", fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("ns per empty iteration (log)")
+    ax.set_title("C wrapper overhead, 1 thread\n%s" % S.title(ctx), fontsize=9)
     fig.tight_layout()
     path = os.path.join(out_dir, "overhead.png")
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("json")
     ap.add_argument("--out", required=True, help="directory for the PNGs")
     args = ap.parse_args()
-    data = fk_results.load(args.json)
-    res, _ = fk_results.results(data)
-    ncpus = fk_results.num_cpus(data)
+    data = S.load(args.json)
+    ctx = S.context(data, args.json)
+    res, _ = S.results(data)
     os.makedirs(args.out, exist_ok=True)
-    fams = sorted({k[0] for k in res})
-    for fam in fams:
+    for fam in sorted({k[0] for k in res}):
         rows = {k: v for k, v in res.items() if k[0] == fam}
-        if fam == "overhead":
-            path = plot_overhead(rows, args.out)
-        else:
-            suffix = " (logical NUMA split)" if fam == "numa" else ""
-            path = plot_family(fam, rows, ncpus, args.out, suffix)
+        path = (plot_overhead(rows, ctx, args.out) if fam == "overhead"
+                else plot_family(fam, rows, ctx, args.out))
         if path:
             print("wrote", path)
 

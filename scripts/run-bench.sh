@@ -1,91 +1,95 @@
 #!/bin/bash
-# Build the release preset and run the framekit benchmark suite.
+# usage: scripts/run-bench.sh [MODE] [OPTIONS] [-- GBENCH FLAGS]
 #
-#   scripts/run-bench.sh [--quick|--full] [--out DIR] [-- EXTRA GBENCH FLAGS]
+# Builds the release preset, runs framekit_bench, then plots and summarizes
+# into a new results/<date>-<host>[-N]/ (never an earlier run's directory).
 #
-#   (default)  every benchmark, threads 1,2,4,8,16, min_time 0.05 s, 3 passes (~5 min on 2 cores)
-#   --quick    threads 1 and 2 only, min_time 0.005 s, 1 pass                (< 1 min)
-#   --full     min_time 0.3 s, 5 passes                                     (~35 min on 2 cores)
-# Default and full run the benchmarks in random order in each pass.
-# The summary and plots use the median over passes.
+# MODE (what each runs and takes: bench/README.md, "Modes"):
+#   --quick            smoke run: threads 1,2, one short pass
+#   (default)          every thread count, 3 passes
+#   --full             numbers to publish: 5 longer passes
+# OPTIONS (each sets the FK_BENCH_* variable of the same name):
+#   --threads LIST     thread counts, e.g. 1,2,8 (default from the machine)
+#   --memory MIB       simulated memory per run (floor)
+#   --held SPEC        blocks held per thread, ORDER:N[+N..],...
+#   --numa MODE        real | logical:N
+#   --pin MODE         topo | off
+#   --budget SEC       per-run wall-clock cap
+#   --out DIR          write here instead of results/<date>-<host>
+#   -h, --help         this text
+# After --: Google Benchmark flags, e.g. --benchmark_filter=alloc_raw
+# (recorded in the summary).
 #
-# Writes into results/<YYYY-MM-DD>-<hostname>[-N]/ (a new directory, never an
-# earlier run's; or --out DIR):
-#   bench.json   Google Benchmark JSON (context: compiler, flags, nodes, split)
-#   bench.log    the console output
-#   plots/*.png  throughput vs threads, one line per allocator, one file per family
-#   summary.md   machine, results table, lock-free vs baseline ratios
-# Compare two runs: scripts/compare-runs.sh OLD.json NEW.json
+# Exit: 0 ok; 1 a run failed, the filter matched nothing or the JSON check
+# failed; 2 bad usage. Compare runs: scripts/compare-runs.sh A.json B.json
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+die2() {
+	echo "run-bench.sh: $*" >&2
+	exit 2
+}
+
 MODE=default
 OUT=""
 EXTRA=()
+need() { [ $# -ge 2 ] && [ -n "$2" ] || die2 "$1 needs a value (try --help)"; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) MODE=quick ;;
 	--full) MODE=full ;;
 	--default) MODE=default ;;
+	--threads | --memory | --held | --numa | --pin | --budget)
+		need "$@"
+		var=FK_BENCH_$(echo "${1#--}" | tr a-z A-Z)
+		export "$var=$2"
+		shift
+		;;
+	--threads=* | --memory=* | --held=* | --numa=* | --pin=* | --budget=*)
+		opt=${1%%=*}
+		var=FK_BENCH_$(echo "${opt#--}" | tr a-z A-Z)
+		export "$var=${1#*=}"
+		;;
 	--out)
-		OUT=${2:?--out needs a directory}
+		need "$@"
+		OUT=$2
 		shift
 		;;
 	--out=*) OUT=${1#--out=} ;;
-	--) shift; EXTRA=("$@"); break ;;
+	--)
+		shift
+		EXTRA=("$@")
+		break
+		;;
 	-h | --help)
-		sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+		usage
 		exit 0
 		;;
-	*)
-		echo "run-bench.sh: unknown argument '$1' (try --help)" >&2
-		exit 2
-		;;
+	*) die2 "unknown argument '$1' (try --help)" ;;
 	esac
 	shift
 done
 
 PY=/usr/bin/python3
-if [ -x scripts/setup-deps.sh ]; then
-	echo "== scripts/setup-deps.sh"
-	scripts/setup-deps.sh
-elif [ -f scripts/setup-deps.sh ]; then
-	echo "== scripts/setup-deps.sh"
-	bash scripts/setup-deps.sh
-fi
+echo "== scripts/setup-deps.sh"
+bash scripts/setup-deps.sh
 
 echo "== configure + build (release preset)"
 cmake --preset release >/dev/null
 cmake --build --preset release -j2 --target framekit_bench
 BIN=build/release/bench/framekit_bench
 
-if [ -z "$OUT" ]; then
-	# Never overwrite an earlier run (e.g. a committed reference): the
-	# second run of a day on a host gets -2, then -3, ...
-	OUT="results/$(date -u +%Y-%m-%d)-$(hostname -s)"
-	if [ -e "$OUT" ]; then
-		n=2
-		while [ -e "$OUT-$n" ]; do n=$((n + 1)); done
-		OUT="$OUT-$n"
-	fi
-fi
-mkdir -p "$OUT/plots"
-
-# FK_BENCH_BUDGET: per-run wall-clock cap in seconds. Spinlock baselines
-# convoy when threads > CPUs (a few thousand ops/s); such runs end as
-# "timeout: ..." errors carrying their estimated rate (see summary.md).
-# Repetitions are whole passes over the suite (pass-N.json, merged into
-# bench.json), not --benchmark_repetitions: 1.7.1's aggregate code aborts
-# (statistics.cc "run_iterations == run.iterations") when one repetition of
-# a benchmark failed, e.g. on the time budget. Passes also spread each
-# benchmark's samples over minutes, which helps on a shared machine.
+# The mode's parameters. Keep bench/README.md ("Modes") in step.
 case "$MODE" in
 quick)
-	ARGS=(--benchmark_min_time=0.005 "--benchmark_filter=threads:(1|2)$")
+	ARGS=(--benchmark_min_time=0.005)
 	PASSES=1
+	: "${FK_BENCH_THREADS:=1,2}"
 	: "${FK_BENCH_BUDGET:=1}"
+	export FK_BENCH_THREADS
 	;;
 default)
 	ARGS=(--benchmark_min_time=0.05 --benchmark_enable_random_interleaving=true)
@@ -99,35 +103,58 @@ full)
 	;;
 esac
 export FK_BENCH_BUDGET
+# Validate the options once, before any pass (exit 2 with framekit_bench's line).
+"$BIN" --print-plan >/dev/null || exit 2
 
-# Context recorded in the JSON (values must not contain commas).
-CC_VER=$(gcc --version | head -1 | tr -d ',')
-CXX_VER=$(g++ --version | head -1 | tr -d ',')
+if [ -z "$OUT" ]; then
+	OUT="results/$(date -u +%Y-%m-%d)-$(hostname -s)"
+	if [ -e "$OUT" ]; then
+		n=2
+		while [ -e "$OUT-$n" ]; do n=$((n + 1)); done
+		OUT="$OUT-$n"
+	fi
+fi
+mkdir -p "$OUT/plots"
+
+# The run's own context (summarize.py reads run-info.txt): what CMake
+# compiled with, the flags, the commit, the machine, the load.
 CACHE=build/release/CMakeCache.txt
-cflags=$(sed -n 's/^CMAKE_C_FLAGS_RELEASE:[A-Z]*=//p' "$CACHE" | tr -d ',')
+cache() { sed -n "s/^$1:[A-Z]*=//p" "$CACHE"; }
+cc=$(cache CMAKE_C_COMPILER)
+cxx=$(cache CMAKE_CXX_COMPILER)
 lto=$(grep -q -- '-flto' build/release/bench/CMakeFiles/framekit_bench.dir/flags.make 2>/dev/null &&
 	echo "-flto (bench objects)" || echo "no LTO")
-nodes=$(ls -d /sys/devices/system/node/node[0-9]* 2>/dev/null | wc -l)
-[ "$nodes" -gt 0 ] || nodes=1
-cpus=$(nproc)
-model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1 | tr -d ',')
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo "+dirty" || true)
-kernel=$(uname -r)
-CONTEXT="mode=$MODE,run_budget_s=$FK_BENCH_BUDGET,compiler=$CC_VER,cxx_compiler=$CXX_VER,cflags=$cflags,bench_lto=$lto"
-CONTEXT+=",physical_numa_nodes=$nodes,online_cpus=$cpus,cpu_model=$model,kernel=$kernel"
-CONTEXT+=",numa_split=logical (numa family: nr_nodes 2 and 4 on $nodes physical node(s))"
-CONTEXT+=",git_commit=$commit$dirty,hostname=$(hostname -s)"
-
-# Other work on the machine skews every number: record it.
+virt=$(systemd-detect-virt 2>/dev/null || true)
+[ -n "$virt" ] || virt=$(cat /sys/class/dmi/id/product_name 2>/dev/null || echo unknown)
 busy() { ps -eo pcpu,comm --sort=-pcpu | awk 'NR>1 && $1>5 {printf "%s(%s%%) ", $2, $1}'; }
 {
+	echo "mode=$MODE"
+	echo "passes=$PASSES"
+	echo "gbench_args=${ARGS[*]}"
+	echo "extra_args=${EXTRA[*]-}"
+	for v in FK_BENCH_THREADS FK_BENCH_MEMORY FK_BENCH_HELD FK_BENCH_NUMA FK_BENCH_PIN FK_BENCH_BUDGET; do
+		[ -z "${!v-}" ] || echo "env_$v=${!v}"
+	done
+	echo "c_compiler=$cc ($("$cc" --version | head -1))"
+	echo "cxx_compiler=$cxx ($("$cxx" --version | head -1))"
+	echo "c_flags=$(cache CMAKE_C_FLAGS) $(cache CMAKE_C_FLAGS_RELEASE)"
+	echo "bench_lto=$lto"
+	echo "git_commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git status --porcelain \
+		--untracked-files=no 2>/dev/null | grep -q . && echo +dirty || true)"
+	echo "git_subject=$(git log -1 --format=%s 2>/dev/null | cut -c1-100)"
+	echo "hostname=$(hostname -s)"
+	echo "kernel=$(uname -srm)"
+	echo "cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+	echo "virtualization=$virt"
+	echo "memory_total=$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+	"$BIN" --print-plan | sed -n 's/^topology: /topology=/p; s/^usable CPUs: /usable_cpus=/p;
+		s/^threads: /threads=/p; s/^pinning: /pinning=/p'
 	echo "start_utc=$(date -u +%FT%TZ)"
-	echo "start_loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "start_uptime=$(uptime)"
 	echo "start_busy=$(busy)"
 } >"$OUT/run-info.txt"
 
-echo "== framekit_bench ($MODE) -> $OUT"
+echo "== framekit_bench ($MODE, $PASSES pass(es)) -> $OUT"
 start=$(date +%s)
 : >"$OUT/bench.log"
 rc=0
@@ -136,7 +163,8 @@ for pass in $(seq 1 "$PASSES"); do
 	set +e
 	"$BIN" "${ARGS[@]}" --benchmark_color=false \
 		--benchmark_out="$OUT/pass-$pass.json" --benchmark_out_format=json \
-		"--benchmark_context=$CONTEXT,pass=$pass/$PASSES" "${EXTRA[@]}" 2>&1 | tee -a "$OUT/bench.log"
+		"--benchmark_context=mode=$MODE,pass=$pass/$PASSES" ${EXTRA[@]+"${EXTRA[@]}"} 2>&1 |
+		tee -a "$OUT/bench.log"
 	rc=${PIPESTATUS[0]}
 	set -e
 	[ "$rc" -eq 0 ] || break
@@ -144,18 +172,24 @@ done
 echo "== framekit_bench finished in $(($(date +%s) - start)) s (rc $rc)"
 {
 	echo "end_utc=$(date -u +%FT%TZ)"
-	echo "end_loadavg=$(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "end_uptime=$(uptime)"
 	echo "duration_s=$(($(date +%s) - start))"
 	echo "rc=$rc"
 } >>"$OUT/run-info.txt"
-[ "$rc" -eq 0 ] || exit "$rc"
+if [ "$rc" -ne 0 ]; then
+	echo "run-bench.sh: framekit_bench failed (exit $rc): see $OUT/bench.log" >&2
+	exit 1
+fi
 
-# One JSON with every pass (pass N = repetition_index N-1; compare.py and
-# the scripts treat them as repetitions).
+# One JSON with every pass (pass N = repetition_index N-1).
 "$PY" scripts/summarize.py --merge "$OUT"/pass-*.json --merged-out "$OUT/bench.json"
 rm -f "$OUT"/pass-*.json
-
-"$PY" bench/check_json.py --bench "$BIN" --json "$OUT/bench.json" || echo "WARNING: check_json reported a problem (see above)"
+axes=()
+case " ${EXTRA[*]-} " in *" --benchmark_filter"*) axes=(--any-axes) ;; esac
+if ! "$PY" bench/check_json.py --bench "$BIN" --json "$OUT/bench.json" ${axes[@]+"${axes[@]}"}; then
+	echo "run-bench.sh: the JSON check failed (see above)" >&2
+	exit 1
+fi
 echo "== plots"
 MPLBACKEND=Agg "$PY" scripts/plot_results.py "$OUT/bench.json" --out "$OUT/plots"
 echo "== summary"

@@ -1,14 +1,16 @@
 #!/usr/bin/python3
-"""Markdown summary of a framekit_bench JSON: the machine, the C wrapper's
-overhead, lock-free vs each baseline at 1, 2 and 8 threads, every result,
-and what a 2-core machine cannot show.
+"""Markdown summary of a framekit_bench run, built from the run's own
+context (bench.json's context and run-info.txt beside it).
 
     /usr/bin/python3 scripts/summarize.py results/X/bench.json --out results/X/summary.md
+    /usr/bin/python3 scripts/summarize.py --merge pass-*.json --merged-out bench.json
 
-Also the JSON parsing shared with plot_results.py (stdlib only, so any
-python3 can run it). Benchmark names are "<family>/<allocator>/<variant...>"
-plus the suffixes Google Benchmark adds ("/real_time", "/threads:N");
-run_name, threads and run_type are parsed, never the display name.
+Also the JSON parsing shared with plot_results.py (parse_* functions; the
+report_* functions only format). Names are "<family>/<axis>/<variant...>"
+where <axis> is an allocator (allocation families) or "core:<variant>"
+(core families, allocator fixed); Google Benchmark adds "/manual_time" and
+"/threads:N". Pairwise U-tests come from compare.py's gbench package
+(libbenchmark-tools).
 """
 import argparse
 import datetime
@@ -20,12 +22,29 @@ import statistics
 import sys
 
 PRODUCT = "lockfree"
-BASELINES = ["buddy-global", "buddy-pcp", "simple"]
-RATIO_THREADS = [1, 2, 8]
-SPREAD_MARK = 1.5
-COUNTERS = ("alloc_ns", "free_ns", "slice_ns", "drop_ns", "hits", "misses",
-            "remote_frees", "fallback_allocs")
+CORE_DEFAULT = "core:default"
+SPREAD_MARK = 1.5  # max/min over passes above this: flagged
+GBENCH_TOOLS = "/usr/share/benchmark"
 
+# What one item is, per family (the unit on every axis and table).
+UNITS = {
+    "seg_split": "split", "seg_slice_drop": "slice+drop", "seg_next": "frame (next)",
+    "seg_clone_drop": "clone+drop", "seg_raw_roundtrip": "into_raw+from_raw",
+    "shared": "clone+drop / slice+drop", "lookup": "from_in_use+drop",
+    "alloc_raw_bulk": "alloc+free pair", "alloc_raw_repeat": "alloc+free pair",
+    "alloc_raw_random": "alloc+free pair", "alloc_segment_bulk": "alloc_segment+drop",
+    "alloc_segment_repeat": "alloc_segment+drop", "numa": "alloc_frame+drop",
+    "contended_pipeline": "frame through the pipeline", "contended_slice": "slice+drop",
+    "contended_split_drop": "frame returned", "overhead": "empty iteration",
+}
+CONTENDED = ("contended_pipeline", "contended_slice", "contended_split_drop")
+COUNTERS = ("alloc_ns", "free_ns", "slice_ns", "drop_ns", "frames_per_s", "helped",
+            "lookup_hit_ratio", "lookups", "mem_frames", "remote_frees", "fallback_allocs",
+            "alloc_p50_ns", "alloc_p99_ns", "drop_p50_ns", "drop_p99_ns", "lookup_p50_ns",
+            "lookup_p99_ns", "slice_p50_ns", "slice_p99_ns")
+
+
+# ---------------------------------------------------------------- parsing
 
 def load(path):
     with open(path) as f:
@@ -34,97 +53,160 @@ def load(path):
 
 def split_name(run_name):
     comps = run_name.split("/")
-    family = comps[0]
-    alloc = comps[1] if len(comps) > 1 else ""
     variant = "/".join(c for c in comps[2:]
-                       if not c.startswith("threads:") and c not in ("real_time", "process_time")
-                       and not c.startswith("repeats:"))
-    return family, alloc, variant
+                       if not c.startswith("threads:") and not c.endswith("_time"))
+    return comps[0], comps[1] if len(comps) > 1 else "", variant
 
 
-TIMEOUT_RE = re.compile(r"^timeout: .*?about ([0-9.e+-]+) items/s")
+def unit(family):
+    return UNITS.get(family, "item")
+
+
+def is_core(axis):
+    return axis.startswith("core:")
 
 
 def results(data):
-    """({(family, variant, alloc, threads): record}, [(name, error)]).
+    """({(family, variant, axis, threads): record}, [(name, error)]).
 
-    A record has the median over repetitions (passes) of items_per_second
-    ("ips") and real time in ns, the label, the counters, and timeout=True
-    when some pass hit the per-run budget (its estimated rate then joins
-    the median)."""
-    groups, errors, labels, timeouts = {}, [], {}, {}
+    A record holds medians over passes: ips (items/s over the run's common
+    span), cpu_ns (thread CPU per item), util (CPU-seconds per second of
+    span), counters; lo/hi (min and max ips over passes), reps, label and
+    budget (some pass stopped at the per-run budget)."""
+    groups, errors = {}, []
     for r in data.get("benchmarks", []):
         if r.get("run_type", "iteration") != "iteration":
             continue
         name = r.get("run_name", r["name"])
-        fam, alloc, var = split_name(name)
-        key = (fam, var, alloc, int(r.get("threads", 1)))
+        fam, axis, var = split_name(name)
+        key = (fam, var, axis, int(r.get("threads", 1)))
         if r.get("error_occurred"):
-            msg = r.get("error_message", "")
-            m = TIMEOUT_RE.match(msg)
-            if m:
-                timeouts.setdefault(key, []).append(float(m.group(1)))
-            else:
-                errors.append((name, msg))
+            errors.append((name, r.get("error_message", "")))
             continue
-        if r.get("label"):
-            labels[key] = r["label"]
-        g = groups.setdefault(key, {"ips": [], "ns": [], "cpu_ips": [], "counters": {}})
+        g = groups.setdefault(key, {"ips": [], "cpu": [], "util": [], "c": {}, "label": "",
+                                    "budget": 0})
         if "items_per_second" in r:
             g["ips"].append(float(r["items_per_second"]))
-        ns = float(r["real_time"]) * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[r.get("time_unit", "ns")]
-        g["ns"].append(ns)
-        cpu = float(r.get("cpu_time", 0)) * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[r.get("time_unit", "ns")]
-        if cpu > 0:  # summed over threads, per iteration: items per CPU-second
-            g["cpu_ips"].append(1e9 / cpu)
+        if "cpu_ns_per_item" in r:
+            g["cpu"].append(float(r["cpu_ns_per_item"]))
+        if "cpu_util" in r:
+            g["util"].append(float(r["cpu_util"]))
+        if r.get("budget_hit"):
+            g["budget"] += 1
+        if r.get("label"):
+            g["label"] = r["label"]
         for k in COUNTERS:
             if k in r:
-                g["counters"].setdefault(k, []).append(float(r[k]))
+                g["c"].setdefault(k, []).append(float(r[k]))
+        if fam == "overhead":
+            g["ns"] = float(r["real_time"]) * {"ns": 1, "us": 1e3, "ms": 1e6}.get(
+                r.get("time_unit", "ns"), 1)
     out = {}
     for key, g in groups.items():
+        med = lambda xs: statistics.median(xs) if xs else None  # noqa: E731
         out[key] = {
-            "ips": statistics.median(g["ips"]) if g["ips"] else None,
-            "ns": statistics.median(g["ns"]),
-            "reps": len(g["ns"]),
-            "cpu_ips": statistics.median(g["cpu_ips"]) if g["cpu_ips"] else None,
-            # max/min over passes: > SPREAD_MARK flags a bimodal or noisy result
-            "spread": (max(g["ips"]) / min(g["ips"])) if len(g["ips"]) > 1 and min(g["ips"]) > 0 else 1.0,
-            "label": labels.get(key, ""),
-            "counters": {k: statistics.median(v) for k, v in g["counters"].items()},
-            "timeout": False,
+            "ips": med(g["ips"]), "lo": min(g["ips"]) if g["ips"] else None,
+            "hi": max(g["ips"]) if g["ips"] else None, "reps": len(g["ips"]),
+            "cpu_ns": med(g["cpu"]), "util": med(g["util"]),
+            "counters": {k: med(v) for k, v in g["c"].items()},
+            "label": g["label"].replace(", budget hit", "").replace("budget hit", ""),
+            "budget": g["budget"], "ns": g.get("ns"),
         }
-    for key, est in timeouts.items():
-        # A pass that hit the budget still measured something: its estimated
-        # rate joins the median, and the run is flagged.
-        g = groups.get(key, {"ips": [], "ns": []})
-        n = len(g["ns"]) + len(est)
-        lab = "budget hit in %d/%d passes (rate estimated)" % (len(est), n)
-        if key in out:
-            out[key]["ips"] = statistics.median(g["ips"] + est)
-            out[key]["label"] = ", ".join(x for x in (out[key]["label"], lab) if x)
-            out[key]["timeout"] = True
-        else:
-            out[key] = {"ips": statistics.median(est), "ns": None, "reps": len(est), "cpu_ips": None,
-                        "spread": 1.0,
-                        "label": lab, "counters": {}, "timeout": True}
+        r = out[key]
+        r["spread"] = r["hi"] / r["lo"] if r["lo"] else 1.0
     return out, errors
 
+
+def run_info(json_path):
+    """run-info.txt (written by run-bench.sh) as a dict; {} if absent."""
+    path = os.path.join(os.path.dirname(os.path.abspath(json_path)), "run-info.txt")
+    try:
+        with open(path) as f:
+            return dict(l.rstrip("\n").split("=", 1) for l in f if "=" in l)
+    except OSError:
+        return {}
+
+
+def context(data, json_path):
+    """One dict: the JSON context, then run-info.txt on top."""
+    ctx = dict(data.get("context", {}))
+    ctx.update(run_info(json_path))
+    return ctx
+
+
+def usable_cpus(ctx):
+    for k in ("usable_cpus", "num_cpus"):
+        try:
+            return int(str(ctx.get(k)).split()[0])
+        except (TypeError, ValueError):
+            pass
+    return 0
+
+
+def load1(s):
+    m = re.search(r"load average: ([0-9.]+)", s or "")
+    return float(m.group(1)) if m else None
+
+
+def title(ctx):
+    """One line for plot titles: machine, mode, commit."""
+    return "%s, %s CPUs, %s mode, commit %s" % (
+        ctx.get("hostname", ctx.get("host_name", "?")), usable_cpus(ctx) or "?",
+        ctx.get("mode", "?"), ctx.get("git_commit", "?"))
+
+
+def utests(data, family, axis, other):
+    """{(variant, threads): time p-value} for axis vs other within one family,
+    from compare.py's gbench.report (Mann-Whitney U over the passes)."""
+    try:
+        sys.path.insert(0, GBENCH_TOOLS)
+        from gbench import report as gr  # noqa: E402
+    except Exception:  # noqa: BLE001 (libbenchmark-tools or scipy missing)
+        return {}
+    pat = lambda a: "^%s/%s/" % (re.escape(family), re.escape(a))  # noqa: E731
+    try:
+        j1 = gr.filter_benchmark(data, pat(axis), family + "/X/")
+        j2 = gr.filter_benchmark(data, pat(other), family + "/X/")
+        j1["benchmarks"] = [b for b in j1["benchmarks"] if not b.get("error_occurred")]
+        j2["benchmarks"] = [b for b in j2["benchmarks"] if not b.get("error_occurred")]
+        rep = gr.get_difference_report(j1, j2, utest=True)
+    except Exception:  # noqa: BLE001
+        return {}
+    out = {}
+    for r in rep:
+        if r.get("utest") and r["name"] != "OVERALL_GEOMEAN":
+            _, _, var = split_name(r["name"])
+            m = re.search(r"threads:(\d+)", r["name"])
+            out[(var, int(m.group(1)) if m else 1)] = r["utest"]["time_pvalue"]
+    return out
+
+
+# ---------------------------------------------------------------- reporting
 
 def fmt_rate(x):
     if x is None:
         return "-"
-    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+    for u, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if x >= div:
-            return "%.3g%s" % (x / div, unit)
+            return "%.3g%s" % (x / div, u)
     return "%.3g" % x
 
 
-def num_cpus(data):
-    ctx = data.get("context", {})
-    try:
-        return int(ctx.get("online_cpus") or ctx.get("num_cpus") or 0)
-    except ValueError:
-        return int(ctx.get("num_cpus", 0))
+def fmt_ns(x):
+    if x is None:
+        return "-"
+    return "%.0f" % x if x >= 100 else "%.3g" % x
+
+
+def cell(r):
+    if not r or r["ips"] is None:
+        return "-"
+    s = fmt_rate(r["ips"])
+    if r["spread"] > SPREAD_MARK:
+        s += " †"
+    if r["budget"]:
+        s += " *"
+    return s
 
 
 def gmean(xs):
@@ -132,266 +214,243 @@ def gmean(xs):
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
 
 
-def machine_section(data, path):
-    ctx = data.get("context", {})
-    caches = ", ".join("L%d %s %d KiB (x%d)" % (c["level"], c["type"], c["size"] // 1024,
-                                                 c.get("num_sharing", 1) and
-                                                 max(1, int(ctx.get("num_cpus", 1)) //
-                                                     max(1, c.get("num_sharing", 1))))
-                       for c in ctx.get("caches", []))
-    lines = ["## Machine and build", "",
-             "| | |", "|---|---|"]
-
-    def row(k, v):
-        if v not in (None, ""):
-            lines.append("| %s | %s |" % (k, v))
-    row("host", ctx.get("hostname", ctx.get("host_name")))
-    row("date", ctx.get("date"))
-    row("CPU", ctx.get("cpu_model"))
-    row("CPUs (online)", "%s (%s MHz)" % (ctx.get("num_cpus"), ctx.get("mhz_per_cpu")))
-    row("caches", caches)
-    row("physical NUMA nodes", ctx.get("physical_numa_nodes"))
-    row("NUMA split", ctx.get("numa_split"))
-    row("kernel", ctx.get("kernel"))
-    row("compiler", "%s / %s" % (ctx.get("compiler", "?"), ctx.get("cxx_compiler", "?")))
-    row("flags", "%s; bench objects: %s" % (ctx.get("cflags", "?"), ctx.get("bench_lto", "?")))
-    row("framekit allocators", ctx.get("framekit_allocators"))
-    row("thread pinning", ctx.get("thread_pinning"))
-    row("memory per run", ctx.get("memory"))
-    row("git commit", ctx.get("git_commit"))
-    row("mode", "%s, %s pass(es) over the suite, median reported" % (ctx.get("mode"), ctx.get("passes", "1")))
-    row("per-run time budget", "%s s (FK_BENCH_BUDGET)" % ctx.get("run_budget_s", "?"))
-    row("Google Benchmark library", "%s build (Debian libbenchmark 1.7.1 is built without "
-        "NDEBUG: its internal CHECKs are on; the hot KeepRunning path is inline and "
-        "unaffected)" % ctx.get("library_build_type", "?"))
-    row("load average at start", ", ".join("%.2f" % x for x in ctx.get("load_avg", [])))
-    row("JSON", os.path.basename(path))
-    lines.append("")
-    return lines
+def report_machine(ctx, json_path):
+    rows = [
+        ("host", ctx.get("hostname", ctx.get("host_name"))),
+        ("machine", "%s; %s" % (ctx.get("cpu_model", "?"), ctx.get("virtualization", "?"))),
+        ("topology (hwloc)", ctx.get("topology")),
+        ("usable CPUs", ctx.get("usable_cpus")),
+        ("memory (host)", ctx.get("memory_total")),
+        ("kernel", ctx.get("kernel")),
+        ("C compiler (CMake)", ctx.get("c_compiler")),
+        ("C++ compiler (CMake)", ctx.get("cxx_compiler")),
+        ("C flags", "%s; bench objects: %s" % (ctx.get("c_flags", "?").strip(),
+                                               ctx.get("bench_lto", "?"))),
+        ("git commit", "%s (%s)" % (ctx.get("git_commit", "?"), ctx.get("git_subject", ""))),
+        ("mode", "%s: %s pass(es), %s" % (ctx.get("mode", "?"), ctx.get("passes", "1"),
+                                        ctx.get("gbench_args", ""))),
+        ("extra arguments", ctx.get("extra_args") or "none"),
+        ("FK_BENCH_* set", ", ".join("%s=%s" % (k[4:], v) for k, v in sorted(ctx.items())
+                                     if k.startswith("env_")) or "none"),
+        ("thread counts", ctx.get("thread_counts")),
+        ("thread pinning", ctx.get("thread_pinning")),
+        ("memory per run", ctx.get("memory")),
+        ("blocks held per thread", ctx.get("held_per_thread")),
+        ("NUMA mode", ctx.get("numa_mode")),
+        ("allocators", ctx.get("framekit_allocators")),
+        ("core variants (allocator %s)" % ctx.get("core_allocator", "?"), ctx.get("core_variants")),
+        ("clock", ctx.get("clock")),
+        ("latency sampling", ctx.get("latency_sampling")),
+        ("per-run budget", "%s s" % ctx.get("run_budget_s", "?")),
+        ("JSON", os.path.basename(json_path)),
+    ]
+    lines = ["## Machine, build and options", "", "| | |", "|---|---|"]
+    lines += ["| %s | %s |" % (k, v) for k, v in rows if v not in (None, "")]
+    return lines + [""]
 
 
-def overhead_section(res):
-    rows = sorted((v, r["ns"]) for (f, v, _, _), r in res.items() if f == "overhead" and r["ns"])
-    if not rows:
+def report_conditions(ctx):
+    if "start_utc" not in ctx:
         return []
-    lines = ["## C wrapper overhead (empty benchmark body)", "",
-             "| loop | ns per iteration |", "|---|---|"]
-    for v, ns in rows:
-        lines.append("| %s | %.3f |" % (v, ns))
-    lines += ["",
-              "`c_keep_running` calls the shim's `gb_keep_running()` once per iteration; "
-              "`c_keep_running_batch:1000` is one call per 1000 iterations; "
-              "`cpp_native_range_for` is Google Benchmark's own C++ loop. Every framekit "
-              "benchmark uses the batched form (32 to 1024 operations per call), so the wrapper "
-              "adds well under 0.1 ns per operation to the numbers below. framekit_bench is "
-              "built with -flto (FK_BENCH_LTO, release only), which lets the C++ "
-              "`KeepRunning` inline into the C bodies; without LTO `c_keep_running` measured "
-              "about 1.1 ns CPU per iteration on this machine (2026-11-24), batched 0.002 ns.", ""]
-    return lines
-
-
-def ratio_section(res, ncpus):
-    allocs = {k[2] for k in res}
-    lines = ["## Lock-free vs each baseline", ""]
-    product = PRODUCT
-    if PRODUCT not in allocs:
-        lines += ["**The `lockfree` allocator is not in this run** (not built yet when it was "
-                  "taken). As a stand-in the table compares `buddy-pcp` (per-CPU lists) "
-                  "with the other baselines; rerun `scripts/run-bench.sh` once `lockfree` "
-                  "is in `fk_allocator_names()`.", ""]
-        product = "buddy-pcp"
-        if product not in allocs:
-            return lines + ["(no allocator to compare)", ""]
-    bases = [b for b in BASELINES if b in allocs and b != product]
-    lines += ["Throughput ratio `%s / baseline` (items/s, aggregate over threads; > 1 means "
-              "%s is faster). Threads above %d are oversubscribed on this machine." %
-              (product, product, ncpus), ""]
-    hdr = "| benchmark | " + " | ".join("vs %s @%d" % (b, t) for b in bases for t in RATIO_THREADS) + " |"
-    lines += [hdr, "|---" * (1 + len(bases) * len(RATIO_THREADS)) + "|"]
-    keys = sorted({(f, v) for (f, v, a, _) in res if f != "overhead"})
-    per_family = {}
-    for f, v in keys:
-        cells = []
-        for b in bases:
-            for t in RATIO_THREADS:
-                p = res.get((f, v, product, t))
-                q = res.get((f, v, b, t))
-                if p and q and p["ips"] and q["ips"]:
-                    r = p["ips"] / q["ips"]
-                    per_family.setdefault((f, b, t), []).append(r)
-                    mark = "*" if p["timeout"] or q["timeout"] else ""
-                    if max(p["spread"], q["spread"]) > SPREAD_MARK:
-                        mark += "†"
-                    cells.append("%.2f%s" % (r, mark))
-                else:
-                    cells.append("-")
-        lines.append("| %s | %s |" % ("/".join(x for x in (f, v) if x), " | ".join(cells)))
-    lines += ["", "`*`: one side hit the per-run time budget (a spinlock convoy, see below); "
-              "its rate is the benchmark's own estimate (items done / time), so the ratio "
-              "is approximate. `†`: the passes of one side disagree by more than %.1fx (max/min); "
-              "on this VM 2-thread runs are often bimodal (the two vCPUs' placement on the host "
-              "changes between passes), so read that ratio as uncertain." % SPREAD_MARK, "",
-              "Geometric mean per family:", "",
-              "| family | " + " | ".join("vs %s @%d" % (b, t) for b in bases for t in RATIO_THREADS) + " |",
-              "|---" * (1 + len(bases) * len(RATIO_THREADS)) + "|"]
-    for f in sorted({f for f, _ in keys}):
-        cells = []
-        for b in bases:
-            for t in RATIO_THREADS:
-                g = gmean(per_family.get((f, b, t), []))
-                cells.append("%.2f" % g if g else "-")
-        lines.append("| %s | %s |" % (f, " | ".join(cells)))
-    lines += ["", "Same, by CPU time (items per CPU-second: the threads' CPU time, so time "
-              "spent preempted by other processes does not count, while spinning does). On a "
-              "shared machine this is the steadier of the two:", "",
-              "| family | " + " | ".join("vs %s @%d" % (b, t) for b in bases for t in RATIO_THREADS) + " |",
-              "|---" * (1 + len(bases) * len(RATIO_THREADS)) + "|"]
-    for f in sorted({f for f, _ in keys}):
-        cells = []
-        for b in bases:
-            for t in RATIO_THREADS:
-                rs = []
-                for (f2, v) in keys:
-                    p, q = res.get((f2, v, product, t)), res.get((f2, v, b, t))
-                    if f2 == f and p and q and p.get("cpu_ips") and q.get("cpu_ips"):
-                        rs.append(p["cpu_ips"] / q["cpu_ips"])
-                g = gmean(rs)
-                cells.append("%.2f" % g if g else "-")
-        lines.append("| %s | %s |" % (f, " | ".join(cells)))
-    lines.append("")
-    return lines
-
-
-def run_info_section(path):
-    """run-info.txt (written by run-bench.sh): load before and after the run."""
-    try:
-        with open(path) as f:
-            info = dict(l.rstrip("\n").split("=", 1) for l in f if "=" in l)
-    except OSError:
-        return []
-    lines = ["## Run conditions", "",
-             "| | |", "|---|---|",
-             "| started / ended (UTC) | %s / %s |" % (info.get("start_utc", "?"), info.get("end_utc", "?")),
-             "| duration | %s s |" % info.get("duration_s", "?"),
-             "| load average (1, 5, 15 min) at start | %s |" % info.get("start_loadavg", "?"),
-             "| load average at end | %s (includes the benchmark's own threads, up to 16 "
-             "runnable) |" % info.get("end_loadavg", "?"),
-             "| other processes above 5%% CPU at start | %s |" % (info.get("start_busy") or "none"),
+    lines = ["## Run conditions", "", "| | |", "|---|---|",
+             "| started / ended (UTC) | %s / %s |" % (ctx.get("start_utc"), ctx.get("end_utc", "?")),
+             "| duration | %s s |" % ctx.get("duration_s", "?"),
+             "| `uptime` at start | %s |" % ctx.get("start_uptime", "?").strip(),
+             "| `uptime` at end | %s |" % ctx.get("end_uptime", "?").strip(),
+             "| other processes above 5 %% CPU at start | %s |" % (ctx.get("start_busy") or "none"),
              ""]
-    try:
-        load = float(info.get("start_loadavg", "0").split()[0])
-    except ValueError:
-        load = 0
-    if load > 1.0 or info.get("start_busy"):
-        lines += ["**The machine was not idle** (1-min load average %.1f on 2 CPUs at the start, "
-                  "other work running beside the benchmark). Every absolute number is affected and "
-                  "differences below ~30 %% are noise. Oversubscribed runs can even *gain* "
-                  "throughput with more threads, because more threads win a larger share of "
-                  "the CPUs from the other processes. Rerun on an idle machine before "
-                  "drawing conclusions." % load, ""]
+    l1, n = load1(ctx.get("start_uptime")), usable_cpus(ctx)
+    if l1 is not None and n and (l1 > 0.5 * n or ctx.get("start_busy")):
+        lines += ["**The machine was busy at the start** (1-minute load %.1f on %d CPUs). "
+                  "Wall-clock figures carry that load; the CPU-time columns (thread CPU per item) "
+                  "are the steadier figure, and differences under ~30 %% are noise." % (l1, n), ""]
     return lines
 
 
-def timeout_section(res, data):
-    tos = sorted(k for k, r in res.items() if r["timeout"])
-    if not tos:
+def report_reading(res, ctx):
+    n = usable_cpus(ctx)
+    lines = ["## How to read the numbers", "",
+             "* **items/s** is the aggregate over threads: all threads' items divided by the run's "
+             "common span, from the start barrier to the end of the last thread's work "
+             "(one clock for every thread count). **CPU ns/item** is the threads' CPU time "
+             "per item; **cpu util** is CPU-seconds per second of span (at most the CPU "
+             "count). Medians over the passes; the unit of an item is named per family.",
+             "* Allocation families compare allocators; core families compare core variants on "
+             "one allocator (`%s`): their ratios are variant / `default`." %
+             ctx.get("core_allocator", PRODUCT)]
+    maxt = max((k[3] for k in res), default=1)
+    if n and maxt > n:
+        lines.append("* Thread counts above %d (the usable CPUs) are oversubscribed: they measure "
+                     "behaviour under preemption (a descheduled lock holder, a descheduled "
+                     "thread inside a CAS loop), not parallel scaling." % n)
+    if any(r["spread"] > SPREAD_MARK for r in res.values()):
+        lines.append("* `†`: the passes disagree by more than %.1fx (max/min items/s); the plots "
+                     "draw the min-max band." % SPREAD_MARK)
+    if any(r["budget"] for r in res.values()):
+        lines.append("* `*`: some pass stopped at the per-run budget (%s s); items and span up "
+                     "to that point are exact, the run is only shorter." %
+                     ctx.get("run_budget_s", "?"))
+    if "logical" in str(ctx.get("numa_mode", "")) and any(k[0] == "numa" for k in res):
+        lines.append("* The `numa` family ran on a logical split (%s): node-aware allocator "
+                     "paths are exercised, but every remote access is physically local." %
+                     ctx.get("numa_mode"))
+    if int(ctx.get("passes", "1") or 1) < 5:
+        lines.append("* U-test p-values (compare.py) over %s pass(es): with 3 passes the "
+                     "smallest possible two-sided p is 0.10, so they only flag overlap; "
+                     "`--full` (5 passes) can reach 0.008." % ctx.get("passes", "1"))
+    return lines + [""]
+
+
+def report_contended(res):
+    lines = []
+    for fam in CONTENDED:
+        keys = sorted(k for k in res if k[0] == fam)
+        if not keys:
+            continue
+        lats = [c[:-7] for c in ("alloc_p50_ns", "drop_p50_ns", "lookup_p50_ns", "slice_p50_ns")
+                if any(c in res[k]["counters"] for k in keys)]
+        hdr = ["axis", "variant", "threads", "%s/s" % unit(fam), "CPU ns/item", "cpu util"]
+        if fam == "contended_slice":
+            hdr.append("frames/s")
+        hdr += ["%s p50 / p99 ns" % l for l in lats]
+        if fam == "contended_pipeline":
+            hdr += ["lookup hits", "helped"]
+        lines += ["### %s" % fam, "", "| " + " | ".join(hdr) + " |", "|---" * len(hdr) + "|"]
+        for (f, var, axis, t) in sorted(keys, key=lambda k: (k[1], k[2] != PRODUCT, k[2], k[3])):
+            r = res[(f, var, axis, t)]
+            c = r["counters"]
+            row = [axis, var, str(t), cell(r), fmt_ns(r["cpu_ns"]),
+                   "%.2f" % r["util"] if r["util"] is not None else "-"]
+            if fam == "contended_slice":
+                row.append(fmt_rate(c.get("frames_per_s")))
+            row += ["%s / %s" % (fmt_ns(c.get(l + "_p50_ns")), fmt_ns(c.get(l + "_p99_ns")))
+                    for l in lats]
+            if fam == "contended_pipeline":
+                hr = c.get("lookup_hit_ratio")
+                row += ["%.0f %%" % (100 * hr) if hr is not None else "-",
+                        "%.0f" % c.get("helped", 0)]
+            lines.append("| " + " | ".join(row) + " |")
+        lines.append("")
+    if lines:
+        lines = ["## Contended split, slice and next", "",
+                 "Workloads: bench/README.md. Latencies are sampled (one op in 16), over all "
+                 "threads of the run.", ""] + lines
+    return lines
+
+
+def report_ratios(data, res, ctx, core):
+    """Axis value / reference per family and thread count: wall and CPU."""
+    fams = sorted({k[0] for k in res if k[0] != "overhead" and is_core(k[2]) == core})
+    if not fams:
         return []
-    by_alloc = {}
-    for (f, v, a, t) in tos:
-        by_alloc.setdefault(a, []).append(t)
-    lines = ["## Runs that hit the time budget", "",
-             "%d runs exceeded the per-run wall-clock budget (FK_BENCH_BUDGET, %s s) and were "
-             "stopped; their rate is estimated from the work done (shown as `~rate` and `*`). "
-             "By allocator (threads): %s." % (
-                 len(tos), data.get("context", {}).get("run_budget_s", "?"), "; ".join(
-                     "%s: %d runs at %s threads" % (a, len(ts), ",".join(str(x) for x in sorted(set(ts))))
-                     for a, ts in sorted(by_alloc.items()))),
-             "",
-             "These are spinlock convoys: with more threads than CPUs, a FIFO lock (ticket, "
-             "MCS) hands the lock to a waiter that is not running, and every running thread "
-             "spins until the scheduler runs it again (a time slice per hand-off). This is the "
-             "real behaviour of those baselines when oversubscribed, not a harness fault.", ""]
+    threads = sorted({k[3] for k in res})
+    lines = []
+    if core:
+        ref = CORE_DEFAULT
+        lines += ["## Core variants vs `default` (allocator `%s`)" % ctx.get("core_allocator", "?"),
+                  "", "Geometric mean over each family's benchmarks of items/s variant / default "
+                  "(> 1: the variant is faster); in brackets the same by CPU time per item.", ""]
+    else:
+        ref = PRODUCT
+        lines += ["## `%s` vs each allocator" % PRODUCT, "",
+                  "Geometric mean over each family's benchmarks of items/s %s / other (> 1: "
+                  "%s is faster); in brackets the same by CPU time per item." % (PRODUCT, PRODUCT),
+                  ""]
+    axes = sorted({k[2] for k in res if k[0] in fams and k[2] != ref})
+    hdr = ["family"] + ["%s @%d" % (a, t) for a in axes for t in threads]
+    lines += ["| " + " | ".join(hdr) + " |", "|---" * len(hdr) + "|"]
+    detail = []
+    for fam in fams:
+        row = [fam]
+        for a in axes:
+            pv = utests(data, fam, ref, a) if not core else {}
+            for t in threads:
+                wall, cpu = [], []
+                for (f, v, ax, tt), r in res.items():
+                    if f != fam or ax != a or tt != t:
+                        continue
+                    p = res.get((f, v, ref, t))
+                    if not p or not p["ips"] or not r["ips"]:
+                        continue
+                    num, den = (r, p) if core else (p, r)
+                    wall.append(num["ips"] / den["ips"])
+                    if num["cpu_ns"] and den["cpu_ns"]:
+                        cpu.append(den["cpu_ns"] / num["cpu_ns"])
+                    if not core:
+                        detail.append((fam, v, a, t, num["ips"] / den["ips"],
+                                       den["cpu_ns"] / num["cpu_ns"] if num["cpu_ns"] and den["cpu_ns"] else None,
+                                       pv.get((v, t)), num["spread"] > SPREAD_MARK or den["spread"] > SPREAD_MARK))
+                g, gc = gmean(wall), gmean(cpu)
+                row.append("-" if g is None else "%.2f (%.2f)" % (g, gc) if gc else "%.2f" % g)
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    if detail:
+        lines += ["Per benchmark (allocation families): `%s` / other, wall (CPU), and the U-test "
+                  "p-value of the per-item time over the passes (compare.py)." % PRODUCT, "",
+                  "| benchmark | other | threads | wall | CPU | p |", "|---|---|---|---|---|---|"]
+        for fam, v, a, t, w, c, p, noisy in sorted(detail):
+            lines.append("| %s/%s | %s | %d | %.2f%s | %s | %s |" % (
+                fam, v, a, t, w, " †" if noisy else "", "%.2f" % c if c else "-",
+                "%.2f" % p if p is not None else "-"))
+        lines.append("")
     return lines
 
 
-def results_section(res):
-    lines = ["## All results (items/s, aggregate; median over passes)", "",
-             "`~`: estimated (budget hit); `†`: passes disagree by more than %.1fx." % SPREAD_MARK, ""]
-    fams = sorted({k[0] for k in res if k[0] != "overhead"})
-    for fam in fams:
-        allocs = sorted({k[2] for k in res if k[0] == fam},
-                        key=lambda a: (a != PRODUCT, a))
-        lines += ["### %s" % fam, "", "![%s](plots/%s.png)" % (fam, fam), "",
-                  "| variant | threads | " + " | ".join(allocs) + " | note |",
-                  "|---" * (3 + len(allocs)) + "|"]
+def report_all(res):
+    lines = ["## All results", "",
+             "Per family: items/s (median over passes; `†` spread, `*` budget) and, after the "
+             "slash, CPU ns per item.", ""]
+    for fam in sorted({k[0] for k in res if k[0] != "overhead"}):
+        axes = sorted({k[2] for k in res if k[0] == fam},
+                      key=lambda a: (a not in (PRODUCT, CORE_DEFAULT), a))
+        lines += ["### %s (item: %s)" % (fam, unit(fam)), "",
+                  "![%s](plots/%s.png)" % (fam, fam), "",
+                  "| variant | threads | " + " | ".join(axes) + " | note |",
+                  "|---" * (3 + len(axes)) + "|"]
         for var in sorted({k[1] for k in res if k[0] == fam}):
             for t in sorted({k[3] for k in res if k[0] == fam and k[1] == var}):
                 cells, note = [], ""
-                for a in allocs:
+                for a in axes:
                     r = res.get((fam, var, a, t))
-                    cells.append((("~" if r["timeout"] else "") + fmt_rate(r["ips"]) +
-                                  ("†" if r["spread"] > SPREAD_MARK else "")) if r else "-")
-                    if r and r["label"]:
-                        note = r["label"]
+                    cells.append("%s / %s" % (cell(r), fmt_ns(r["cpu_ns"])) if r else "-")
+                    if r and r["label"].strip(", "):
+                        note = r["label"].strip(", ")
                 lines.append("| %s | %d | %s | %s |" % (var or "-", t, " | ".join(cells), note))
         lines.append("")
     return lines
 
 
-def counters_section(res):
-    rows = [(k, r) for k, r in sorted(res.items())
-            if "alloc_ns" in r["counters"] and k[3] in RATIO_THREADS]
+def report_overhead(res):
+    rows = sorted((k[1], r["ns"]) for k, r in res.items() if k[0] == "overhead" and r["ns"])
     if not rows:
         return []
-    lines = ["## Allocation latency per operation (bulk/random: alloc phase, free phase)", "",
-             "| benchmark | allocator | threads | alloc ns | free ns |", "|---|---|---|---|---|"]
-    for (f, v, a, t), r in rows:
-        lines.append("| %s/%s | %s | %d | %.1f | %.1f |" % (f, v, a, t, r["counters"]["alloc_ns"],
-                                                         r["counters"]["free_ns"]))
-    lines.append("")
-    return lines
+    lines = ["## C wrapper overhead (empty body, 1 thread)", "",
+             "| loop | ns per iteration |", "|---|---|"]
+    lines += ["| %s | %.3g |" % (v, ns) for v, ns in rows]
+    return lines + ["", "Every framekit body uses the batched form (8 to 1024 operations per "
+                    "call), so the wrapper adds well under 0.1 ns per operation.", ""]
 
 
-LIMITS = """## What two cores cannot show
+def report_limits(res, ctx):
+    n = usable_cpus(ctx)
+    maxt = max((k[3] for k in res), default=1)
+    lines = []
+    if n and n <= 4:
+        lines.append("* With %d usable CPUs this run shows contention between %d CPUs and "
+                     "behaviour under oversubscription, not scaling; run the same command on a "
+                     "larger machine (the thread counts follow its CPU count)." % (n, n))
+    if "logical" in str(ctx.get("numa_mode", "")):
+        lines.append("* NUMA: %s. On a machine with several nodes the default is `--numa real`." %
+                     ctx.get("numa_mode"))
+    if maxt > n > 0 and any(r["budget"] for r in res.values()):
+        lines.append("* Runs marked `*` are spinlock convoys (a FIFO lock handed to a descheduled "
+                     "waiter); that is the baselines' real behaviour when oversubscribed.")
+    if not lines:
+        return []
+    return ["## What this run cannot show", ""] + lines + [""]
 
-* **Scalability beyond 2 CPUs.** With 2 vCPUs, 4, 8 and 16 threads are
-  *oversubscribed*: they measure behaviour under preemption (a lock holder
-  descheduled while others spin), not parallel scaling. Spinlock baselines
-  (ticket/MCS) suffer most there; a lock-free design degrades gracefully,
-  which is a real but different property from scaling.
-* **Cache-line contention at scale.** Two cores share one L3; the
-  refcount-contention (shared/*) and allocator-contention effects grow with
-  core count and with cross-socket traffic, which this VM cannot produce.
-* **NUMA.** There is one physical node (Firecracker VM, no `numa=fake`).
-  The `numa` family uses framekit's *logical split* (nr_nodes 2 and 4): it
-  exercises node-aware allocator paths (per-node structures, strict
-  placement, remote frees) but every "remote" access is physically local, so
-  no remote-memory latency is measured.
-* **Timing noise.** A 2-vCPU VM shares its host; repeat with
-  `--full` (3 repetitions, random interleaving) and compare runs with
-  `scripts/compare-runs.sh` before trusting differences below ~10 %.
 
-## Running on a larger machine
-
-```
-scripts/run-bench.sh              # default: threads 1..16, ~5 min on 2 cores
-scripts/run-bench.sh --full       # 3 repetitions, min_time 0.5 s
-scripts/run-bench.sh -- --benchmark_filter='alloc_raw'   # extra gbench flags after --
-scripts/compare-runs.sh results/A/bench.json results/B/bench.json
-```
-
-* The thread list is fixed at 1, 2, 4, 8, 16 (`bench/bench_common.c`,
-  `bench_thread_counts`); on a machine with more cores extend it (e.g. to
-  the core count and 2x) so that scaling, not oversubscription, is measured.
-* Threads are pinned round-robin (thread i -> CPU i mod online CPUs);
-  `FK_BENCH_PIN=0` disables pinning. On a real multi-node machine, leave
-  `nr_nodes` at 0 (discovered with libnuma) to measure real remote latency;
-  the logical split is only for 1-node machines.
-* Each run's memory is 1 GiB of unbacked simulated frames (262144 frames);
-  raise `BENCH_MEM_FRAMES` in `bench/bench_common.h` for more than ~32
-  threads in the bulk workloads.
-"""
-
+# ---------------------------------------------------------------- merge, main
 
 def merge(paths, out):
     """Merge whole-suite passes into one JSON: the first pass's context
@@ -421,29 +480,29 @@ def main():
         a = ap.parse_args()
         merge(a.merge, a.merged_out)
         return
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("json")
     ap.add_argument("--out", help="summary.md path (default: stdout)")
     args = ap.parse_args()
     data = load(args.json)
+    ctx = context(data, args.json)
     res, errors = results(data)
-    ncpus = num_cpus(data)
     lines = ["# framekit benchmark summary", "",
-             "Generated %s by `scripts/summarize.py` from `%s` "
-             "(`scripts/run-bench.sh`, Google Benchmark %s JSON)." % (
-                 datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
-                 os.path.basename(args.json), "1.7.1"), ""]
-    lines += machine_section(data, args.json)
-    lines += run_info_section(os.path.join(os.path.dirname(os.path.abspath(args.json)),
-                                           "run-info.txt"))
-    lines += timeout_section(res, data)
-    lines += ratio_section(res, ncpus)
-    lines += overhead_section(res)
+             "%s. Generated %s by `scripts/summarize.py` from `%s`." % (
+                 title(ctx), datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
+                 os.path.basename(args.json)), ""]
+    lines += report_machine(ctx, args.json)
+    lines += report_conditions(ctx)
+    lines += report_reading(res, ctx)
     if errors:
         lines += ["## Failed runs", ""] + ["* `%s`: %s" % e for e in errors] + [""]
-    lines += counters_section(res)
-    lines += results_section(res)
-    lines += LIMITS.splitlines()
+    lines += report_contended(res)
+    lines += report_ratios(data, res, ctx, core=False)
+    lines += report_ratios(data, res, ctx, core=True)
+    lines += report_all(res)
+    lines += report_overhead(res)
+    lines += report_limits(res, ctx)
     text = "\n".join(lines) + "\n"
     if args.out:
         with open(args.out, "w") as f:
