@@ -34,9 +34,8 @@ EXAMPLES=(quickstart typed_meta hotplug bitmap_allocator)
 CC=${CC:-cc}
 CXX=${CXX:-c++}
 
-configure() { # configure [cmake -D...]: the library alone, release
-	cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DFK_BUILD_TESTS=OFF \
-		-DFK_BUILD_BENCH=OFF -DFK_BUILD_STRESS=OFF -DFK_BUILD_EXAMPLES=OFF "$@" >/dev/null
+configure() { # configure [cmake -D...]: the `lib` preset (release, the library alone)
+	cmake --preset lib -B "$BUILD" "$@" >/dev/null
 }
 
 fail() { fk_die "FAILED: $*"; }
