@@ -25,3 +25,11 @@ fk_die() {
 fk_jobs() {
 	echo "${FK_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 }
+
+# Run directly rather than sourced: print this header (--help) or refuse.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	case "${1:-}" in
+	-h | --help) sed -n '1,/^$/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
+	*) echo "lib.sh: sourced by the scripts in scripts/, not run; try --help" >&2; exit 2 ;;
+	esac
+fi

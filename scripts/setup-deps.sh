@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# setup-deps.sh: install the Debian 12 packages framekit needs, if any are missing.
+# setup-deps.sh: install the Debian 12 packages framekit needs, if missing.
 #   usage: scripts/setup-deps.sh
 #
 # Runs apt-get as root, or via sudo when available; does nothing (and needs
