@@ -17,8 +17,8 @@
  * Inline the read-side fast path (liburcu's static urcu-memb.h: a few
  * lines each for read_lock/read_unlock). Every handle operation runs a read
  * section (mem_internal.h, fk_handle_begin); through the library's
- * out-of-line wrappers a clone+drop pair cost about 4x the bare refcount
- * CAS pair, inlined about 1.5x (README, "Stale handles"). liburcu (LGPL-2.1)
+ * out-of-line wrappers a frame clone+drop pair cost about 4x what it did
+ * without read sections, inlined about 2x (README, "Stale handles"). liburcu (LGPL-2.1)
  * asks that only LGPL-compatible code define _LGPL_SOURCE; these are small
  * inline functions (LGPL-2.1 section 5). Not under TSan: liburcu 0.13's
  * inline code uses plain volatile accesses that TSan would report; the
