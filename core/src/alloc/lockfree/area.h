@@ -1,0 +1,154 @@
+/*
+ * lockfree: every transition of an area's counter word, and allocation
+ * inside one area.
+ *
+ * Invariant (the quota rule, LLFree's): an area's free counter never exceeds
+ * the number of its clear bits. Allocation first takes quota from the
+ * counter, then sets bits; freeing clears bits first, then gives quota back.
+ * So a counter of 512 means every bit is clear, and a holder of quota always
+ * finds enough clear bits (possibly not contiguous: then it gives the quota
+ * back).
+ */
+#ifndef FK_LOCKFREE_AREA_H
+#define FK_LOCKFREE_AREA_H
+
+#include "bits.h"
+
+/* Take n frames of quota from counter c; false if fewer are free. */
+static inline bool lf_ctr_take(_Atomic uint32_t *c, unsigned n)
+{
+	/* relaxed: the CAS below revalidates the value. */
+	uint32_t v = atomic_load_explicit(c, memory_order_relaxed);
+	do {
+		if ((v & LF_CTR_FREE) < n)
+			return false;
+		/* acquire: pairs with the release increment in lf_ctr_give
+		 * (every RMW on the counter continues its release sequence),
+		 * so the bit clears made before that free are visible to our
+		 * bit-field scan: quota implies visibly clear bits. */
+	} while (!atomic_compare_exchange_weak_explicit(c, &v, v - n, memory_order_acquire,
+	                                                memory_order_relaxed));
+	return true;
+}
+
+static inline void lf_ctr_give(_Atomic uint32_t *c, unsigned n)
+{
+	/* release: pairs with the acquire CAS in lf_ctr_take/lf_area_take_whole;
+	 * our bit clears (and the freed frames' last writes) happen-before any
+	 * use of this quota. Linearisation point of a free. */
+	atomic_fetch_add_explicit(c, n, memory_order_release);
+}
+
+/* Set the reserved flag of an unreserved area with free in [lo, hi]. */
+static inline bool lf_ctr_reserve(_Atomic uint32_t *c, unsigned lo, unsigned hi)
+{
+	/* relaxed: the flag is a placement hint that orders no data; the
+	 * frames are handed off through the counter and bit field. */
+	uint32_t v = atomic_load_explicit(c, memory_order_relaxed);
+	do {
+		if ((v & LF_CTR_RESERVED) || (v & LF_CTR_FREE) < lo || (v & LF_CTR_FREE) > hi)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(c, &v, v | LF_CTR_RESERVED,
+	                                                memory_order_relaxed, memory_order_relaxed));
+	return true;
+}
+
+static inline void lf_ctr_unreserve(_Atomic uint32_t *c)
+{
+	/* relaxed: see lf_ctr_reserve. */
+	atomic_fetch_and_explicit(c, ~LF_CTR_RESERVED, memory_order_relaxed);
+}
+
+static inline uint32_t lf_ctr_peek(_Atomic uint32_t *c)
+{
+	/* relaxed: a pre-filter or statistics snapshot; takers revalidate. */
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* Free [pfn, pfn+n) inside area k of r that we own (no check). */
+static inline void lf_area_free_owned(struct lf_region *r, uint32_t k, uint64_t pfn, unsigned n)
+{
+	lf_bits_clear_owned(&r->areas[k].bits, (unsigned)(pfn - lf_area_pfn(r, k)), n);
+	lf_ctr_give(&r->areas[k].ctr, n);
+}
+
+/* The whole area k: counter 512 -> 0, then all bits set. */
+static inline bool lf_area_take_whole(struct lf_region *r, uint32_t k)
+{
+	uint32_t v = lf_ctr_peek(&r->areas[k].ctr);
+	do {
+		if ((v & LF_CTR_FREE) != LF_AREA_FRAMES)
+			return false;
+		/* acquire: pairs with lf_ctr_give's release: all 512 bits are
+		 * clear and visible, and the last frees happen-before. The
+		 * reserved flag is kept. Linearisation point of order 9. */
+	} while (!atomic_compare_exchange_weak_explicit(&r->areas[k].ctr, &v, v & ~LF_CTR_FREE,
+	                                                memory_order_acquire,
+	                                                memory_order_relaxed));
+	for (unsigned i = 0; i < LF_AREA_WORDS; i++)
+		/* relaxed: with the quota at 0 nobody else may set these bits;
+		 * a later free's release CAS publishes our ownership end. */
+		atomic_store_explicit(&r->areas[k].bits.w[i], ~0ull, memory_order_relaxed);
+	return true;
+}
+
+/* Frames of quota a request for n frames aligned to 2^align needs in one area. */
+static inline unsigned lf_area_need(unsigned n, unsigned align)
+{
+	unsigned o = fk_order_ceil(n);
+	if ((1u << o) == n && align < o)
+		align = o;
+	if (n > 256 || align >= LF_AREA_ORDER)
+		return LF_AREA_FRAMES;
+	if (n > 64 || align > 6)
+		return 1u << (o > align ? (o > 7 ? o : 7) : align);
+	return n;
+}
+
+/*
+ * Allocate n (<= 512) frames aligned to 2^align (<= 9) in area k of r.
+ * Power-of-two sizes are naturally aligned; others get exact bits (n <= 64)
+ * or are rounded up and the tail is freed.
+ */
+static inline bool lf_area_alloc(struct lf_region *r, uint32_t k, unsigned n, unsigned align,
+                                 uint64_t *pfn, unsigned hint)
+{
+	unsigned o = fk_order_ceil(n);
+	if ((1u << o) == n && align < o)
+		align = o;
+	if (n > 256 || align >= LF_AREA_ORDER) {
+		if (!lf_area_take_whole(r, k))
+			return false;
+		*pfn = lf_area_pfn(r, k);
+		if (n < LF_AREA_FRAMES)
+			lf_area_free_owned(r, k, *pfn + n, LF_AREA_FRAMES - n);
+		return true;
+	}
+	if (n > 64 || align > 6) {
+		unsigned bo = o > align ? o : align; /* 7 or 8 */
+		if (bo < 7)
+			bo = 7;
+		if (!lf_ctr_take(&r->areas[k].ctr, 1u << bo))
+			return false;
+		int at = lf_bits_take_words(&r->areas[k].bits, bo);
+		if (at < 0) {
+			lf_ctr_give(&r->areas[k].ctr, 1u << bo);
+			return false;
+		}
+		*pfn = lf_area_pfn(r, k) + (unsigned)at;
+		if (n < (1u << bo))
+			lf_area_free_owned(r, k, *pfn + n, (1u << bo) - n);
+		return true;
+	}
+	if (!lf_ctr_take(&r->areas[k].ctr, n))
+		return false;
+	int at = lf_bits_take_small(&r->areas[k].bits, n, 1u << align, hint);
+	if (at < 0) {
+		lf_ctr_give(&r->areas[k].ctr, n);
+		return false;
+	}
+	*pfn = lf_area_pfn(r, k) + (unsigned)at;
+	return true;
+}
+
+#endif /* FK_LOCKFREE_AREA_H */

@@ -1,0 +1,167 @@
+/*
+ * lockfree: the product allocator. No lock on any path: C11 atomics only.
+ * Entry points: fk_alloc_lockfree_ops (create/destroy, alloc, dealloc; the
+ * hot-plug ops live in region.c, placement in reserve.c).
+ *
+ * Design after LLFree (Wrenger et al., USENIX ATC'23), see core/LOCKFREE.md
+ * and the glossary in lockfree_internal.h: 512-frame areas with a bit field
+ * and a quota counter each; per-CPU reservations as hints; the quota rule
+ * (area.h) keeps counter <= clear bits.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "area.h"
+
+static int lf_alloc(void *state, uint64_t nframes, unsigned align_order, int node, unsigned flags,
+                    uint64_t *paddr)
+{
+	struct lockfree *lf = state;
+	uint64_t pfn = 0;
+	if (nframes == 0 || paddr == NULL || align_order >= 40)
+		return FK_EINVAL;
+	if (flags & FK_ALLOC_ALIGNED && fk_order_ceil(nframes) > align_order)
+		align_order = fk_order_ceil(nframes);
+	unsigned cpu = fk_cpu_current(lf->nr_cpus);
+	if (node < 0)
+		node = FK_ALLOC_NODE_OF(flags);
+	if (node < 0)
+		node = lf_cpu_node(lf, cpu);
+	if ((unsigned)node >= lf->nr_nodes)
+		return FK_EINVAL;
+	if (lf_alloc_node(lf, cpu, node, nframes, align_order, &pfn))
+		goto done;
+	if (flags & FK_ALLOC_NODE_STRICT)
+		return FK_ENOMEM;
+	for (unsigned i = 1; i < lf->nr_nodes; i++) {
+		int nd = (int)(((unsigned)node + i) % lf->nr_nodes);
+		if (lf_alloc_node(lf, cpu, nd, nframes, align_order, &pfn)) {
+			lf_stat_inc(&lf->nodes[nd]->stat[cpu].fallback_allocs);
+			goto done;
+		}
+	}
+	return FK_ENOMEM;
+done:
+	*paddr = pfn << FK_PAGE_SHIFT;
+	return 0;
+}
+
+/* Area k's part of [pfn, pfn + n): its first frame and length. */
+static unsigned area_part(struct lf_region *r, uint64_t pfn, uint64_t n, uint32_t *k)
+{
+	*k = (uint32_t)(pfn / LF_AREA_FRAMES - lf_area0(r));
+	uint64_t lim = lf_area_pfn(r, *k + 1) - pfn;
+	return (unsigned)(n < lim ? n : lim);
+}
+
+/*
+ * Free [pfn, pfn+n): clear the bits of every area part (each word checked
+ * and cleared in one RMW: a part with a free frame fails and rolls back the
+ * parts before it), then give each part's quota back.
+ */
+static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
+{
+	struct lockfree *lf = state;
+	uint64_t pfn;
+	struct lf_region *r;
+	int bad = lf_range_region(lf, paddr, nframes, &pfn, &r);
+	if (bad)
+		return bad;
+	if (lf_absent_any(r, pfn, nframes))
+		return FK_EUNUSED;
+	uint64_t p = pfn, n = nframes;
+	while (n) {
+		uint32_t k;
+		unsigned c = area_part(r, p, n, &k);
+		if (!lf_bits_release(&r->areas[k].bits, (unsigned)(p - lf_area_pfn(r, k)), c)) {
+			for (uint64_t q = pfn; q < p;) { /* roll back the earlier parts */
+				uint32_t kq;
+				unsigned cq = area_part(r, q, p - q, &kq);
+				lf_bits_retake(&r->areas[kq].bits, (unsigned)(q - lf_area_pfn(r, kq)),
+				               cq);
+				q += cq;
+			}
+			return FK_EUNUSED;
+		}
+		p += c;
+		n -= c;
+	}
+	unsigned cpu = fk_cpu_current(lf->nr_cpus);
+	int node = lf_region_node(r);
+	for (p = pfn, n = nframes; n;) {
+		uint32_t k;
+		unsigned c = area_part(r, p, n, &k);
+		lf_ctr_give(&r->areas[k].ctr, c);
+		if (c == LF_AREA_FRAMES) /* a whole area: look here first for huge frames */
+			lf_huge_hint(lf, cpu, node, r->idx, k);
+		p += c;
+		n -= c;
+	}
+	struct lf_stat *st = &lf->nodes[node]->stat[cpu];
+	lf_stat_inc(&st->frees);
+	if (lf_cpu_node(lf, cpu) != node)
+		lf_stat_inc(&st->remote_frees);
+	return 0;
+}
+
+static void lf_destroy(void *state)
+{
+	struct lockfree *lf = state;
+	lf_regions_destroy(lf);
+	for (unsigned nd = 0; nd < lf->nr_nodes; nd++)
+		if (lf->nodes[nd])
+			lf_meta_free(lf->nodes[nd], lf->nodes[nd]->bytes, lf->nodes[nd]->on_numa);
+	free(lf->res);
+	free(lf);
+}
+
+static int lf_create(const struct fk_alloc_params *params, unsigned nr_nodes, const int *cpu_node,
+                     unsigned nr_cpus, void **state)
+{
+	(void)params; /* no lock, no pcp parameters */
+	if (nr_nodes == 0 || nr_nodes > FK_MAX_NODES)
+		return FK_EINVAL;
+	struct lockfree *lf = calloc(1, sizeof(*lf));
+	if (!lf)
+		return FK_ENOMEM;
+	lf->nr_nodes = nr_nodes;
+	lf->nr_cpus = nr_cpus ? nr_cpus : 1;
+	lf->cpu_node = cpu_node;
+	atomic_init(&lf->nr_regions, 0);
+	for (unsigned i = 0; i < LF_MAX_REGIONS; i++)
+		atomic_init(&lf->regions[i], NULL);
+	lf->res = aligned_alloc(64, lf->nr_cpus * nr_nodes * sizeof(struct lf_res));
+	if (!lf->res)
+		goto fail;
+	for (unsigned c = 0; c < lf->nr_cpus * nr_nodes; c++) {
+		atomic_init(&lf->res[c].area, 0);
+		atomic_init(&lf->res[c].huge, 0);
+	}
+	for (unsigned nd = 0; nd < nr_nodes; nd++) {
+		size_t bytes = sizeof(struct lf_node) + lf->nr_cpus * sizeof(struct lf_stat);
+		int on_numa;
+		struct lf_node *ln = lf_meta_alloc(bytes, (int)nd, &on_numa);
+		if (!ln)
+			goto fail;
+		ln->bytes = bytes;
+		ln->on_numa = on_numa;
+		lf->nodes[nd] = ln; /* zero-filled pages: the atomics start at 0 */
+	}
+	*state = lf;
+	return 0;
+fail:
+	lf_destroy(lf);
+	return FK_ENOMEM;
+}
+
+const struct fk_allocator_ops fk_alloc_lockfree_ops = {
+    .name = "lockfree",
+    .create = lf_create,
+    .destroy = lf_destroy,
+    .alloc = lf_alloc,
+    .dealloc = lf_dealloc,
+    .add_free_memory = lf_add,
+    .remove_free_memory = lf_remove,
+    .drain = lf_drain,
+    .stats = lf_stats,
+};

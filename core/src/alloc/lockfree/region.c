@@ -1,0 +1,383 @@
+/*
+ * lockfree: region records and hot-plug (add_free_memory,
+ * remove_free_memory).
+ *
+ * A record covers the areas of one added range. Records are type-stable:
+ * lock-free readers (allocation scans, reservations) may hold a record
+ * pointer at any time, so a record is never unmapped before destroy.
+ * Instead, once remove_free_memory has withdrawn every frame of it, the
+ * record is DEAD and the next add of a range that fits (at any base, on any
+ * node) recycles it. So add/remove cycles never exhaust anything: the number
+ * of records is bounded by the most ranges present at once (per size class).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#ifdef FK_HAVE_LIBNUMA
+#include <numa.h>
+#endif
+
+#include "area.h"
+
+/*
+ * Metadata comes from mmap (or numa_alloc_onnode, itself mmap + mbind), not
+ * malloc: add_free_memory runs concurrently with everything else and must
+ * take no user-space lock, and glibc malloc locks its arenas.
+ */
+void *lf_meta_alloc(size_t bytes, int node, int *on_numa)
+{
+	*on_numa = 0;
+#ifdef FK_HAVE_LIBNUMA
+	/* Only nodes libnuma knows: numa_alloc_onnode on a missing node "works"
+	 * with a warning (ecosystem.md section 6); logical nodes get plain
+	 * pages. Both are zero-filled. */
+	if (numa_available() >= 0 && node <= numa_max_node() &&
+	    numa_bitmask_isbitset(numa_all_nodes_ptr, (unsigned)node)) {
+		void *p = numa_alloc_onnode(bytes, node);
+		if (p) {
+			*on_numa = 1;
+			return p;
+		}
+	}
+#else
+	(void)node;
+#endif
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void lf_meta_free(void *p, size_t bytes, int on_numa)
+{
+#ifdef FK_HAVE_LIBNUMA
+	if (on_numa) {
+		numa_free(p, bytes);
+		return;
+	}
+#endif
+	(void)on_numa;
+	munmap(p, bytes);
+}
+
+static uint64_t region_start(struct lf_region *r)
+{
+	/* relaxed: changes only while RECYCLING (see struct lf_region). */
+	return atomic_load_explicit(&r->start, memory_order_relaxed);
+}
+
+static uint64_t region_end(struct lf_region *r)
+{
+	/* relaxed: as region_start. */
+	return atomic_load_explicit(&r->end, memory_order_relaxed);
+}
+
+/*
+ * The live added range holding all of [paddr, paddr + nframes), for dealloc
+ * and remove: FK_ENOTALIGNED / FK_EINVAL (fk_range_pfn) or FK_EOUTOFBOUND.
+ */
+int lf_range_region(struct lockfree *lf, uint64_t paddr, uint64_t nframes, uint64_t *pfn,
+                    struct lf_region **out)
+{
+	int bad = fk_range_pfn(paddr, nframes, pfn);
+	if (bad)
+		return bad;
+	unsigned nr = lf_nr_regions(lf);
+	for (unsigned i = 0; i < nr; i++) {
+		struct lf_region *r = lf_region_at(lf, i);
+		if (!r || !lf_region_live(r))
+			continue;
+		uint64_t s = region_start(r), e = region_end(r);
+		if (*pfn >= s && *pfn < e) {
+			if (*pfn + nframes > e || *pfn + nframes < *pfn)
+				return FK_EOUTOFBOUND;
+			*out = r;
+			return 0;
+		}
+	}
+	return FK_EOUTOFBOUND;
+}
+
+static uint64_t absent_bit(struct lf_region *r, uint64_t pfn)
+{
+	return pfn - lf_area0(r) * LF_AREA_FRAMES;
+}
+
+bool lf_absent_any(struct lf_region *r, uint64_t pfn, uint64_t n)
+{
+	/* relaxed: absent bits change only in add/remove of the same range,
+	 * which the caller does not race with frees of it. */
+	if (atomic_load_explicit(&r->nr_absent, memory_order_relaxed) == 0)
+		return false;
+	for (uint64_t i = absent_bit(r, pfn); i < absent_bit(r, pfn) + n; i++)
+		if (atomic_load_explicit(&r->absent[i / 64], memory_order_relaxed) &
+		    (1ull << (i % 64)))
+			return true;
+	return false;
+}
+
+static void absent_set(struct lf_region *r, uint64_t pfn, uint64_t n, bool on)
+{
+	for (uint64_t i = absent_bit(r, pfn); i < absent_bit(r, pfn) + n; i++) {
+		/* relaxed: see lf_absent_any. */
+		if (on)
+			atomic_fetch_or_explicit(&r->absent[i / 64], 1ull << (i % 64),
+			                         memory_order_relaxed);
+		else
+			atomic_fetch_and_explicit(&r->absent[i / 64], ~(1ull << (i % 64)),
+			                          memory_order_relaxed);
+	}
+}
+
+/* Free [pfn, pfn+n) of r area by area, frames we own (no checks). */
+void lf_range_free(struct lf_region *r, uint64_t pfn, uint64_t n)
+{
+	while (n) {
+		uint32_t k = (uint32_t)(pfn / LF_AREA_FRAMES - lf_area0(r));
+		uint64_t lim = lf_area_pfn(r, k + 1) - pfn;
+		unsigned c = (unsigned)(n < lim ? n : lim);
+		lf_area_free_owned(r, k, pfn, c);
+		pfn += c;
+		n -= c;
+	}
+}
+
+static uint32_t areas_of(uint64_t pfn, uint64_t n)
+{
+	uint64_t na = (pfn + n + LF_AREA_FRAMES - 1) / LF_AREA_FRAMES - pfn / LF_AREA_FRAMES;
+	return na > UINT32_MAX / 2 ? 0 : (uint32_t)na;
+}
+
+/*
+ * (Re)initialise record r for [pfn, pfn+n) on node; r is new (zero-filled)
+ * or RECYCLING (every area at counter 0 with all bits set). Range fields
+ * first, then each area's bits and counter with release stores: a stale
+ * reader that takes frames (acquire) sees the new range.
+ */
+static void region_init(struct lf_region *r, uint64_t pfn, uint64_t n, int node)
+{
+	uint64_t a0 = pfn / LF_AREA_FRAMES;
+	uint32_t na = areas_of(pfn, n);
+	/* relaxed, all: published by the release stores below and of state. */
+	atomic_store_explicit(&r->start, pfn, memory_order_relaxed);
+	atomic_store_explicit(&r->end, pfn + n, memory_order_relaxed);
+	atomic_store_explicit(&r->area0, a0, memory_order_relaxed);
+	atomic_store_explicit(&r->nr_areas, na, memory_order_relaxed);
+	atomic_store_explicit(&r->node, node, memory_order_relaxed);
+	atomic_store_explicit(&r->hint, 0, memory_order_relaxed);
+	atomic_store_explicit(&r->nr_absent, 0, memory_order_relaxed);
+	for (uint64_t i = 0; i < (uint64_t)r->cap * LF_AREA_WORDS; i++)
+		atomic_store_explicit(&r->absent[i], 0, memory_order_relaxed);
+	for (uint32_t k = 0; k < r->cap; k++) {
+		uint64_t s = (a0 + k) * LF_AREA_FRAMES, e = s + LF_AREA_FRAMES;
+		uint64_t ps = s > pfn ? s : pfn, pe = e < pfn + n ? e : pfn + n;
+		if (k >= na)
+			ps = pe = s; /* beyond the range: absent */
+		/* Frames outside [pfn, pfn+n) are absent: their bits stay set. */
+		for (unsigned w = 0; w < LF_AREA_WORDS; w++) {
+			uint64_t word = ~0ull, ws = s + w * 64;
+			if (ps < ws + 64 && pe > ws) {
+				uint64_t lo = ps > ws ? ps - ws : 0, hi = pe < ws + 64 ? pe - ws : 64;
+				word &= ~lf_word_mask((unsigned)lo, (unsigned)(hi - lo));
+			}
+			/* release: pairs with the acquire CAS of a taker (after
+			 * it took quota, which pairs with the store below). */
+			atomic_store_explicit(&r->areas[k].bits.w[w], word, memory_order_release);
+		}
+		/* release: pairs with the acquire quota CAS in lf_ctr_take /
+		 * lf_area_take_whole: the bits and range fields above are
+		 * visible to whoever takes this quota. Clears the flag. */
+		atomic_store_explicit(&r->areas[k].ctr, (uint32_t)(pe - ps), memory_order_release);
+	}
+}
+
+static struct lf_region *region_new(uint32_t na, int node)
+{
+	uint32_t cap = 1;
+	while (cap < na)
+		cap <<= 1; /* size classes: a record serves any later range that fits */
+	size_t hdr = (sizeof(struct lf_region) + 63) & ~(size_t)63;
+	size_t areas = (size_t)cap * sizeof(struct lf_area);
+	size_t abs = (size_t)cap * LF_AREA_WORDS * sizeof(uint64_t);
+	int on_numa;
+	char *m = lf_meta_alloc(hdr + areas + abs, node, &on_numa);
+	if (!m)
+		return NULL;
+	struct lf_region *r = (struct lf_region *)m;
+	r->cap = cap;
+	r->bytes = hdr + areas + abs;
+	r->on_numa = on_numa;
+	r->areas = (struct lf_area *)(m + hdr);
+	r->absent = (_Atomic uint64_t *)(m + hdr + areas);
+	atomic_init(&r->state, LF_RECYCLING);
+	return r;
+}
+
+/* Re-add withdrawn frames [pfn, pfn+n) of live r (all absent). */
+static int revive(struct lockfree *lf, struct lf_region *r, uint64_t pfn, uint64_t n, int node)
+{
+	if (pfn + n > region_end(r) || node != lf_region_node(r))
+		return FK_EEXIST;
+	for (uint64_t i = absent_bit(r, pfn); i < absent_bit(r, pfn) + n; i++)
+		/* relaxed: see lf_absent_any. */
+		if (!(atomic_load_explicit(&r->absent[i / 64], memory_order_relaxed) &
+		      (1ull << (i % 64))))
+			return FK_EEXIST;
+	absent_set(r, pfn, n, false);
+	/* relaxed, both: a count of withdrawn frames and a statistics total. */
+	atomic_fetch_sub_explicit(&r->nr_absent, n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&lf->nodes[node]->total, n, memory_order_relaxed);
+	lf_range_free(r, pfn, n);
+	return 0;
+}
+
+/* Claim a DEAD record with room for na areas (same node first), or -1. */
+static int claim_dead(struct lockfree *lf, uint32_t na, int node)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		unsigned nr = lf_nr_regions(lf);
+		for (unsigned i = 0; i < nr; i++) {
+			struct lf_region *r = lf_region_at(lf, i);
+			if (!r || r->cap < na || (pass == 0 && lf_region_node(r) != node))
+				continue;
+			int dead = LF_DEAD;
+			/* acquire: pairs with the release store of LF_DEAD in
+			 * lf_remove (its withdrawals are visible to us). One
+			 * adder wins the record. */
+			if (atomic_compare_exchange_strong_explicit(&r->state, &dead, LF_RECYCLING,
+			                                            memory_order_acquire,
+			                                            memory_order_relaxed))
+				return (int)i;
+		}
+	}
+	return -1;
+}
+
+int lf_add(void *state, uint64_t paddr, uint64_t nframes, int node)
+{
+	struct lockfree *lf = state;
+	if (paddr & (FK_PAGE_SIZE - 1))
+		return FK_ENOTALIGNED;
+	uint64_t pfn = paddr >> FK_PAGE_SHIFT;
+	if (nframes == 0 || node < 0 || (unsigned)node >= lf->nr_nodes || pfn + nframes < pfn)
+		return FK_EINVAL;
+	uint32_t na = areas_of(pfn, nframes);
+	if (na == 0)
+		return FK_EINVAL;
+	/* Overlap check against live records. Concurrent adds of overlapping
+	 * ranges are a caller bug this does not detect (the core serialises
+	 * hot-plug of a range). */
+	unsigned nr = lf_nr_regions(lf);
+	for (unsigned i = 0; i < nr; i++) {
+		struct lf_region *r = lf_region_at(lf, i);
+		if (!r || !lf_region_live(r) || pfn >= region_end(r) ||
+		    pfn + nframes <= region_start(r))
+			continue;
+		if (pfn < region_start(r))
+			return FK_EEXIST;
+		return revive(lf, r, pfn, nframes, node); /* withdrawn frames come back */
+	}
+	struct lf_region *r;
+	int idx = claim_dead(lf, na, node);
+	if (idx >= 0) {
+		r = lf_region_at(lf, (unsigned)idx);
+		lf_forget_region(lf, (unsigned)idx); /* reservations of its old range */
+	} else {
+		r = region_new(na, node);
+		if (!r)
+			return FK_ENOMEM;
+		/* relaxed: claims a slot index; publication is the release store. */
+		unsigned i = atomic_fetch_add_explicit(&lf->nr_regions, 1, memory_order_relaxed);
+		if (i >= LF_MAX_REGIONS) {
+			/* relaxed: undo the claim (a bound only). */
+			atomic_fetch_sub_explicit(&lf->nr_regions, 1, memory_order_relaxed);
+			lf_meta_free(r, r->bytes, r->on_numa);
+			return FK_ENOMEM; /* documented limit: LF_MAX_REGIONS records at once */
+		}
+		r->idx = i;
+		region_init(r, pfn, nframes, node);
+		/* release: pairs with the acquire in lf_region_at; publishes the
+		 * record's immutable fields. It is not live yet. */
+		atomic_store_explicit(&lf->regions[i], r, memory_order_release);
+		idx = (int)i;
+		goto publish;
+	}
+	region_init(r, pfn, nframes, node);
+publish:
+	/* relaxed: a statistics total. */
+	atomic_fetch_add_explicit(&lf->nodes[node]->total, nframes, memory_order_relaxed);
+	/* release: pairs with lf_region_live's acquire. Linearisation point
+	 * of add_free_memory for a new or recycled record. */
+	atomic_store_explicit(&r->state, LF_LIVE, memory_order_release);
+	return 0;
+}
+
+/*
+ * Withdraw [pfn, pfn+n): take the quota and set the bits of each area part;
+ * any allocated bit (or missing quota) rolls everything back: FK_EBUSY.
+ * A concurrent allocation that meets quota we hold transiently moves on to
+ * other areas (every allocation path ends with a scan of every area), so
+ * it fails only if no other area has room.
+ */
+int lf_remove(void *state, uint64_t paddr, uint64_t nframes)
+{
+	struct lockfree *lf = state;
+	uint64_t pfn;
+	struct lf_region *r;
+	int bad = lf_range_region(lf, paddr, nframes, &pfn, &r);
+	if (bad)
+		return bad;
+	if (lf_absent_any(r, pfn, nframes))
+		return FK_EOUTOFBOUND;
+	/* Cheap pre-check so an obviously busy range disturbs nobody. */
+	for (uint64_t p = pfn; p < pfn + nframes; p++) {
+		uint32_t k = (uint32_t)(p / LF_AREA_FRAMES - lf_area0(r));
+		unsigned b = (unsigned)(p - lf_area_pfn(r, k));
+		/* relaxed: advisory; the CAS below decides. */
+		if (atomic_load_explicit(&r->areas[k].bits.w[b / 64], memory_order_relaxed) &
+		    (1ull << (b % 64)))
+			return FK_EBUSY;
+	}
+	uint64_t p = pfn, n = nframes;
+	int err = 0;
+	while (n) {
+		uint32_t k = (uint32_t)(p / LF_AREA_FRAMES - lf_area0(r));
+		uint64_t lim = lf_area_pfn(r, k + 1) - p;
+		unsigned c = (unsigned)(n < lim ? n : lim), first = (unsigned)(p - lf_area_pfn(r, k));
+		if (!lf_ctr_take(&r->areas[k].ctr, c)) {
+			err = FK_EBUSY;
+			break;
+		}
+		if (!lf_bits_withdraw(&r->areas[k].bits, first, c)) {
+			lf_ctr_give(&r->areas[k].ctr, c); /* this area's part is undone */
+			err = FK_EBUSY;
+			break;
+		}
+		p += c;
+		n -= c;
+	}
+	if (err) {
+		lf_range_free(r, pfn, p - pfn); /* the earlier areas' parts */
+		return err;
+	}
+	absent_set(r, pfn, nframes, true);
+	/* relaxed: counters of withdrawn frames and of the node total; the
+	 * frames themselves are held by their set bits and taken quota. */
+	uint64_t absent = atomic_fetch_add_explicit(&r->nr_absent, nframes, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&lf->nodes[lf_region_node(r)]->total, nframes,
+	                          memory_order_relaxed);
+	if (absent + nframes == region_end(r) - region_start(r))
+		/* release: pairs with the acquire CAS in claim_dead: every
+		 * withdrawal above happens-before the record's recycling. */
+		atomic_store_explicit(&r->state, LF_DEAD, memory_order_release);
+	return 0;
+}
+
+void lf_regions_destroy(struct lockfree *lf)
+{
+	unsigned nr = lf_nr_regions(lf);
+	for (unsigned i = 0; i < nr; i++) {
+		struct lf_region *r = lf_region_at(lf, i);
+		if (r)
+			lf_meta_free(r, r->bytes, r->on_numa);
+	}
+}

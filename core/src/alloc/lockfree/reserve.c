@@ -1,0 +1,252 @@
+/*
+ * lockfree: placement. Where a request looks for frames, in order:
+ *
+ *   small (n <= 256, align < 9): the CPU's reserved area of the node (a
+ *     hit), then a new reservation (partially used areas first; a fully
+ *     free area only while the node keeps more free areas than CPUs, else
+ *     a share of another CPU's partly used area), then any area.
+ *   huge (one area): the CPU's huge hint and its neighbours (the area it
+ *     last freed or took), then a scan from the CPU's position.
+ *   span (several areas, or alignment above 2 MiB): consecutive free areas.
+ *
+ * The last step of every path visits every live area of the node, reserved
+ * or not, so a quiescent FK_ENOMEM means that no area can serve the request
+ * (reservations hold no frames: they are hints).
+ */
+#include "area.h"
+
+void lf_unreserve(struct lockfree *lf, uint64_t code)
+{
+	struct lf_region *r = lf_region_at(lf, lf_res_region(code));
+	lf_ctr_unreserve(&r->areas[lf_res_area(code)].ctr);
+}
+
+/* Swap the CPU slot from old to code; whoever swaps a value out unreserves it. */
+static void res_swap(struct lockfree *lf, struct lf_res *rs, uint64_t old, uint64_t code)
+{
+	uint64_t expect = old;
+	/* acq_rel: the slot holds only an area id; acquire/release keep the
+	 * swap ordered with the flag updates around it. */
+	if (atomic_compare_exchange_strong_explicit(&rs->area, &expect, code, memory_order_acq_rel,
+	                                            memory_order_acquire)) {
+		if (old)
+			lf_unreserve(lf, old);
+	} else if (code) {
+		lf_unreserve(lf, code); /* another thread sharing this slot won */
+	}
+}
+
+/* Any live area of node with at least need quota in [lo, hi], reserved or not. */
+static bool scan_range(struct lockfree *lf, int node, unsigned n, unsigned align, unsigned cpu,
+                       unsigned lo, unsigned hi, uint64_t *pfn, unsigned *where)
+{
+	unsigned nr = lf_nr_regions(lf);
+	for (unsigned i = 0; i < nr; i++) {
+		struct lf_region *r = lf_region_at(lf, i);
+		if (!r || lf_region_node(r) != node || !lf_region_live(r))
+			continue;
+		uint32_t na = lf_region_areas(r);
+		/* CPUs start at different places, so they do not all race
+		 * for the same first free area. */
+		uint32_t start = (uint32_t)((uint64_t)cpu * na / lf->nr_cpus);
+		for (uint32_t j = 0; j < na; j++) {
+			uint32_t k = (start + j) % na;
+			uint32_t v = lf_ctr_peek(&r->areas[k].ctr) & LF_CTR_FREE;
+			if (v < lo || v > hi)
+				continue;
+			if (lf_area_alloc(r, k, n, align, pfn, cpu)) {
+				where[0] = i;
+				where[1] = k;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/*
+ * Reserve a new area of node for the CPU slot rs and allocate from it.
+ * `old` is the slot value the caller saw.
+ */
+static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned cpu, uint64_t old,
+                              int node, unsigned n, unsigned align, uint64_t *pfn)
+{
+	const unsigned need = lf_area_need(n, align);
+	const unsigned worth = need > 16 ? need : 16;
+	unsigned free_areas = 0;
+	/* Pass 0: unreserved partially used areas that are worth it (keeps free
+	 * areas for huge frames, as LLFree does); count the free areas. Pass 1:
+	 * a fully free area. Pass 2: any unreserved area with room. */
+	for (int pass = 0; pass < 3; pass++) {
+		unsigned lo = pass == 0 ? worth : pass == 1 ? LF_AREA_FRAMES : need;
+		unsigned hi = pass == 1 ? LF_AREA_FRAMES : LF_AREA_FRAMES - 1;
+		unsigned where[2];
+		if (pass == 1 && free_areas <= lf->nr_cpus &&
+		    scan_range(lf, node, n, align, cpu, need, LF_AREA_FRAMES - 1, pfn, where))
+			return true; /* free areas are scarce: share a partly used one */
+		if (pass == 2 && worth == need)
+			break; /* pass 0 covered it */
+		unsigned nr = lf_nr_regions(lf);
+		for (unsigned i = 0; i < nr; i++) {
+			struct lf_region *r = lf_region_at(lf, i);
+			if (!r || lf_region_node(r) != node || !lf_region_live(r))
+				continue;
+			uint32_t na = lf_region_areas(r);
+			/* relaxed: a scan start hint. */
+			uint32_t h = atomic_load_explicit(&r->hint, memory_order_relaxed);
+			for (uint32_t j = 0; j < na; j++) {
+				uint32_t k = (h + j) % na;
+				if (pass == 0 &&
+				    (lf_ctr_peek(&r->areas[k].ctr) & LF_CTR_FREE) == LF_AREA_FRAMES)
+					free_areas++;
+				if (!lf_ctr_reserve(&r->areas[k].ctr, lo, hi))
+					continue;
+				if (!lf_area_alloc(r, k, n, align, pfn, cpu)) {
+					lf_ctr_unreserve(&r->areas[k].ctr);
+					continue;
+				}
+				/* relaxed: a scan start hint, orders nothing. */
+				atomic_store_explicit(&r->hint, k + 1, memory_order_relaxed);
+				res_swap(lf, rs, old, lf_res_encode(i, k));
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+void lf_huge_hint(struct lockfree *lf, unsigned cpu, int node, unsigned region, uint32_t area)
+{
+	struct lf_res *rs = &lf->res[cpu * lf->nr_nodes + (unsigned)node];
+	/* relaxed: a search hint, orders nothing (lf_area_take_whole decides). */
+	atomic_store_explicit(&rs->huge, lf_res_encode(region, area), memory_order_relaxed);
+}
+
+/* One area's worth (n in 257..512 or align 9): near the hint, then a scan. */
+static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, unsigned align,
+                       uint64_t *pfn)
+{
+	struct lf_res *rs = &lf->res[cpu * lf->nr_nodes + (unsigned)node];
+	/* relaxed: see lf_huge_hint. */
+	uint64_t h = atomic_load_explicit(&rs->huge, memory_order_relaxed);
+	if (h) {
+		unsigned i = lf_res_region(h);
+		struct lf_region *r = lf_region_at(lf, i);
+		if (r && lf_region_node(r) == node && lf_region_live(r)) {
+			uint32_t na = lf_region_areas(r);
+			for (uint32_t j = 0, k = lf_res_area(h); j < LF_HUGE_NEAR && na; j++, k++) {
+				if (k >= na)
+					k = 0;
+				if ((lf_ctr_peek(&r->areas[k].ctr) & LF_CTR_FREE) != LF_AREA_FRAMES)
+					continue;
+				if (lf_area_alloc(r, k, n, align, pfn, cpu)) {
+					lf_huge_hint(lf, cpu, node, i, k + 1 < na ? k + 1 : 0);
+					return true;
+				}
+			}
+		}
+	}
+	unsigned where[2];
+	if (!scan_range(lf, node, n, align, cpu, LF_AREA_FRAMES, LF_AREA_FRAMES, pfn, where))
+		return false;
+	lf_huge_hint(lf, cpu, node, where[0], where[1]); /* the next search starts here */
+	return true;
+}
+
+/* More than one area (n > 512) or alignment above 2 MiB: whole free areas. */
+static bool span_alloc(struct lockfree *lf, int node, uint64_t n, unsigned align, uint64_t *pfn)
+{
+	uint64_t na = (n + LF_AREA_FRAMES - 1) / LF_AREA_FRAMES;
+	uint64_t step = align > LF_AREA_ORDER ? 1ull << (align - LF_AREA_ORDER) : 1;
+	unsigned nr = lf_nr_regions(lf);
+	for (unsigned i = 0; i < nr; i++) {
+		struct lf_region *r = lf_region_at(lf, i);
+		if (!r || lf_region_node(r) != node || !lf_region_live(r))
+			continue;
+		uint64_t a0 = lf_area0(r), nra = lf_region_areas(r);
+		if (nra < na)
+			continue;
+		uint64_t k = ((a0 + step - 1) / step) * step - a0;
+		while (k + na <= nra) {
+			uint64_t j = 0;
+			while (j < na && lf_area_take_whole(r, (uint32_t)(k + j)))
+				j++;
+			if (j == na) {
+				*pfn = lf_area_pfn(r, (uint32_t)k);
+				uint64_t tail = na * LF_AREA_FRAMES - n;
+				if (tail)
+					lf_area_free_owned(r, (uint32_t)(k + na - 1),
+					                   lf_area_pfn(r, (uint32_t)(k + na)) - tail,
+					                   (unsigned)tail);
+				return true;
+			}
+			for (uint64_t t = 0; t < j; t++) /* roll back */
+				lf_area_free_owned(r, (uint32_t)(k + t), lf_area_pfn(r, (uint32_t)(k + t)),
+				                   LF_AREA_FRAMES);
+			k = ((a0 + k + j + 1 + step - 1) / step) * step - a0;
+		}
+	}
+	return false;
+}
+
+/*
+ * Serve a request from node: see the file comment. Counted in node's
+ * stats for cpu.
+ */
+bool lf_alloc_node(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsigned align,
+                   uint64_t *pfn)
+{
+	struct lf_stat *st = &lf->nodes[node]->stat[cpu];
+	bool ok;
+	if (n > LF_AREA_FRAMES || align > LF_AREA_ORDER) {
+		ok = span_alloc(lf, node, n, align, pfn);
+	} else if (n > 256 || align == LF_AREA_ORDER) {
+		ok = huge_alloc(lf, cpu, node, (unsigned)n, align, pfn);
+	} else {
+		struct lf_res *rs = &lf->res[cpu * lf->nr_nodes + (unsigned)node];
+		/* acquire: pairs with the acq_rel CAS that installed it. */
+		uint64_t code = atomic_load_explicit(&rs->area, memory_order_acquire);
+		if (code) {
+			struct lf_region *r = lf_region_at(lf, lf_res_region(code));
+			if (lf_area_alloc(r, lf_res_area(code), (unsigned)n, align, pfn, cpu)) {
+				lf_stat_inc(&st->hits); /* allocs = hits + the rest */
+				return true;
+			}
+		}
+		lf_stat_inc(&st->misses);
+		unsigned where[2];
+		ok = reserve_and_alloc(lf, rs, cpu, code, node, (unsigned)n, align, pfn) ||
+		     scan_range(lf, node, (unsigned)n, align, cpu, lf_area_need((unsigned)n, align),
+		                LF_AREA_FRAMES, pfn, where);
+	}
+	if (ok)
+		lf_stat_inc(&st->allocs);
+	return ok;
+}
+
+/* A record is being recycled: clear every CPU slot that names it. */
+void lf_forget_region(struct lockfree *lf, unsigned idx)
+{
+	for (unsigned c = 0; c < lf->nr_cpus * lf->nr_nodes; c++) {
+		/* acquire: pairs with the acq_rel CAS in res_swap. */
+		uint64_t code = atomic_load_explicit(&lf->res[c].area, memory_order_acquire);
+		if (code && lf_res_region(code) == idx)
+			res_swap(lf, &lf->res[c], code, 0);
+		/* relaxed: a hint (see lf_huge_hint). */
+		code = atomic_load_explicit(&lf->res[c].huge, memory_order_relaxed);
+		if (code && lf_res_region(code) == idx)
+			atomic_store_explicit(&lf->res[c].huge, 0, memory_order_relaxed);
+	}
+}
+
+void lf_drain(void *state)
+{
+	struct lockfree *lf = state;
+	for (unsigned c = 0; c < lf->nr_cpus * lf->nr_nodes; c++) {
+		/* acq_rel: as the swap in res_swap; we swapped the value out, so
+		 * we clear its flag. */
+		uint64_t old = atomic_exchange_explicit(&lf->res[c].area, 0, memory_order_acq_rel);
+		if (old)
+			lf_unreserve(lf, old);
+	}
+}
