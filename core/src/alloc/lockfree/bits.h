@@ -134,6 +134,12 @@ static inline void lf_bits_retake(struct lf_bits *a, unsigned first, unsigned n)
  */
 static inline bool lf_bits_release(struct lf_bits *a, unsigned first, unsigned n)
 {
+	if (n == 1) {
+		/* One frame: fetch_and checks and acts in one RMW (clearing an
+		 * already clear bit changes nothing). release: as below. */
+		uint64_t m = 1ull << (first % 64);
+		return atomic_fetch_and_explicit(&a->w[first / 64], ~m, memory_order_release) & m;
+	}
 	unsigned f0 = first, done = 0;
 	while (done < n) {
 		unsigned w;
