@@ -22,21 +22,13 @@ static inline bool lf_ctr_take(_Atomic uint32_t *c, unsigned n)
 	do {
 		if ((v & LF_CTR_FREE) < n)
 			return false;
-		/* acquire: pairs with the release increment in lf_ctr_give
+		/* acquire: pairs with the seq_cst (release) increment in lf_area_give
 		 * (every RMW on the counter continues its release sequence),
 		 * so the bit clears made before that free are visible to our
 		 * bit-field scan: quota implies visibly clear bits. */
 	} while (!atomic_compare_exchange_weak_explicit(c, &v, v - n, memory_order_acquire,
 	                                                memory_order_relaxed));
 	return true;
-}
-
-static inline void lf_ctr_give(_Atomic uint32_t *c, unsigned n)
-{
-	/* release: pairs with the acquire CAS in lf_ctr_take/lf_area_take_whole;
-	 * our bit clears (and the freed frames' last writes) happen-before any
-	 * use of this quota. Linearisation point of a free. */
-	atomic_fetch_add_explicit(c, n, memory_order_release);
 }
 
 /* Set the reserved flag of an unreserved area with free in [lo, hi]. */
@@ -65,11 +57,53 @@ static inline uint32_t lf_ctr_peek(_Atomic uint32_t *c)
 	return atomic_load_explicit(c, memory_order_relaxed);
 }
 
+/*
+ * The free map. A giver whose quota makes the area fully free sets its bit
+ * (after a load: usually it is set already); a searcher that finds a set bit
+ * on an area that is not fully free clears it, then rechecks the counter.
+ * seq_cst on the four accesses (giver: counter RMW, bit load; searcher: bit
+ * RMW, counter load) makes them a Dekker pair: either the giver sees the
+ * bit clear and sets it, or the searcher sees 512 and sets it back. So a
+ * fully free area always has its bit set.
+ */
+static inline void lf_freemap_mark(struct lf_region *r, uint32_t k)
+{
+	_Atomic uint64_t *w = &r->freemap[k / 64];
+	uint64_t m = 1ull << (k % 64);
+	/* seq_cst, both: the giver's half of the Dekker pair above. */
+	if (!(atomic_load_explicit(w, memory_order_seq_cst) & m))
+		atomic_fetch_or_explicit(w, m, memory_order_seq_cst);
+}
+
+static inline void lf_freemap_clear(struct lf_region *r, uint32_t k)
+{
+	_Atomic uint64_t *w = &r->freemap[k / 64];
+	uint64_t m = 1ull << (k % 64);
+	/* seq_cst, all: the searcher's half of the Dekker pair above. */
+	atomic_fetch_and_explicit(w, ~m, memory_order_seq_cst);
+	if ((atomic_load_explicit(&r->areas[k].ctr, memory_order_seq_cst) & LF_CTR_FREE) ==
+	    LF_AREA_FRAMES)
+		atomic_fetch_or_explicit(w, m, memory_order_seq_cst);
+}
+
+/* Give n frames of quota back to area k of r (bits already cleared). */
+static inline void lf_area_give(struct lf_region *r, uint32_t k, unsigned n)
+{
+	/* seq_cst (a release and more): pairs with the acquire CAS in
+	 * lf_ctr_take/lf_area_take_whole: our bit clears (and the freed
+	 * frames' last writes) happen-before any use of this quota; and the
+	 * giver's counter RMW of the free map's Dekker pair. Linearisation
+	 * point of a free. */
+	uint32_t old = atomic_fetch_add_explicit(&r->areas[k].ctr, n, memory_order_seq_cst);
+	if ((old & LF_CTR_FREE) + n == LF_AREA_FRAMES)
+		lf_freemap_mark(r, k);
+}
+
 /* Free [pfn, pfn+n) inside area k of r that we own (no check). */
 static inline void lf_area_free_owned(struct lf_region *r, uint32_t k, uint64_t pfn, unsigned n)
 {
 	lf_bits_clear_owned(&r->areas[k].bits, (unsigned)(pfn - lf_area_pfn(r, k)), n);
-	lf_ctr_give(&r->areas[k].ctr, n);
+	lf_area_give(r, k, n);
 }
 
 /* The whole area k: counter 512 -> 0, then all bits set. */
@@ -79,7 +113,7 @@ static inline bool lf_area_take_whole(struct lf_region *r, uint32_t k)
 	do {
 		if ((v & LF_CTR_FREE) != LF_AREA_FRAMES)
 			return false;
-		/* acquire: pairs with lf_ctr_give's release: all 512 bits are
+		/* acquire: pairs with lf_area_give's release: all 512 bits are
 		 * clear and visible, and the last frees happen-before. The
 		 * reserved flag is kept. Linearisation point of order 9. */
 	} while (!atomic_compare_exchange_weak_explicit(&r->areas[k].ctr, &v, v & ~LF_CTR_FREE,
@@ -132,7 +166,7 @@ static inline bool lf_area_alloc(struct lf_region *r, uint32_t k, unsigned n, un
 			return false;
 		int at = lf_bits_take_words(&r->areas[k].bits, bo);
 		if (at < 0) {
-			lf_ctr_give(&r->areas[k].ctr, 1u << bo);
+			lf_area_give(r, k, 1u << bo);
 			return false;
 		}
 		*pfn = lf_area_pfn(r, k) + (unsigned)at;
@@ -144,7 +178,7 @@ static inline bool lf_area_alloc(struct lf_region *r, uint32_t k, unsigned n, un
 		return false;
 	int at = lf_bits_take_small(&r->areas[k].bits, n, 1u << align, hint);
 	if (at < 0) {
-		lf_ctr_give(&r->areas[k].ctr, n);
+		lf_area_give(r, k, n);
 		return false;
 	}
 	*pfn = lf_area_pfn(r, k) + (unsigned)at;

@@ -91,7 +91,7 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 	for (p = pfn, n = nframes; n;) {
 		uint32_t k;
 		unsigned c = area_part(r, p, n, &k);
-		lf_ctr_give(&r->areas[k].ctr, c);
+		lf_area_give(r, k, c);
 		if (c == LF_AREA_FRAMES) /* a whole area: look here first for huge frames */
 			lf_huge_hint(lf, cpu, node, r->idx, k);
 		p += c;

@@ -15,6 +15,9 @@
  *                from (res), and the area near which it looks for huge
  *                frames (huge). A hint, never an owner.
  *   absent       a withdrawn frame (remove_free_memory): bit set, no quota.
+ *   free map     one bit per area of a region: set when the area's counter
+ *                reaches 512, cleared lazily by huge searches that find it
+ *                taken; never misses a free area (a Dekker pair, area.h).
  *
  * Code map:
  *   bits.h     transitions of one bit-field word (take, release, withdraw)
@@ -84,6 +87,7 @@ struct lf_region {
 	_Atomic uint32_t hint;      /* where reservation scans start */
 	_Atomic uint64_t nr_absent; /* frames withdrawn by remove_free_memory */
 	struct lf_area *areas;      /* cap */
+	_Atomic uint64_t *freemap;  /* cap bits: area possibly fully free (area.h) */
 	_Atomic uint64_t *absent;   /* cap * 512 bits, indexed by pfn - area0 * 512 */
 };
 

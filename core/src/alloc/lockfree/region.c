@@ -167,6 +167,9 @@ static void region_init(struct lf_region *r, uint64_t pfn, uint64_t n, int node)
 	atomic_store_explicit(&r->nr_absent, 0, memory_order_relaxed);
 	for (uint64_t i = 0; i < (uint64_t)r->cap * LF_AREA_WORDS; i++)
 		atomic_store_explicit(&r->absent[i], 0, memory_order_relaxed);
+	for (uint32_t i = 0; i < (r->cap + 63) / 64; i++)
+		/* seq_cst: the free map is only written with seq_cst (area.h). */
+		atomic_store_explicit(&r->freemap[i], 0, memory_order_seq_cst);
 	for (uint32_t k = 0; k < r->cap; k++) {
 		uint64_t s = (a0 + k) * LF_AREA_FRAMES, e = s + LF_AREA_FRAMES;
 		uint64_t ps = s > pfn ? s : pfn, pe = e < pfn + n ? e : pfn + n;
@@ -187,6 +190,8 @@ static void region_init(struct lf_region *r, uint64_t pfn, uint64_t n, int node)
 		 * lf_area_take_whole: the bits and range fields above are
 		 * visible to whoever takes this quota. Clears the flag. */
 		atomic_store_explicit(&r->areas[k].ctr, (uint32_t)(pe - ps), memory_order_release);
+		if (pe - ps == LF_AREA_FRAMES)
+			lf_freemap_mark(r, k);
 	}
 }
 
@@ -198,16 +203,18 @@ static struct lf_region *region_new(uint32_t na, int node)
 	size_t hdr = (sizeof(struct lf_region) + 63) & ~(size_t)63;
 	size_t areas = (size_t)cap * sizeof(struct lf_area);
 	size_t abs = (size_t)cap * LF_AREA_WORDS * sizeof(uint64_t);
+	size_t fmap = (size_t)(cap + 63) / 64 * sizeof(uint64_t);
 	int on_numa;
-	char *m = lf_meta_alloc(hdr + areas + abs, node, &on_numa);
+	char *m = lf_meta_alloc(hdr + areas + abs + fmap, node, &on_numa);
 	if (!m)
 		return NULL;
 	struct lf_region *r = (struct lf_region *)m;
 	r->cap = cap;
-	r->bytes = hdr + areas + abs;
+	r->bytes = hdr + areas + abs + fmap;
 	r->on_numa = on_numa;
 	r->areas = (struct lf_area *)(m + hdr);
 	r->absent = (_Atomic uint64_t *)(m + hdr + areas);
+	r->freemap = (_Atomic uint64_t *)(m + hdr + areas + abs);
 	atomic_init(&r->state, LF_RECYCLING);
 	return r;
 }
@@ -348,7 +355,7 @@ int lf_remove(void *state, uint64_t paddr, uint64_t nframes)
 			break;
 		}
 		if (!lf_bits_withdraw(&r->areas[k].bits, first, c)) {
-			lf_ctr_give(&r->areas[k].ctr, c); /* this area's part is undone */
+			lf_area_give(r, k, c); /* this area's part is undone */
 			err = FK_EBUSY;
 			break;
 		}

@@ -146,6 +146,35 @@ static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, 
 			}
 		}
 	}
+	/* The free maps: 64 areas per word, so the search costs O(areas / 64)
+	 * loads whatever the occupancy; stale bits are cleared on the way. */
+	unsigned nr = lf_nr_regions(lf);
+	for (unsigned i = 0; i < nr; i++) {
+		struct lf_region *r = lf_region_at(lf, i);
+		if (!r || lf_region_node(r) != node || !lf_region_live(r))
+			continue;
+		uint32_t na = lf_region_areas(r), words = (na + 63) / 64;
+		uint32_t start = (uint32_t)((uint64_t)cpu * words / lf->nr_cpus);
+		for (uint32_t j = 0; j < words; j++) {
+			uint32_t w = (start + j) % words;
+			/* relaxed: a hint; the counter CAS decides. */
+			uint64_t v = atomic_load_explicit(&r->freemap[w], memory_order_relaxed);
+			while (v) {
+				uint32_t k = w * 64 + (uint32_t)__builtin_ctzll(v);
+				v &= v - 1;
+				if (k >= na)
+					break;
+				if (lf_area_alloc(r, k, n, align, pfn, cpu)) {
+					lf_huge_hint(lf, cpu, node, i, k + 1 < na ? k + 1 : 0);
+					return true;
+				}
+				if ((lf_ctr_peek(&r->areas[k].ctr) & LF_CTR_FREE) != LF_AREA_FRAMES)
+					lf_freemap_clear(r, k);
+			}
+		}
+	}
+	/* Not reached unless memory has no free area: the maps never miss one
+	 * (area.h); this scan only makes that independent of the proof. */
 	unsigned where[2];
 	if (!scan_range(lf, node, n, align, cpu, LF_AREA_FRAMES, LF_AREA_FRAMES, pfn, where))
 		return false;
