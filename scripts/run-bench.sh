@@ -24,19 +24,14 @@
 # failed; 2 bad usage. Compare runs: scripts/compare-runs.sh A.json B.json
 set -euo pipefail
 
+. "$(dirname "$0")/lib.sh"
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
-die2() {
-	echo "run-bench.sh: $*" >&2
-	exit 2
-}
 
 MODE=default
 OUT=""
 EXTRA=()
-need() { [ $# -ge 2 ] && [ -n "$2" ] || die2 "$1 needs a value (try --help)"; }
+need() { [ $# -ge 2 ] && [ -n "$2" ] || fk_bad_usage "$1 needs a value"; }
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) MODE=quick ;;
@@ -65,10 +60,10 @@ while [ $# -gt 0 ]; do
 		break
 		;;
 	-h | --help)
-		usage
+		fk_usage
 		exit 0
 		;;
-	*) die2 "unknown argument '$1' (try --help)" ;;
+	*) fk_bad_usage "unknown argument '$1'" ;;
 	esac
 	shift
 done
@@ -176,20 +171,15 @@ echo "== framekit_bench finished in $(($(date +%s) - start)) s (rc $rc)"
 	echo "duration_s=$(($(date +%s) - start))"
 	echo "rc=$rc"
 } >>"$OUT/run-info.txt"
-if [ "$rc" -ne 0 ]; then
-	echo "run-bench.sh: framekit_bench failed (exit $rc): see $OUT/bench.log" >&2
-	exit 1
-fi
+[ "$rc" -eq 0 ] || fk_die "framekit_bench failed (exit $rc): see $OUT/bench.log"
 
 # One JSON with every pass (pass N = repetition_index N-1).
 "$PY" scripts/summarize.py --merge "$OUT"/pass-*.json --merged-out "$OUT/bench.json"
 rm -f "$OUT"/pass-*.json
 axes=()
 case " ${EXTRA[*]-} " in *" --benchmark_filter"*) axes=(--any-axes) ;; esac
-if ! "$PY" bench/check_json.py --bench "$BIN" --json "$OUT/bench.json" ${axes[@]+"${axes[@]}"}; then
-	echo "run-bench.sh: the JSON check failed (see above)" >&2
-	exit 1
-fi
+"$PY" bench/check_json.py --bench "$BIN" --json "$OUT/bench.json" ${axes[@]+"${axes[@]}"} ||
+	fk_die "the JSON check failed (see above)"
 echo "== plots"
 MPLBACKEND=Agg "$PY" scripts/plot_results.py "$OUT/bench.json" --out "$OUT/plots"
 echo "== summary"
