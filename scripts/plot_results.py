@@ -62,7 +62,7 @@ def plot_family(fam, rows, ctx, out_dir):
     variants = sorted({k[1] for k in rows})
     lat = LATENCY_OP.get(fam)
     cols = 3 if lat else 2
-    fig, axes = plt.subplots(len(variants), cols, figsize=(4.6 * cols + 1.6, 3.3 * len(variants) + 0.9),
+    fig, axes = plt.subplots(len(variants), cols, figsize=(4.6 * cols + 2.3, 3.3 * len(variants) + 0.9),
                              squeeze=False)
     handles = {}
     item = S.unit(fam)
@@ -117,7 +117,7 @@ def plot_family(fam, rows, ctx, out_dir):
                  fontsize=10)
     fig.legend(list(handles.values()), list(handles.keys()), loc="center right",
                fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0, 1 - 1.5 / (4.6 * cols + 1.6), 1))
+    fig.tight_layout(rect=(0, 0, 1 - 2.3 / (4.6 * cols + 1.6), 1))
     path = os.path.join(out_dir, "%s.png" % fam)
     fig.savefig(path, dpi=80)
     plt.close(fig)
@@ -132,8 +132,8 @@ def plot_overhead(rows, ctx, out_dir):
     ax.barh([i[0] for i in items], [i[1] for i in items], color="tab:blue")
     for y, (_, ns) in enumerate(items):
         ax.text(ns, y, " %.3g ns" % ns, va="center", fontsize=8)
-    ax.set_xscale("log")
-    ax.set_xlabel("ns per empty iteration (log)")
+    ax.set_xlim(0, max(i[1] for i in items) * 1.3)
+    ax.set_xlabel("ns per iteration (body: one compiler barrier)")
     ax.set_title("C wrapper overhead, 1 thread\n%s" % S.title(ctx), fontsize=9)
     fig.tight_layout()
     path = os.path.join(out_dir, "overhead.png")
