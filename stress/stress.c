@@ -15,14 +15,18 @@
  * node and per order), the leak report empty, and every frame the
  * allocator handed out must have come back exactly once.
  *
- * Usage: framekit_stress [--threads N] [--seconds S] [--seed X]
- *        [--allocator NAME|all] [--ops N] [--faults P] [--no-hotplug]
- *        [--lock ticket|mcs|mutex] (buddy baselines; default rotates by seed)
- *        [--list] (allocator names)
- * Seconds and ops bound each allocator's run; whichever comes first.
+ * Every FK_ENOMEM the workload gets is classified (stress_common.h): it
+ * was injected, or no aligned free block of the size asked for existed in
+ * an allowed region for the whole call; any other one fails the run. The
+ * SUMMARY line counts them.
+ *
+ * Usage: see usage() or `framekit_stress --help`. Seconds and ops bound
+ * each allocator's run, whichever comes first; replay a failure with the
+ * printed --seed (and the same --threads).
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -135,6 +139,7 @@ struct worker {
 	struct item items[MAX_ITEMS];
 	int n;
 	uint64_t nops;
+	_Atomic uint64_t nops_seen; /* nops for the progress line (relaxed copy) */
 	uint64_t ops[NR_OPS], ok[NR_OPS];
 };
 
@@ -162,6 +167,8 @@ static struct {
 	const char *run_lock; /* the one used by the current run */
 	atomic_int stop;
 	atomic_int failed;
+	atomic_uint nfailures; /* fail() calls in this run */
+	double progress;       /* seconds between progress lines, 0 = none */
 	atomic_int workers_done;
 	_Atomic uint64_t gen;
 	_Atomic uint64_t published[NPUB]; /* paddr | (gen & 0xfff), 0 = empty */
@@ -184,6 +191,7 @@ static void fail(const char *fmt, ...)
 	fputc('\n', stderr);
 	va_end(ap);
 	atomic_store(&g.failed, 1);
+	atomic_fetch_add(&g.nfailures, 1);
 	atomic_store(&g.stop, 1);
 }
 
@@ -436,6 +444,15 @@ static void check_segment_meta(const fk_segment *s, const struct fk_meta_type *f
 		           what);
 }
 
+/* An FK_ENOMEM from an allocating call: justified or the run fails. */
+static void check_enomem(const struct sc_call *call, uint64_t n, unsigned flags, const char *what)
+{
+	CNT(enomem);
+	if (sc_enomem_classify(call, n, flags, stderr))
+		fail("%s(%" PRIu64 " frames, flags 0x%x): unjustified FK_ENOMEM (see above)", what,
+		     n, flags);
+}
+
 /* ---- Operations ---- */
 
 static int op_alloc_seg(struct worker *w)
@@ -455,10 +472,12 @@ static int op_alloc_seg(struct worker *w)
 	const struct fk_meta_type *t = rand_type(w);
 	arm_init_fault(w, t, n);
 	fk_segment s;
+	struct sc_call call;
+	sc_call_begin(&call);
 	int rc = fk_alloc_segment(g.mem, n, t, t ? init_meta : NULL, type_ctx(t), flags, &s);
 	if (rc) {
 		if (rc == FK_ENOMEM && !tl_init_failed) {
-			CNT(enomem);
+			check_enomem(&call, n, flags, "alloc_segment");
 			EXPECT(tl_init_index == 0, "alloc_segment ENOMEM after %d inits",
 			       tl_init_index);
 			return 0;
@@ -486,10 +505,12 @@ static int op_alloc_frame(struct worker *w)
 	const struct fk_meta_type *t = rand_type(w);
 	arm_init_fault(w, t, 1);
 	fk_frame f;
+	struct sc_call call;
+	sc_call_begin(&call);
 	int rc = fk_alloc_frame(g.mem, t, t ? init_meta : NULL, type_ctx(t), 0, &f);
 	if (rc) {
 		if (rc == FK_ENOMEM && !tl_init_failed) {
-			CNT(enomem);
+			check_enomem(&call, 1, 0, "alloc_frame");
 			return 0;
 		}
 		if (!check_claim_failure("alloc_frame", rc))
@@ -1124,10 +1145,14 @@ static int op_hot_alloc(struct worker *w)
 	fk_segment s;
 	tl_init_fail_at = -1;
 	tl_init_index = 0;
-	int rc = fk_alloc_segment(g.mem, n, &type_a, init_meta, type_ctx(&type_a),
-	                          FK_ALLOC_NODE(2 + k) | FK_ALLOC_NODE_STRICT, &s);
+	unsigned flags = FK_ALLOC_NODE(2 + k) | FK_ALLOC_NODE_STRICT;
+	struct sc_call call;
+	sc_call_begin(&call);
+	int rc = fk_alloc_segment(g.mem, n, &type_a, init_meta, type_ctx(&type_a), flags, &s);
 	if (rc) {
 		EXPECT(rc == FK_ENOMEM, "alloc_segment(hot node %u) -> %s", 2 + k, E(rc));
+		if (rc == FK_ENOMEM)
+			check_enomem(&call, n, flags, "hot_alloc");
 		return 0;
 	}
 	EXPECT(s.start >= HOT_BASE(k) && s.end <= HOT_BASE(k) + HOT_FRAMES * FK_PAGE_SIZE,
@@ -1178,6 +1203,8 @@ static void *worker_main(void *arg)
 		w->ops[k]++;
 		w->ok[k] += (uint64_t)op_table[k](w);
 		w->nops++;
+		/* relaxed: a statistic for the progress line only */
+		atomic_store_explicit(&w->nops_seen, w->nops, memory_order_relaxed);
 	}
 	while (w->n > 0) {
 		item_release(g.mem, &w->items[w->n - 1]);
@@ -1244,8 +1271,10 @@ static void *hotplug_main(void *arg)
 		fk_frame f;
 		tl_init_fail_at = -1;
 		tl_init_index = 0;
-		rc = fk_alloc_frame(g.mem, &type_a, init_meta, type_ctx(&type_a),
-		                    FK_ALLOC_NODE(2 + k) | FK_ALLOC_NODE_STRICT, &f);
+		unsigned flags = FK_ALLOC_NODE(2 + k) | FK_ALLOC_NODE_STRICT;
+		struct sc_call call;
+		sc_call_begin(&call);
+		rc = fk_alloc_frame(g.mem, &type_a, init_meta, type_ctx(&type_a), flags, &f);
 		if (rc == 0) {
 			EXPECT(f.paddr >= cfg.base &&
 			           f.paddr < cfg.base + HOT_FRAMES * FK_PAGE_SIZE,
@@ -1271,6 +1300,8 @@ static void *hotplug_main(void *arg)
 			EXPECT(rc == 0, "drop(hot) -> %s", E(rc));
 		} else {
 			EXPECT(rc == FK_ENOMEM, "alloc_frame(hot node) -> %s", E(rc));
+			if (rc == FK_ENOMEM)
+				check_enomem(&call, 1, flags, "hotplug alloc_frame");
 		}
 		/* Idle (unless a worker holds one right now): removal should go through. */
 		fk_mem_alloc_drain(g.mem);
@@ -1311,15 +1342,14 @@ static int run_one(const char *alloc_name, struct run_result *res)
 {
 	memset(res, 0, sizeof(*res));
 	const struct fk_allocator_ops *real = fk_allocator_find(alloc_name);
-	if (!real) {
-		fprintf(stderr, "unknown allocator '%s'\n", alloc_name);
-		return 1;
-	}
+	if (!real)
+		return 1; /* main checked the name */
 	memset(&g.c, 0, sizeof(g.c));
 	for (int k = 0; k < NPUB; k++)
 		atomic_store(&g.published[k], 0);
 	atomic_store(&g.stop, 0);
 	atomic_store(&g.failed, 0);
+	atomic_store(&g.nfailures, 0);
 	atomic_store(&g.workers_done, 0);
 	g.nmail = 0;
 	memset(g.hot_present, 0, sizeof(g.hot_present));
@@ -1337,6 +1367,11 @@ static int run_one(const char *alloc_name, struct run_result *res)
 	cfg.nr_nodes = NR_NODES;
 	cfg.raw_tracking = 1;
 	cfg.allocator_ops = sc_wrap(real, g.faults);
+	/* Every managed range the allocator may hold, for the FK_ENOMEM check. */
+	sc_track_add(M0_BASE, M_FRAMES, 0);
+	sc_track_add(M1_BASE, M_FRAMES, 1);
+	for (unsigned k = 0; k < HOT_N; k++)
+		sc_track_add(HOT_BASE(k), HOT_FRAMES, (int)(2 + k));
 	cfg.alloc.lock = g.run_lock;
 	int rc = fk_mem_create(&cfg, &g.mem);
 	if (rc) {
@@ -1355,9 +1390,23 @@ static int run_one(const char *alloc_name, struct run_result *res)
 	pthread_t hot;
 	if (g.hotplug)
 		pthread_create(&hot, NULL, hotplug_main, NULL);
+	double next = t0 + g.progress;
 	while (!atomic_load(&g.stop) && atomic_load(&g.workers_done) < g.threads &&
-	       now_s() - t0 < g.seconds)
+	       now_s() - t0 < g.seconds) {
 		usleep(5000);
+		if (g.progress > 0 && now_s() >= next) {
+			uint64_t ops = 0;
+			for (int i = 0; i < g.threads; i++)
+				ops += atomic_load_explicit(&ws[i].nops_seen, memory_order_relaxed);
+			double el = now_s() - t0;
+			fprintf(stderr,
+			        "progress: %s %.0f/%.0fs ops=%" PRIu64 " ops/s=%.0f errors=%u"
+			        " enomem=%" PRIu64 " unjustified=%" PRIu64 "\n",
+			        alloc_name, el, g.seconds, ops, ops / el, atomic_load(&g.nfailures),
+			        atomic_load(&g.c.enomem), atomic_load(&sc_enomem.flagged));
+			next += g.progress;
+		}
+	}
 	atomic_store(&g.stop, 1);
 	for (int i = 0; i < g.threads; i++)
 		pthread_join(ws[i].th, NULL);
@@ -1424,7 +1473,7 @@ static int run_one(const char *alloc_name, struct run_result *res)
 		}
 	}
 	free(ws);
-	res->ok = !bad && !atomic_load(&g.failed);
+	res->ok = !bad && !atomic_load(&g.failed) && atomic_load(&sc_enomem.flagged) == 0;
 
 	printf("SUMMARY allocator=%s lock=%s threads=%d seconds=%.2f ops=%" PRIu64 " seed=%" PRIu64
 	       " faults=%g",
@@ -1441,10 +1490,13 @@ static int run_one(const char *alloc_name, struct run_result *res)
 	       atomic_load(&g.c.hot_add), atomic_load(&g.c.hot_add_fail),
 	       atomic_load(&g.c.hot_remove), atomic_load(&g.c.hot_refused_held),
 	       atomic_load(&g.c.hot_refused_busy));
-	printf(" | enomem=%" PRIu64 " injected_alloc=%" PRIu64 " injected_add=%" PRIu64
+	printf(" | enomem=%" PRIu64 " (injected=%" PRIu64 " no_free_block=%" PRIu64
+	       " unjustified=%" PRIu64 ") injected_alloc=%" PRIu64 " injected_add=%" PRIu64
 	       " init_faults=%" PRIu64 " mail=%" PRIu64 " frames_out=%" PRIu64
 	       " frames_back=%" PRIu64,
-	       atomic_load(&g.c.enomem), atomic_load(&sc_wstats.injected_alloc),
+	       atomic_load(&g.c.enomem), atomic_load(&sc_enomem.injected),
+	       atomic_load(&sc_enomem.no_block), atomic_load(&sc_enomem.flagged),
+	       atomic_load(&sc_wstats.injected_alloc),
 	       atomic_load(&sc_wstats.injected_add), atomic_load(&g.c.init_faults),
 	       atomic_load(&g.c.mail_moves), atomic_load(&sc_wstats.alloc_frames),
 	       atomic_load(&sc_wstats.dealloc_frames));
@@ -1453,13 +1505,77 @@ static int run_one(const char *alloc_name, struct run_result *res)
 	return res->ok ? 0 : 1;
 }
 
-static void usage(const char *p)
+static void usage(FILE *out)
 {
-	fprintf(stderr,
-	        "usage: %s [--threads N] [--seconds S] [--seed X] [--allocator NAME|all]\n"
-	        "          [--ops N] [--faults P] [--lock ticket|mcs|mutex] [--no-hotplug]\n"
-	        "          [--list] (print the allocator names)\n",
-	        p);
+	fprintf(out,
+	        "usage: framekit_stress [options]\n"
+	        "Randomised multi-threaded workload over the public API with hot-plug,\n"
+	        "ending with a conservation check; every FK_ENOMEM must be justified.\n"
+	        "  --allocator NAME   one allocator, or 'all' (default; see --list)\n"
+	        "  --threads N        worker threads (default 4)\n"
+	        "  --seconds S        run time per allocator (default 2)\n"
+	        "  --ops N            operations per worker at most\n"
+	        "  --seed X           seed (default: time and pid; printed first)\n"
+	        "  --faults P         inject allocator/init failures with probability P\n"
+	        "  --lock KIND        buddy lock: ticket, mcs or mutex (default rotates)\n"
+	        "  --no-hotplug       no hot-plug thread\n"
+	        "  --progress[=S]     progress line every S s (default 5) on stderr;\n"
+	        "                     on by default when stderr is a terminal\n"
+	        "  --no-progress      never print progress lines\n"
+	        "  --list             print the allocator names and exit\n"
+	        "  --help             this text\n"
+	        "Exit: 0 all runs OK, 1 a run failed, 2 bad usage.\n");
+}
+
+/* One clear line for a bad argument, exit 2. */
+static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("framekit_stress: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(" (try --help)\n", stderr);
+	va_end(ap);
+	return 2;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!s || !*s || *s == '-')
+		return 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || *end)
+		return 0;
+	*out = v;
+	return 1;
+}
+
+static int parse_double(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	if (!s || !*s)
+		return 0;
+	double v = strtod(s, &end);
+	if (errno || *end || !isfinite(v))
+		return 0;
+	*out = v;
+	return 1;
+}
+
+/* The allocator names, space separated, plus "all". */
+static void list_names(char *buf, size_t len)
+{
+	const char *nm[16];
+	size_t k = fk_allocator_names(nm, 16), at = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < k && i < 16 && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s ", nm[i]);
+	if (at < len)
+		snprintf(buf + at, len - at, "all");
 }
 
 int main(int argc, char **argv)
@@ -1469,6 +1585,7 @@ int main(int argc, char **argv)
 	g.ops_limit = UINT64_MAX;
 	g.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
 	g.hotplug = 1;
+	g.progress = isatty(STDERR_FILENO) ? 5 : 0;
 	const char *alloc = "all";
 	static const struct option lo[] = {
 	    {"threads", required_argument, 0, 't'},
@@ -1479,33 +1596,59 @@ int main(int argc, char **argv)
 	    {"faults", required_argument, 0, 'f'},
 	    {"no-hotplug", no_argument, 0, 'H'},
 	    {"lock", required_argument, 0, 'l'},
+	    {"progress", optional_argument, 0, 'P'},
+	    {"no-progress", no_argument, 0, 'Q'},
 	    {"list", no_argument, 0, 'L'},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "t:s:x:a:o:f:l:LHh", lo, NULL)) != -1) {
+	uint64_t u;
+	double d;
+	char names[256];
+	list_names(names, sizeof(names));
+	opterr = 0; /* our own one-line messages */
+	while ((c = getopt_long(argc, argv, ":t:s:x:a:o:f:l:LHh", lo, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			g.threads = atoi(optarg);
+			if (!parse_u64(optarg, &u) || u < 1 || u > 128)
+				return bad_usage("--threads wants 1..128, got '%s'", optarg);
+			g.threads = (int)u;
 			break;
 		case 's':
-			g.seconds = atof(optarg);
+			if (!parse_double(optarg, &d) || d <= 0)
+				return bad_usage("--seconds wants a positive number, got '%s'", optarg);
+			g.seconds = d;
 			break;
 		case 'x':
-			g.seed = strtoull(optarg, NULL, 0);
+			if (!parse_u64(optarg, &g.seed))
+				return bad_usage("--seed wants an unsigned integer, got '%s'", optarg);
 			break;
 		case 'a':
 			alloc = optarg;
+			if (strcmp(alloc, "all") != 0 && !fk_allocator_find(alloc))
+				return bad_usage("unknown allocator '%s'; valid: %s", alloc, names);
 			break;
 		case 'o':
-			g.ops_limit = strtoull(optarg, NULL, 0);
+			if (!parse_u64(optarg, &g.ops_limit) || g.ops_limit == 0)
+				return bad_usage("--ops wants a positive integer, got '%s'", optarg);
 			break;
 		case 'f':
-			g.faults = atof(optarg);
+			if (!parse_double(optarg, &g.faults) || g.faults < 0 || g.faults > 1)
+				return bad_usage("--faults wants a probability 0..1, got '%s'", optarg);
 			break;
 		case 'l':
+			if (strcmp(optarg, "ticket") && strcmp(optarg, "mcs") && strcmp(optarg, "mutex"))
+				return bad_usage("unknown lock '%s'; valid: ticket mcs mutex", optarg);
 			g.lock = optarg;
+			break;
+		case 'P':
+			g.progress = 5;
+			if (optarg && (!parse_double(optarg, &g.progress) || g.progress <= 0))
+				return bad_usage("--progress wants seconds > 0, got '%s'", optarg);
+			break;
+		case 'Q':
+			g.progress = 0;
 			break;
 		case 'L': {
 			const char *nm[16];
@@ -1517,15 +1660,19 @@ int main(int argc, char **argv)
 		case 'H':
 			g.hotplug = 0;
 			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			return bad_usage("option '%s' needs a value", argv[optind - 1]);
 		default:
-			usage(argv[0]);
-			return c == 'h' ? 0 : 2;
+			if (optopt)
+				return bad_usage("unknown option '-%c'", optopt);
+			return bad_usage("unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (g.threads < 1 || g.seconds <= 0 || g.faults < 0 || g.faults > 1) {
-		usage(argv[0]);
-		return 2;
-	}
+	if (optind < argc)
+		return bad_usage("unexpected argument '%s'", argv[optind]);
 	/* The seed comes first so that any failure can be replayed. */
 	printf("seed=%" PRIu64 "\n", g.seed);
 	fflush(stdout);
@@ -1533,28 +1680,31 @@ int main(int argc, char **argv)
 	for (int k = 0; k < NR_OPS; k++)
 		weight_total += op_weight[k];
 
-	const char *names[16];
+	const char *run_names[16];
 	size_t n = 0;
 	if (strcmp(alloc, "all") == 0) {
-		n = fk_allocator_names(names, 16);
+		n = fk_allocator_names(run_names, 16);
 		if (n > 16)
 			n = 16;
 	} else {
-		names[n++] = alloc;
+		run_names[n++] = alloc;
 	}
 	int failed = 0;
-	uint64_t total_ops = 0;
+	uint64_t total_ops = 0, total_enomem = 0, total_flagged = 0;
 	double total_s = 0;
 	for (size_t i = 0; i < n; i++) {
 		static const char *const locks[3] = {"ticket", "mcs", "mutex"};
 		struct run_result r;
 		g.run_lock = g.lock ? g.lock : locks[(g.seed + i) % 3];
-		failed |= run_one(names[i], &r);
+		failed |= run_one(run_names[i], &r);
 		total_ops += r.ops;
 		total_s += r.secs;
+		total_enomem += atomic_load(&g.c.enomem);
+		total_flagged += atomic_load(&sc_enomem.flagged);
 	}
 	printf("TOTAL allocators=%zu threads=%d seconds=%.2f ops=%" PRIu64 " seed=%" PRIu64
-	       " result=%s\n",
-	       n, g.threads, total_s, total_ops, g.seed, failed ? "FAILED" : "OK");
+	       " enomem=%" PRIu64 " unjustified_enomem=%" PRIu64 " result=%s\n",
+	       n, g.threads, total_s, total_ops, g.seed, total_enomem, total_flagged,
+	       failed ? "FAILED" : "OK");
 	return failed ? 1 : 0;
 }
