@@ -1,44 +1,71 @@
 #!/usr/bin/env bash
-# Bounded stress runs under ThreadSanitizer and ASan+UBSan, then a short fuzz run.
-#
-# Usage: scripts/run-stress.sh [--seconds S] [--soak] [--seed X] [--no-fuzz]
-#   default: S=5 seconds per allocator and mode, 4 threads (2 cores: oversubscribed),
-#            fuzz 40 s; about 2-3 minutes including the builds.
-#   --soak:  S=120 per allocator, 8 threads, longer fault runs, fuzz 300 s.
-#
-# Stages (each one runs even if an earlier one failed; exit status is non-zero
+# Bounded stress runs under ThreadSanitizer and ASan+UBSan, then a short fuzz
+# run. Stages (each runs even if an earlier one failed; the exit status is 1
 # if any failed):
 #   1. tsan preset: negative control (fk_racy_demo must be reported, exit 66),
 #      then framekit_stress per allocator (plain, then with --faults).
 #   2. debug preset (ASan+UBSan, FK_CHECKED): the same stress runs.
 #   3. scripts/run-fuzz.sh (clang, libFuzzer) for the fuzz budget.
-# Logs: build/stress-logs/. Every run prints its seed; replay with --seed.
+# Every stress run ends with a conservation check and fails on an unjustified
+# FK_ENOMEM. Logs: build/stress-logs/. Replay a run with its printed seed.
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
 
-SECS=5
-THREADS=4
+usage() {
+  cat <<'EOF'
+usage: scripts/run-stress.sh [options]
+Stress (TSan, then ASan+UBSan) on every allocator, then a fuzz run.
+  --seconds S    seconds per allocator and mode (default 5)
+  --soak         S=120 unless given, 8 threads, fuzz 300 s
+  --seed X       seed for every run (default: from the clock)
+  --threads N    worker threads (default 4; 8 with --soak)
+  --only PRESET  tsan or debug only
+  --no-fuzz      skip the fuzz stage
+  --progress     progress lines of long runs on the terminal
+                 (default: on with --soak when stdout is a terminal)
+  -h, --help     this text
+Default: about 3 minutes plus builds. Env: JOBS (build jobs, default 2).
+EOF
+}
+
+die_usage() { echo "run-stress: $1 (try --help)" >&2; exit 2; }
+need_arg() { [ $# -ge 2 ] && [ -n "$2" ] || die_usage "option $1 needs a value"; }
+
+SECS=
+THREADS=
 FAULTS=0.02
 FUZZ_SECS=40
 SOAK=0
 DO_FUZZ=1
+ONLY=
+PROGRESS=
 SEED=${SEED:-$(( $(date +%s) % 1000000 ))}
 while [ $# -gt 0 ]; do
   case "$1" in
-    --seconds) SECS=$2; shift 2 ;;
+    --seconds) need_arg "$@"; SECS=$2; shift 2 ;;
     --soak) SOAK=1; shift ;;
-    --seed) SEED=$2; shift 2 ;;
+    --seed) need_arg "$@"; SEED=$2; shift 2 ;;
+    --threads) need_arg "$@"; THREADS=$2; shift 2 ;;
+    --only) need_arg "$@"; ONLY=$2; shift 2 ;;
     --no-fuzz) DO_FUZZ=0; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
-    *) echo "run-stress: unknown option $1" >&2; exit 2 ;;
+    --progress) PROGRESS=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) die_usage "unknown option '$1'" ;;
   esac
 done
+[[ -z "$SECS" || "$SECS" =~ ^[0-9]+([.][0-9]+)?$ ]] || die_usage "--seconds wants a number, got '$SECS'"
+[[ "$SEED" =~ ^[0-9]+$ ]] || die_usage "--seed wants an unsigned integer, got '$SEED'"
+[[ -z "$THREADS" || "$THREADS" =~ ^[0-9]+$ ]] || die_usage "--threads wants a number, got '$THREADS'"
+case "$ONLY" in ""|tsan|debug) ;; *) die_usage "--only wants tsan or debug, got '$ONLY'" ;; esac
 if [ "$SOAK" = 1 ]; then
-  [ "$SECS" = 5 ] && SECS=120
-  THREADS=8
+  SECS=${SECS:-120}
+  THREADS=${THREADS:-8}
   FUZZ_SECS=300
+  [ -t 1 ] && PROGRESS=${PROGRESS:-1}
 fi
+SECS=${SECS:-5}
+THREADS=${THREADS:-4}
 JOBS=${JOBS:-2}
 LOGS=$REPO/build/stress-logs
 mkdir -p "$LOGS"
@@ -48,7 +75,7 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 echo "run-stress: seed=$SEED seconds/run=$SECS threads=$THREADS soak=$SOAK"
 
-build() { # preset
+build() { # preset extra-target
   echo "== build $1"
   cmake --preset "$1" >"$LOGS/configure-$1.log" 2>&1 &&
     cmake --build --preset "$1" -j"$JOBS" --target framekit_stress $2 >"$LOGS/build-$1.log" 2>&1 || {
@@ -58,16 +85,24 @@ build() { # preset
 # stress <preset> <label> <args...>
 stress() {
   local preset=$1 label=$2; shift 2
-  local log="$LOGS/$preset-$label.log"
+  local log="$LOGS/$preset-$label.log" rc
   local t0=$SECONDS
-  "$REPO/build/$preset/stress/framekit_stress" --threads "$THREADS" --seconds "$SECS" --seed "$SEED" "$@" >"$log" 2>&1
-  local rc=$?
+  local cmd=("$REPO/build/$preset/stress/framekit_stress" --threads "$THREADS" --seconds "$SECS" --seed "$SEED" "$@")
+  if [ -n "$PROGRESS" ]; then
+    # Progress lines (stderr) go to the log and, indented, to the terminal.
+    "${cmd[@]}" --progress=10 2>&1 | tee "$log" | grep --line-buffered '^progress:' | sed -u 's/^/      /'
+    rc=${PIPESTATUS[0]}
+  else
+    "${cmd[@]}" --no-progress >"$log" 2>&1
+    rc=$?
+  fi
   local tsan; tsan=$(grep -c "WARNING: ThreadSanitizer" "$log")
-  local summary; summary=$(grep -E '^SUMMARY' "$log" | sed -E 's/^SUMMARY (allocator=[^ ]+ lock=[^ ]+ threads=[^ ]+ seconds=[^ ]+ ops=[^ ]+).*(conservation=[A-Z]+)$/\1 \2/')
-  printf '   %-22s rc=%-3s tsan_reports=%s %ss  %s\n' "$label" "$rc" "$tsan" $((SECONDS - t0)) "${summary//$'\n'/ | }"
-  if [ $rc -ne 0 ]; then
+  local summary; summary=$(grep -E '^SUMMARY' "$log" | sed -E \
+    -e 's/^SUMMARY (allocator=[^ ]+ lock=[^ ]+ threads=[^ ]+ seconds=[^ ]+ ops=[^ ]+).*\| (enomem=[0-9]+) \(injected=([0-9]+) no_free_block=([0-9]+) unjustified=([0-9]+)\).*(conservation=[A-Z]+)$/\1 \2 justified=\3+\4 unjustified=\5 \6/')
+  printf '   %-20s rc=%-3s tsan_reports=%s %ss  %s\n' "$label" "$rc" "$tsan" $((SECONDS - t0)) "${summary//$'\n'/ | }"
+  if [ "$rc" -ne 0 ]; then
     FAILED+=("$preset/$label (rc=$rc, log $log)")
-    grep -E "STRESS FAILURE|CONSERVATION|WARNING: ThreadSanitizer|ERROR: AddressSanitizer|runtime error" "$log" | head -8 | sed 's/^/      /'
+    grep -E "STRESS FAILURE|CONSERVATION|UNJUSTIFIED|WARNING: ThreadSanitizer|ERROR: AddressSanitizer|runtime error" "$log" | head -8 | sed 's/^/      /'
   fi
 }
 
@@ -90,34 +125,38 @@ run_preset() { # preset
 }
 
 # 1. TSan
-if build tsan fk_racy_demo; then
-  echo "== tsan: negative control (a real race must be reported)"
-  "$REPO/build/tsan/stress/fk_racy_demo" >"$LOGS/tsan-racy-demo.log" 2>&1
-  rc=$?
-  if [ $rc -eq 66 ] && grep -q "WARNING: ThreadSanitizer: data race" "$LOGS/tsan-racy-demo.log"; then
-    echo "   racy demo caught (rc=66)"
+if [ "$ONLY" != debug ]; then
+  if build tsan fk_racy_demo; then
+    echo "== tsan: negative control (a real race must be reported)"
+    "$REPO/build/tsan/stress/fk_racy_demo" >"$LOGS/tsan-racy-demo.log" 2>&1
+    rc=$?
+    if [ $rc -eq 66 ] && grep -q "WARNING: ThreadSanitizer: data race" "$LOGS/tsan-racy-demo.log"; then
+      echo "   racy demo caught (rc=66)"
+    else
+      echo "   racy demo NOT caught (rc=$rc): the TSan setup is blind"
+      FAILED+=("tsan/racy-demo (rc=$rc)")
+    fi
+    echo "== tsan: stress"
+    run_preset tsan
   else
-    echo "   racy demo NOT caught (rc=$rc): the TSan setup is blind"
-    FAILED+=("tsan/racy-demo (rc=$rc)")
+    FAILED+=("tsan build")
   fi
-  echo "== tsan: stress"
-  run_preset tsan
-else
-  FAILED+=("tsan build")
 fi
 
 # 2. ASan + UBSan
-if build debug ""; then
-  echo "== debug (ASan+UBSan, FK_CHECKED): stress"
-  run_preset debug
-else
-  FAILED+=("debug build")
+if [ "$ONLY" != tsan ]; then
+  if build debug ""; then
+    echo "== debug (ASan+UBSan, FK_CHECKED): stress"
+    run_preset debug
+  else
+    FAILED+=("debug build")
+  fi
 fi
 
 # 3. Fuzz
 if [ "$DO_FUZZ" = 1 ]; then
   echo "== fuzz ($FUZZ_SECS s)"
-  if "$REPO/scripts/run-fuzz.sh" "$FUZZ_SECS" >"$LOGS/fuzz.log" 2>&1; then
+  if "$REPO/scripts/run-fuzz.sh" --seconds "$FUZZ_SECS" >"$LOGS/fuzz.log" 2>&1; then
     grep -E "stat::number_of_executed_units|run-fuzz: OK" "$LOGS/fuzz.log" | sed 's/^/   /'
   else
     echo "   fuzz FAILED (see $LOGS/fuzz.log)"

@@ -1095,6 +1095,37 @@ static void teardown_check(void)
 		    lr.frames_referenced, lr.frames_raw);
 }
 
+/*
+ * Before libFuzzer parses the command line: --help prints our usage (libFuzzer
+ * would take "--help" for a corpus directory and fuzz forever), and any other
+ * "--" option is a mistake (libFuzzer's own flags take one dash).
+ */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	for (int i = 1; i < *argc; i++) {
+		const char *a = (*argv)[i];
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			printf("usage: fk_fuzz_api [libFuzzer flags] [corpus dirs or inputs]\n"
+			       "Fuzzes the public API against a model (stress/fuzz_api.c).\n"
+			       "  -max_total_time=S  stop after S seconds (default: never)\n"
+			       "  -runs=N            stop after N inputs\n"
+			       "  -help=1            libFuzzer's own flags\n"
+			       "  INPUT              replay one input (e.g. a crash file)\n"
+			       "scripts/run-fuzz.sh builds it and runs a bounded session.\n");
+			exit(0);
+		}
+		if (a[0] == '-' && a[1] == '-') {
+			fprintf(stderr,
+			        "fk_fuzz_api: unknown option '%s' (libFuzzer flags take one dash; "
+			        "try --help)\n",
+			        a);
+			exit(2);
+		}
+	}
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *names[16];

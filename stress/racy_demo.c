@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <framekit/framekit.h>
 
@@ -74,8 +75,19 @@ static void *thread_b(void *arg)
 	return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc > 1) {
+		int help = strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0;
+		if (help)
+			printf("usage: fk_racy_demo\n"
+			       "A deliberate data race on framekit state: a TSan build must report\n"
+			       "it (exit 66). Negative control run by scripts/run-stress.sh.\n");
+		else
+			fprintf(stderr, "fk_racy_demo: unexpected argument '%s' (try --help)\n",
+			        argv[1]);
+		return help ? 0 : 2;
+	}
 	struct fk_region_config reg = {0x100000, 4, 0, FK_REGION_UNMANAGED};
 	struct fk_mem_config cfg = {0};
 	cfg.regions = &reg;
