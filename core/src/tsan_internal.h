@@ -1,8 +1,18 @@
 /*
- * ThreadSanitizer annotations. liburcu 0.13 and Concurrency Kit are not
- * instrumented (inline asm, uninstrumented .so), so TSan cannot see their
- * happens-before edges; these hooks state them. Compiled to nothing
- * outside TSan builds. See shared notes, ecosystem.md sections 2.3 and 3.
+ * ThreadSanitizer annotations. liburcu 0.13 (Debian's) and Concurrency Kit
+ * are not instrumented, so TSan cannot see their happens-before edges;
+ * these hooks state them. Compiled to nothing outside TSan builds.
+ *  - CK's atomics and spinlocks are inline assembly, e.g.
+ *    https://github.com/concurrencykit/ck/blob/master/include/gcc/x86_64/ck_pr.h
+ *  - liburcu gained C11-atomics builds (visible to TSan) only in 0.15.0
+ *    ("Add CMM memory model", "configure: Add
+ *    --enable-compiler-atomic-builtins option",
+ *    https://github.com/urcu/userspace-rcu/blob/master/ChangeLog); 0.13
+ *    uses volatile accesses and asm barriers.
+ *  - The hooks: __tsan_acquire/__tsan_release and the __tsan_mutex_*
+ *    family of LLVM's compiler-rt/include/sanitizer/tsan_interface.h
+ *    (https://github.com/llvm/llvm-project/blob/main/compiler-rt/include/sanitizer/tsan_interface.h),
+ *    which GCC's libtsan shares.
  */
 #ifndef FK_TSAN_INTERNAL_H
 #define FK_TSAN_INTERNAL_H

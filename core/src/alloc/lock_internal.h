@@ -3,7 +3,7 @@
  * MCS spinlocks and a pthread mutex, chosen by name at creation
  * (fk_alloc_params.lock). CK is inline asm, so ThreadSanitizer cannot see
  * its happens-before edges: every acquire/release is bracketed by the
- * __tsan_mutex_* hooks (tsan_internal.h; ecosystem.md section 3).
+ * __tsan_mutex_* hooks (tsan_internal.h says where they are documented).
  */
 #ifndef FK_ALLOC_LOCK_INTERNAL_H
 #define FK_ALLOC_LOCK_INTERNAL_H
