@@ -8,12 +8,20 @@
  * unaligned and out-of-bounds paddrs, forged raw ranges, overflowing slice
  * bounds, wrong types, stale handle copies, empty handles) and keeps a
  * model of every frame: references held (handles + raw), raw references,
- * UNIQUE, metadata type. After every step it checks that
+ * UNIQUE, metadata type. It also hands handles of a second context to the
+ * first and back (FK_EINVAL, nothing changes), keeps stale copies of
+ * handles into the hot region across its removal and re-addition
+ * (FK_EUNUSED, no freed memory touched: ASan), and lets the init/on_drop
+ * callbacks call back into the library (queries answer as the model says;
+ * hot-plug from a callback is refused with FK_EBUSY). After every step it
+ * checks that
  *   - an invalid input got an error from the set the model predicts and a
  *     valid one succeeded,
  *   - every slot's refcount and raw count equal the model,
  *   - the allocator's free count equals the managed frames the model holds
- *     free.
+ *     free, and an FK_ENOMEM leaves no aligned free block of the size asked
+ *     for in an allowed region (the harness is single-threaded, so that is
+ *     exact).
  * At the end everything is dropped and the leak report must be empty.
  * Any mismatch aborts (a libFuzzer crash).
  */
@@ -49,9 +57,12 @@ static const struct fk_meta_type type_a = {"fz-a", 16, fz_on_drop, NULL, 0};
 static const struct fk_meta_type type_b = {"fz-b", 8, fz_on_drop, NULL, 1};
 static const struct fk_meta_type type_big = {"fz-big", FK_META_MAX_SIZE + 1, NULL, NULL, 0};
 
+static void fz_callback_queries(const char *where);
+
 static void fz_on_drop(void *meta, uint64_t paddr, void *ctx)
 {
 	(void)ctx;
+	fz_callback_queries("on_drop");
 	uint64_t *m = meta;
 	if (m[0] != paddr) {
 		fprintf(stderr, "FUZZ: on_drop(0x%" PRIx64 ") sees metadata 0x%" PRIx64 "\n", paddr,
@@ -68,6 +79,7 @@ static int fz_init_fail_at = -1, fz_init_calls;
 static int fz_init(void *meta, uint64_t paddr, void *ctx)
 {
 	(void)ctx;
+	fz_callback_queries("init");
 	if (fz_init_calls++ == fz_init_fail_at)
 		return INIT_ERR;
 	*(uint64_t *)meta = paddr;
@@ -95,6 +107,11 @@ static struct {
 	fk_segment stale_s;
 	fk_unique_frame stale_q;
 	int has_stale_f, has_stale_s, has_stale_q;
+	/* The stale copy points into a hot region removed since (maybe re-added):
+	 * every use must give FK_EUNUSED whatever the frames are now. */
+	int gone_f, gone_s, gone_q;
+	fk_mem *mem2;  /* a second context: its handles are foreign to mem */
+	int cb_query;  /* callbacks call back into the library (bit 1: hot-plug too) */
 	const uint8_t *in;
 	size_t len, pos;
 	int step;
@@ -387,6 +404,7 @@ static void drop_f(int i)
 	uint64_t pa = z.f[i].paddr;
 	z.stale_f = z.f[i];
 	z.has_stale_f = 1;
+	z.gone_f = 0;
 	expect_rc("frame_drop", 0, fk_frame_drop(z.mem, &z.f[i]));
 	release(pa, pa + PG);
 	if (z.f[i].region)
@@ -400,6 +418,7 @@ static void drop_s(int i)
 	uint64_t s = z.s[i].start, e = z.s[i].end;
 	z.stale_s = z.s[i];
 	z.has_stale_s = 1;
+	z.gone_s = 0;
 	expect_rc("segment_drop", 0, fk_segment_drop(z.mem, &z.s[i]));
 	release(s, e);
 }
@@ -411,10 +430,160 @@ static void drop_q(int i)
 	uint64_t pa = z.q[i].paddr;
 	z.stale_q = z.q[i];
 	z.has_stale_q = 1;
+	z.gone_q = 0;
 	expect_rc("unique_frame_drop", 0, fk_unique_frame_drop(z.mem, &z.q[i]));
 	struct mframe *m = &z.fr[gi(pa)];
 	m->unique = 0;
 	m->type = NULL;
+}
+
+/* ---- Callbacks that call back into the library ---- */
+
+/*
+ * From inside init / on_drop (a read section): the queries answer as the
+ * model says (the frame totals cannot move: hot-plug never runs while a
+ * callback does in this single-threaded harness), and hot-plug is refused
+ * with FK_EBUSY instead of waiting for a grace period that cannot end.
+ */
+static void fz_callback_queries(const char *where)
+{
+	if (!z.cb_query || !z.mem)
+		return;
+	uint64_t want_managed = M_N + (z.h_present ? H_N : 0), v = 0;
+	uint64_t tot = fk_mem_total_frames(z.mem), man = fk_mem_managed_frames(z.mem);
+	if (tot != want_managed + U_N || man != want_managed)
+		die("%s callback: total/managed frames %" PRIu64 "/%" PRIu64 ", model %" PRIu64
+		    "/%" PRIu64,
+		    where, tot, man, want_managed + U_N, want_managed);
+	if (fk_mem_nr_nodes(z.mem) != 2)
+		die("%s callback: nr_nodes %u", where, fk_mem_nr_nodes(z.mem));
+	int nd = fk_mem_current_node(z.mem);
+	if (nd < 0 || nd >= 2)
+		die("%s callback: current node %d", where, nd);
+	expect_rc("refcount_at from a callback", 0, fk_mem_refcount_at(z.mem, U_BASE, &v));
+	expect_rc("raw_count_at from a callback", 0, fk_mem_raw_count_at(z.mem, U_BASE, &v));
+	if (z.cb_query & 2) {
+		struct fk_region_config far = {0x7000000ull, 4, 0, FK_REGION_UNMANAGED};
+		expect_rc("add_region from a callback", FK_EBUSY, fk_mem_add_region(z.mem, &far));
+		expect_rc("remove_region from a callback", FK_EBUSY,
+		          fk_mem_remove_region(z.mem, M_BASE));
+	}
+}
+
+/* ---- FK_ENOMEM must be justified ---- */
+
+/* Is a free 2^k-aligned block of 2^k frames left in a region the request
+ * (node, strict) may use? Free = managed and UNUSED in the model. */
+static int free_block_exists(uint64_t n, int node, int strict)
+{
+	unsigned k = 0;
+	while ((1ull << k) < n)
+		k++;
+	uint64_t sz = 1ull << k;
+	for (int r = 0; r < 2; r++) {
+		uint64_t base = r == 0 ? M_BASE : H_BASE, nfr = r == 0 ? M_N : H_N;
+		int rnode = r == 0 ? 0 : z.h_node;
+		if (r == 1 && !z.h_present)
+			continue;
+		if (strict && node >= 0 && rnode != node)
+			continue;
+		uint64_t b = base / PG;
+		for (uint64_t a = (b + sz - 1) & ~(sz - 1); a + sz <= b + nfr; a += sz) {
+			uint64_t i = 0;
+			while (i < sz) {
+				const struct mframe *m = &z.fr[gi((a + i) * PG)];
+				if (m->cnt || m->unique)
+					break;
+				i++;
+			}
+			if (i == sz)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* ---- A second context ---- */
+
+#define B_BASE 0x800000ull /* mem2's managed region */
+#define B_N    8
+
+/* Handles of one context given to the other: FK_EINVAL, nothing changes
+ * (verify() after the step checks the counts; the handle bytes here). */
+static void step_foreign(void)
+{
+	uint8_t b = byte();
+	fk_frame g;
+	fk_segment s2, l, r;
+	fk_unique_frame u2;
+	uint64_t pa, pb;
+	if (b & 1) {
+		int i = byte() % NF, j = byte() % NS, k = byte() % NQ;
+		if (fvalid(i)) {
+			fk_frame keep = z.f[i];
+			expect_rc("mem2 frame_clone(mem's)", FK_EINVAL, fk_frame_clone(z.mem2, &z.f[i], &g));
+			expect_rc("mem2 frame_into_raw(mem's)", FK_EINVAL,
+			          fk_frame_into_raw(z.mem2, &z.f[i], &pa));
+			expect_rc("mem2 try_into_unique(mem's)", FK_EINVAL,
+			          fk_frame_try_into_unique(z.mem2, &z.f[i], &u2));
+			expect_rc("mem2 from_frame(mem's)", FK_EINVAL,
+			          fk_segment_from_frame(z.mem2, &z.f[i], &s2));
+			expect_rc("mem2 frame_drop(mem's)", FK_EINVAL, fk_frame_drop(z.mem2, &z.f[i]));
+			if (memcmp(&keep, &z.f[i], sizeof(keep)))
+				die("a foreign call changed the frame handle");
+		}
+		if (svalid(j) && z.s[j].start != z.s[j].end) {
+			fk_segment keep = z.s[j];
+			uint64_t size = z.s[j].end - z.s[j].start;
+			expect_rc("mem2 segment_clone(mem's)", FK_EINVAL,
+			          fk_segment_clone(z.mem2, &z.s[j], &s2));
+			expect_rc("mem2 segment_slice(mem's)", FK_EINVAL,
+			          fk_segment_slice(z.mem2, &z.s[j], 0, size, &s2));
+			if (size > PG)
+				expect_rc("mem2 segment_split(mem's)", FK_EINVAL,
+				          fk_segment_split(z.mem2, &z.s[j], PG, &l, &r));
+			expect_rc("mem2 segment_next(mem's)", FK_EINVAL,
+			          fk_segment_next(z.mem2, &z.s[j], &g));
+			expect_rc("mem2 segment_into_raw(mem's)", FK_EINVAL,
+			          fk_segment_into_raw(z.mem2, &z.s[j], &pa, &pb));
+			expect_rc("mem2 segment_downcast(mem's)", FK_EINVAL,
+			          fk_segment_downcast(z.mem2, &z.s[j], &type_a));
+			expect_rc("mem2 segment_drop(mem's)", FK_EINVAL, fk_segment_drop(z.mem2, &z.s[j]));
+			if (memcmp(&keep, &z.s[j], sizeof(keep)))
+				die("a foreign call changed the segment handle");
+		}
+		if (qvalid(k)) {
+			fk_unique_frame keep = z.q[k];
+			expect_rc("mem2 into_shared(mem's)", FK_EINVAL,
+			          fk_unique_frame_into_shared(z.mem2, &z.q[k], &g));
+			expect_rc("mem2 unique_drop(mem's)", FK_EINVAL,
+			          fk_unique_frame_drop(z.mem2, &z.q[k]));
+			if (memcmp(&keep, &z.q[k], sizeof(keep)))
+				die("a foreign call changed the unique handle");
+		}
+		return;
+	}
+	/* mem2's handles given to mem. */
+	fk_frame bf;
+	fk_segment bs;
+	expect_rc("mem2 alloc_frame", 0, fk_alloc_frame(z.mem2, NULL, NULL, NULL, 0, &bf));
+	expect_rc("mem2 alloc_segment", 0, fk_alloc_segment(z.mem2, 2, NULL, NULL, NULL, 0, &bs));
+	fk_frame fkeep = bf;
+	fk_segment skeep = bs;
+	expect_rc("frame_clone(mem2's)", FK_EINVAL, fk_frame_clone(z.mem, &bf, &g));
+	expect_rc("frame_into_raw(mem2's)", FK_EINVAL, fk_frame_into_raw(z.mem, &bf, &pa));
+	expect_rc("frame_drop(mem2's)", FK_EINVAL, fk_frame_drop(z.mem, &bf));
+	expect_rc("segment_split(mem2's)", FK_EINVAL, fk_segment_split(z.mem, &bs, PG, &l, &r));
+	expect_rc("segment_into_raw(mem2's)", FK_EINVAL, fk_segment_into_raw(z.mem, &bs, &pa, &pb));
+	expect_rc("segment_drop(mem2's)", FK_EINVAL, fk_segment_drop(z.mem, &bs));
+	if (memcmp(&fkeep, &bf, sizeof(bf)) || memcmp(&skeep, &bs, sizeof(bs)))
+		die("a foreign call changed mem2's handle");
+	uint64_t rc = 0;
+	expect_rc("mem2 refcount_at", 0, fk_mem_refcount_at(z.mem2, bf.paddr, &rc));
+	if (rc != 1)
+		die("mem2 frame refcount %" PRIu64 " after foreign calls", rc);
+	expect_rc("mem2 frame_drop", 0, fk_frame_drop(z.mem2, &bf));
+	expect_rc("mem2 segment_drop", 0, fk_segment_drop(z.mem2, &bs));
 }
 
 /* ---- Steps ---- */
@@ -467,6 +636,7 @@ static void step_alloc(int single)
 	uint64_t drops0 = fz_on_drops;
 	int rc;
 	uint64_t s = 0, e = 0;
+	int here0 = fk_mem_current_node(z.mem);
 	if (single) {
 		rc = fk_alloc_frame(z.mem, t, t ? fz_init : NULL, NULL, flags, &z.f[j]);
 		if (rc == 0) {
@@ -487,8 +657,19 @@ static void step_alloc(int single)
 		expect_in("alloc (invalid)", &es, rc);
 		return;
 	}
-	if (rc == FK_ENOMEM && fz_init_calls == 0)
-		return; /* the allocator had nothing suitable */
+	if (rc == FK_ENOMEM && fz_init_calls == 0) {
+		/* Justified only if nothing suitable was free (alloc.h). A strict
+		 * request for "this CPU's node" is checked only if the thread
+		 * stayed on one node. */
+		int strict = (flags & FK_ALLOC_NODE_STRICT) != 0, nd = node;
+		if (strict && nd < 0)
+			nd = here0 == fk_mem_current_node(z.mem) ? here0 : -2;
+		if (nd != -2 && free_block_exists(n, nd, strict))
+			die("alloc(%" PRIu64 ", flags 0x%x) -> FK_ENOMEM with an aligned free block "
+			    "of %" PRIu64 " frames left",
+			    n, flags, n);
+		return;
+	}
 	if (armed) {
 		expect_rc("alloc with failing init", INIT_ERR, rc);
 		if (fz_on_drops - drops0 != (uint64_t)fz_init_fail_at)
@@ -951,7 +1132,41 @@ static void step_stale(void)
 {
 	uint8_t b = byte();
 	int rc;
-	if (b % 3 == 0 && z.has_stale_f) {
+	if (b % 3 == 0 && z.has_stale_f && z.gone_f) {
+		fk_frame copy = z.stale_f, out;
+		fk_segment so;
+		uint64_t pa;
+		expect_rc("stale frame across removal: clone", FK_EUNUSED,
+		          fk_frame_clone(z.mem, &copy, &out));
+		expect_rc("stale frame across removal: into_raw", FK_EUNUSED,
+		          fk_frame_into_raw(z.mem, &copy, &pa));
+		expect_rc("stale frame across removal: from_frame", FK_EUNUSED,
+		          fk_segment_from_frame(z.mem, &copy, &so));
+		if (fk_frame_meta(&copy) != NULL || fk_frame_refcount(&copy) != FK_REF_UNUSED)
+			die("stale frame across removal: meta/refcount readable");
+		expect_rc("stale frame across removal: drop", FK_EUNUSED,
+		          fk_frame_drop(z.mem, &copy));
+		return;
+	}
+	if (b % 3 == 1 && z.has_stale_s && z.gone_s) {
+		fk_segment copy = z.stale_s, out;
+		if (copy.start == copy.end)
+			return;
+		expect_rc("stale segment across removal: clone", FK_EUNUSED,
+		          fk_segment_clone(z.mem, &copy, &out));
+		expect_rc("stale segment across removal: slice", FK_EUNUSED,
+		          fk_segment_slice(z.mem, &copy, 0, PG, &out));
+		expect_rc("stale segment across removal: drop", FK_EUNUSED,
+		          fk_segment_drop(z.mem, &copy));
+		return;
+	}
+	if (b % 3 == 2 && z.has_stale_q && z.gone_q) {
+		fk_unique_frame copy = z.stale_q;
+		expect_rc("stale unique across removal: drop", FK_EUNUSED,
+		          fk_unique_frame_drop(z.mem, &copy));
+		return;
+	}
+	if (b % 3 == 0 && z.has_stale_f && !z.gone_f) {
 		const struct mframe *m = &z.fr[gi(z.stale_f.paddr)];
 		if (m->cnt || m->unique)
 			return; /* reused: a stale copy is indistinguishable from a live one */
@@ -961,7 +1176,7 @@ static void step_stale(void)
 		else
 			rc = fk_frame_drop(z.mem, &copy);
 		expect_rc("stale frame drop/clone", FK_EUNUSED, rc);
-	} else if (b % 3 == 1 && z.has_stale_s) {
+	} else if (b % 3 == 1 && z.has_stale_s && !z.gone_s) {
 		fk_segment copy = z.stale_s;
 		for (uint64_t p = copy.start; p < copy.end; p += PG) {
 			const struct mframe *m = &z.fr[gi(p)];
@@ -972,7 +1187,7 @@ static void step_stale(void)
 		if (copy.start == copy.end)
 			return;
 		expect_rc("stale segment drop", FK_EUNUSED, rc);
-	} else if (b % 3 == 2 && z.has_stale_q) {
+	} else if (b % 3 == 2 && z.has_stale_q && !z.gone_q) {
 		const struct mframe *m = &z.fr[gi(z.stale_q.paddr)];
 		if (m->unique)
 			return; /* UNIQUE again: indistinguishable */
@@ -982,14 +1197,15 @@ static void step_stale(void)
 	}
 }
 
-static void forget_stale_in_h(void)
+/* H was removed: stale copies into it are now "gone" for good. */
+static void stale_in_h_gone(void)
 {
 	if (z.has_stale_f && z.stale_f.paddr >= H_BASE)
-		z.has_stale_f = 0;
+		z.gone_f = 1;
 	if (z.has_stale_s && z.stale_s.start >= H_BASE)
-		z.has_stale_s = 0;
+		z.gone_s = 1;
 	if (z.has_stale_q && z.stale_q.paddr >= H_BASE)
-		z.has_stale_q = 0;
+		z.gone_q = 1;
 }
 
 static void step_hotplug(void)
@@ -1022,7 +1238,7 @@ static void step_hotplug(void)
 	expect_rc("remove_region", busy ? FK_EINUSE : 0, rc);
 	if (!busy) {
 		z.h_present = 0;
-		forget_stale_in_h();
+		stale_in_h_gone();
 		/* Empty segments of the removed region stay: they hold nothing
 		 * and must drop cleanly without touching the freed region. */
 	}
@@ -1160,9 +1376,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc)
 		die("fk_mem_create -> %s", E(rc));
 	fk_thread_enter(z.mem);
+	struct fk_region_config breg = {B_BASE, B_N, 0, 0};
+	struct fk_mem_config cfg2 = cfg;
+	cfg2.regions = &breg;
+	cfg2.nr_regions = 1;
+	rc = fk_mem_create(&cfg2, &z.mem2);
+	if (rc)
+		die("fk_mem_create(second context) -> %s", E(rc));
+	fk_thread_enter(z.mem2);
 	verify();
 	for (z.step = 0; z.pos < z.len && z.step < 400; z.step++) {
-		switch (byte() % 20) {
+		switch (byte() % 22) {
 		case 0:
 		case 1:
 			step_alloc(0);
@@ -1220,6 +1444,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			step_stale();
 			step_hotplug();
 			break;
+		case 20:
+			step_foreign();
+			break;
+		case 21:
+			z.cb_query = byte() % 4;
+			break;
 		default:
 			step_empty_handles();
 			break;
@@ -1227,7 +1457,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_init_fail_at = -1;
 		verify();
 	}
+	z.cb_query = 0;
 	teardown_check();
+	fk_thread_leave(z.mem2);
+	struct fk_leak_report lr2;
+	rc = fk_mem_destroy(z.mem2, &lr2);
+	if (rc)
+		die("fk_mem_destroy(second context) -> %s", E(rc));
 	fk_thread_leave(z.mem);
 	struct fk_leak_report lr;
 	rc = fk_mem_destroy(z.mem, &lr);
