@@ -1,37 +1,31 @@
 #!/usr/bin/env bash
-# Bounded libFuzzer run of the public-API harness (stress/fuzz_api.c): builds
-# it with clang (-fsanitize=fuzzer,address,undefined) in build/fuzz, starts
-# from the committed seed corpus (stress/corpus) plus a scratch corpus, and
-# exits non-zero on a crash, leak or model mismatch (crash inputs land in
-# build/fuzz/artifacts/).
-set -euo pipefail
+# usage: scripts/run-fuzz.sh [--seconds S | S]
+# Build the libFuzzer API harness (stress/fuzz_api.c) with clang in
+# build/fuzz and fuzz it for S seconds (default 30), starting from the seed
+# corpus stress/corpus. Exit 1 on a crash, leak or model mismatch; crash
+# inputs land in build/fuzz/artifacts/.
+#   --seconds S   time budget in seconds (a bare number works too)
+#   -h, --help    this text
+# Replay: build/fuzz/stress/fk_fuzz_api build/fuzz/artifacts/crash-...
 
-usage() {
-  cat <<'EOF'
-usage: scripts/run-fuzz.sh [--seconds S | S]
-Build the libFuzzer API harness (clang) and fuzz for S seconds (default 30).
-  --seconds S   time budget in seconds (a bare number works too)
-  -h, --help    this text
-Replay a crash: build/fuzz/stress/fk_fuzz_api build/fuzz/artifacts/crash-...
-EOF
-}
-die_usage() { echo "run-fuzz: $1 (try --help)" >&2; exit 2; }
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+. "$REPO/scripts/lib.sh"
 
 SECONDS_BUDGET=30
 while [ $# -gt 0 ]; do
   case "$1" in
-    -h|--help) usage; exit 0 ;;
+    -h|--help) fk_usage; exit 0 ;;
     --seconds)
-      [ $# -ge 2 ] || die_usage "option --seconds needs a value"
+      [ $# -ge 2 ] || fk_bad_usage "option --seconds needs a value"
       SECONDS_BUDGET=$2; shift 2 ;;
-    -*) die_usage "unknown option '$1'" ;;
+    -*) fk_bad_usage "unknown option '$1'" ;;
     *) SECONDS_BUDGET=$1; shift ;;
   esac
 done
 [[ "$SECONDS_BUDGET" =~ ^[0-9]+$ && "$SECONDS_BUDGET" -gt 0 ]] ||
-  die_usage "seconds must be a positive integer, got '$SECONDS_BUDGET'"
+  fk_bad_usage "seconds must be a positive integer, got '$SECONDS_BUDGET'"
 
-REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$REPO/build/fuzz
 JOBS=${JOBS:-2}
 

@@ -1,36 +1,27 @@
 #!/usr/bin/env bash
-# Bounded stress runs under ThreadSanitizer and ASan+UBSan, then a short fuzz
-# run. Stages (each runs even if an earlier one failed; the exit status is 1
-# if any failed):
-#   1. tsan preset: negative control (fk_racy_demo must be reported, exit 66),
-#      then framekit_stress per allocator (plain, then with --faults).
-#   2. debug preset (ASan+UBSan, FK_CHECKED): the same stress runs.
-#   3. scripts/run-fuzz.sh (clang, libFuzzer) for the fuzz budget.
-# Every stress run ends with a conservation check and fails on an unjustified
-# FK_ENOMEM. Logs: build/stress-logs/. Replay a run with its printed seed.
+# usage: scripts/run-stress.sh [options]
+# Stress (TSan, then ASan+UBSan) on every allocator, then a fuzz run.
+#   --seconds S    seconds per allocator and mode (default 5)
+#   --soak         S=120 unless given, 8 threads, fuzz 300 s
+#   --seed X       seed for every run (default: from the clock)
+#   --threads N    worker threads (default 4; 8 with --soak)
+#   --only PRESET  tsan or debug only
+#   --no-fuzz      skip the fuzz stage
+#   --progress     progress lines of long runs on the terminal
+#                  (default: on with --soak when stdout is a terminal)
+#   -h, --help     this text
+# Stages: 1. tsan: negative control (fk_racy_demo must be reported), then
+# framekit_stress per allocator, plain and with --faults; 2. the same under
+# ASan+UBSan (debug); 3. scripts/run-fuzz.sh. Each run ends with a
+# conservation check and fails on an unjustified FK_ENOMEM. Default: about 3
+# minutes plus builds. Logs: build/stress-logs/. Env: JOBS (default 2).
+
 set -uo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+. "$REPO/scripts/lib.sh"
 cd "$REPO"
 
-usage() {
-  cat <<'EOF'
-usage: scripts/run-stress.sh [options]
-Stress (TSan, then ASan+UBSan) on every allocator, then a fuzz run.
-  --seconds S    seconds per allocator and mode (default 5)
-  --soak         S=120 unless given, 8 threads, fuzz 300 s
-  --seed X       seed for every run (default: from the clock)
-  --threads N    worker threads (default 4; 8 with --soak)
-  --only PRESET  tsan or debug only
-  --no-fuzz      skip the fuzz stage
-  --progress     progress lines of long runs on the terminal
-                 (default: on with --soak when stdout is a terminal)
-  -h, --help     this text
-Default: about 3 minutes plus builds. Env: JOBS (build jobs, default 2).
-EOF
-}
-
-die_usage() { echo "run-stress: $1 (try --help)" >&2; exit 2; }
-need_arg() { [ $# -ge 2 ] && [ -n "$2" ] || die_usage "option $1 needs a value"; }
+need_arg() { [ $# -ge 2 ] && [ -n "$2" ] || fk_bad_usage "option $1 needs a value"; }
 
 SECS=
 THREADS=
@@ -50,14 +41,14 @@ while [ $# -gt 0 ]; do
     --only) need_arg "$@"; ONLY=$2; shift 2 ;;
     --no-fuzz) DO_FUZZ=0; shift ;;
     --progress) PROGRESS=1; shift ;;
-    -h|--help) usage; exit 0 ;;
-    *) die_usage "unknown option '$1'" ;;
+    -h|--help) fk_usage; exit 0 ;;
+    *) fk_bad_usage "unknown option '$1'" ;;
   esac
 done
-[[ -z "$SECS" || "$SECS" =~ ^[0-9]+([.][0-9]+)?$ ]] || die_usage "--seconds wants a number, got '$SECS'"
-[[ "$SEED" =~ ^[0-9]+$ ]] || die_usage "--seed wants an unsigned integer, got '$SEED'"
-[[ -z "$THREADS" || "$THREADS" =~ ^[0-9]+$ ]] || die_usage "--threads wants a number, got '$THREADS'"
-case "$ONLY" in ""|tsan|debug) ;; *) die_usage "--only wants tsan or debug, got '$ONLY'" ;; esac
+[[ -z "$SECS" || "$SECS" =~ ^[0-9]+([.][0-9]+)?$ ]] || fk_bad_usage "--seconds wants a number, got '$SECS'"
+[[ "$SEED" =~ ^[0-9]+$ ]] || fk_bad_usage "--seed wants an unsigned integer, got '$SEED'"
+[[ -z "$THREADS" || "$THREADS" =~ ^[0-9]+$ ]] || fk_bad_usage "--threads wants a number, got '$THREADS'"
+case "$ONLY" in ""|tsan|debug) ;; *) fk_bad_usage "--only wants tsan or debug, got '$ONLY'" ;; esac
 if [ "$SOAK" = 1 ]; then
   SECS=${SECS:-120}
   THREADS=${THREADS:-8}
