@@ -18,7 +18,7 @@ static void return_range(fk_mem *mem, struct fk_region *r, uint64_t start, uint6
 {
 	uint64_t run = start;
 	for (uint64_t p = start; p < end; p += FK_PAGE_SIZE) {
-		if (fk_slot_refcount(fk_region_slot(r, p)) == FK_REF_UNUSED)
+		if (fk_ref_zone(fk_slot_refcount(fk_region_slot(r, p))) == FK_REF_Z_UNUSED)
 			continue;
 		if (run < p)
 			mem->ops->dealloc(mem->alloc, run, (p - run) >> FK_PAGE_SHIFT);
@@ -66,7 +66,7 @@ int fk_alloc_segment(fk_mem *mem, uint64_t nframes, const struct fk_meta_type *t
 		fk_rcu_read_unlock();
 		return FK_EBUSY;
 	}
-	err = fk_claim_range(r, pa, end, type, init, ctx);
+	err = fk_claim_granted(r, pa, end, type, init, ctx);
 	if (err) {
 		/* Inside the read section, as every give-back. */
 		return_range(mem, r, pa, end);

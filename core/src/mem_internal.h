@@ -170,5 +170,15 @@ int fk_claim_frame(struct fk_region *r, uint64_t paddr, const struct fk_meta_typ
  */
 int fk_claim_range(struct fk_region *r, uint64_t start, uint64_t end,
                    const struct fk_meta_type *type, fk_meta_init_fn init, void *ctx);
+/*
+ * Claim [start, end) that the allocator has just handed out (so it is ours
+ * alone): metadata first, with every word left UNUSED, then one release
+ * store of 1 per frame; no read-modify-write. All or nothing: on failure
+ * (init's error, or FK_EBUSY for a frame that is not UNUSED: a faulty
+ * allocator) the frames initialised so far are torn down (on_drop), every
+ * word is as before, and nothing is deallocated.
+ */
+int fk_claim_granted(struct fk_region *r, uint64_t start, uint64_t end,
+                     const struct fk_meta_type *type, fk_meta_init_fn init, void *ctx);
 
 #endif /* FK_MEM_INTERNAL_H */

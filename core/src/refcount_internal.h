@@ -418,6 +418,18 @@ static inline int fk_ref_unique_to_busy(_Atomic uint64_t *w)
 	return fk_ref_cas_error(expect, FK_REF_UNIQUE);
 }
 
+/*
+ * Read the word of a frame the allocator has just handed out, before
+ * writing its metadata without any RMW (fk_claim_granted). Acquire pairs
+ * with the release UNUSED store of the frame's last teardown
+ * (fk_ref_release_unused), so that teardown happens-before our writes
+ * whatever ordering the allocator itself provides. A plain load on x86.
+ */
+static inline uint64_t fk_ref_read_granted(const _Atomic uint64_t *w)
+{
+	return atomic_load_explicit((_Atomic uint64_t *)w, memory_order_acquire);
+}
+
 /* Advisory snapshot (Asterinas reference_count()). Relaxed: no data is
  * read on its strength. */
 static inline uint64_t fk_ref_read(const _Atomic uint64_t *w)

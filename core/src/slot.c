@@ -1,7 +1,10 @@
 /*
- * Slot life cycle: claim (UNUSED -> 0 -> 1/UNIQUE) and teardown
- * (0 -> on_drop -> UNUSED -> allocator), shared by frames, segments and the
- * allocating constructors.
+ * Slot life cycle, shared by frames, segments and the allocating
+ * constructors:
+ *  - claim by address (from_unused): UNUSED -> 0 (CAS) -> metadata -> 1/UNIQUE;
+ *  - claim of allocator-granted frames (fk_claim_granted): metadata while
+ *    the word stays UNUSED, then one release store of 1, no RMW;
+ *  - teardown: 0 -> on_drop -> UNUSED -> allocator.
  */
 #include <string.h>
 
@@ -15,6 +18,28 @@ const struct fk_meta_type fk_meta_untyped = {
     .untyped = 1,
 };
 
+/*
+ * Write the metadata of a slot we own exclusively: type->size bytes zeroed
+ * (the rest of the storage is never read through this type), the type,
+ * then init. On init failure the type is cleared again: not published, so
+ * no on_drop, as for a failed Rust claim.
+ */
+static int slot_init_meta(struct fk_meta_slot *s, uint64_t paddr, const struct fk_meta_type *type,
+                          fk_meta_init_fn init, void *ctx)
+{
+	const struct fk_meta_type *t = type ? type : &fk_meta_untyped;
+	memset(s->storage, 0, t->size);
+	fk_slot_set_type(s, t);
+	if (init) {
+		int err = init(s->storage, paddr, ctx);
+		if (err) {
+			fk_slot_set_type(s, 0);
+			return err < 0 ? err : FK_EINVAL;
+		}
+	}
+	return 0;
+}
+
 int fk_claim_frame(struct fk_region *r, uint64_t paddr, const struct fk_meta_type *type,
                    fk_meta_init_fn init, void *ctx, uint64_t state)
 {
@@ -23,16 +48,10 @@ int fk_claim_frame(struct fk_region *r, uint64_t paddr, const struct fk_meta_typ
 	if (err)
 		return err;
 	/* Exclusive: the count is 0 and we moved it there. */
-	memset(s->storage, 0, sizeof(s->storage));
-	fk_slot_set_type(s, type ? type : &fk_meta_untyped);
-	if (init) {
-		err = init(s->storage, paddr, ctx);
-		if (err) {
-			/* Not published: no on_drop, as for a failed Rust claim. */
-			fk_slot_set_type(s, 0);
-			fk_ref_release_unused(&s->refcount);
-			return err < 0 ? err : FK_EINVAL;
-		}
+	err = slot_init_meta(s, paddr, type, init, ctx);
+	if (err) {
+		fk_ref_release_unused(&s->refcount);
+		return err;
 	}
 	if (state)
 		fk_ref_publish(&s->refcount, state);
@@ -92,6 +111,41 @@ int fk_claim_range(struct fk_region *r, uint64_t start, uint64_t end,
 		}
 	}
 	/* Phase 2: publish (release, see fk_ref_publish). */
+	for (p = start; p < end; p += FK_PAGE_SIZE)
+		fk_ref_publish(&fk_region_slot(r, p)->refcount, 1);
+	return 0;
+}
+
+int fk_claim_granted(struct fk_region *r, uint64_t start, uint64_t end,
+                     const struct fk_meta_type *type, fk_meta_init_fn init, void *ctx)
+{
+	uint64_t p;
+	int err = 0;
+	/*
+	 * Phase 1: the allocator handed these frames to us alone, and their
+	 * words stay UNUSED, so nobody can take a reference meanwhile:
+	 * from_in_use reports FK_EUNUSED, from_unused FK_EMANAGED (a managed
+	 * region), from_raw FK_ENOTRAW. A rollback therefore tears down
+	 * frames nobody else can see, and leaves every word untouched.
+	 */
+	for (p = start; p < end; p += FK_PAGE_SIZE) {
+		struct fk_meta_slot *s = fk_region_slot(r, p);
+		if (fk_ref_zone(fk_ref_read_granted(&s->refcount)) != FK_REF_Z_UNUSED) {
+			/* A faulty allocator handed out a frame in use (or a frame
+			 * a stale handle is stepping on, see refcount_internal.h). */
+			err = FK_EBUSY;
+			break;
+		}
+		err = slot_init_meta(s, p, type, init, ctx);
+		if (err)
+			break;
+	}
+	if (err) {
+		for (uint64_t q = start; q < p; q += FK_PAGE_SIZE)
+			fk_slot_teardown(r, fk_region_slot(r, q), q);
+		return err;
+	}
+	/* Phase 2: publish, one release store per frame (fk_ref_publish). */
 	for (p = start; p < end; p += FK_PAGE_SIZE)
 		fk_ref_publish(&fk_region_slot(r, p)->refcount, 1);
 	return 0;

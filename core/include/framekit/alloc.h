@@ -117,8 +117,9 @@ size_t fk_allocator_names(const char **names, size_t max);
  * @return 0, or FK_EINVAL (nframes 0, or FK_ALLOC_ALIGNED beyond
  *         FK_MAX_ORDER), FK_ENOMEM, or init's error (frames returned to the
  *         allocator), or FK_EBUSY if the allocator handed out a range
- *         outside every published managed region or one being removed
- *         (only a faulty allocator does; the range goes back to it).
+ *         outside every published managed region or one being removed, or
+ *         a frame that is not free (only a faulty allocator does; the
+ *         range, less any frame in use, goes back to it).
  *
  * Placement without FK_ALLOC_ALIGNED (what each built-in allocator may
  * return, so which requests can fail although enough contiguous frames are

@@ -65,9 +65,11 @@ struct fk_meta_type {
 /**
  * Initialises the metadata of one frame. Called by the from_unused and
  * fk_alloc_* constructors for each frame, with exclusive access to the
- * zeroed metadata, before any frame of the claim is published, inside a
- * read section (see @ref fk_callbacks for what it may call).
- * @param meta  FK_META_MAX_SIZE bytes of zeroed metadata
+ * metadata (its first type->size bytes zeroed; the rest of the
+ * FK_META_MAX_SIZE bytes is not cleared), before any frame of the claim is
+ * published, inside a read section (see @ref fk_callbacks for what it may
+ * call).
+ * @param meta  FK_META_MAX_SIZE bytes of metadata, the first type->size zeroed
  * @param paddr the frame's physical address
  * @param ctx   the constructor's ctx argument
  * @return 0, or a negative FK_E* code to abort the claim (the whole segment
