@@ -24,11 +24,13 @@ const struct fk_meta_type fk_meta_untyped = {
  * then init. On init failure the type is cleared again: not published, so
  * no on_drop, as for a failed Rust claim.
  */
-static int slot_init_meta(struct fk_meta_slot *s, uint64_t paddr, const struct fk_meta_type *type,
-                          fk_meta_init_fn init, void *ctx)
+static inline int slot_init_meta(struct fk_meta_slot *s, uint64_t paddr,
+                                 const struct fk_meta_type *type, fk_meta_init_fn init,
+                                 void *ctx)
 {
 	const struct fk_meta_type *t = type ? type : &fk_meta_untyped;
-	memset(s->storage, 0, t->size);
+	if (t->size)
+		memset(s->storage, 0, t->size);
 	fk_slot_set_type(s, t);
 	if (init) {
 		int err = init(s->storage, paddr, ctx);
