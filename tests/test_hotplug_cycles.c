@@ -20,6 +20,7 @@ static int cycles(const char *allocator)
 	struct fk_mem_config cfg = {0};
 	cfg.nr_nodes = 1;
 	cfg.allocator = allocator;
+	fk_variant_apply(&cfg, fk_test_variant);
 	fk_mem *mem = 0;
 	if (fk_mem_create(&cfg, &mem))
 		return 1;

@@ -139,6 +139,20 @@ static void mem_create_rejects_an_unknown_refcount_policy(void)
 	CHECK_ERR(fk_mem_refcount_policy(0), FK_EINVAL);
 }
 
+static void mem_create_rejects_an_unknown_lookup_mode(void)
+{
+	fk_mem *mem = 0;
+	struct fk_mem_config cfg = {.nr_nodes = 1, .allocator = "simple", .lookup = 2};
+	CHECK_ERR(fk_mem_create(&cfg, &mem), FK_EINVAL);
+	cfg.lookup = -1;
+	CHECK_ERR(fk_mem_create(&cfg, &mem), FK_EINVAL);
+	fk_variant_apply(&cfg, fk_test_variant);
+	CHECK_OK(fk_mem_create(&cfg, &mem));
+	CHECK_EQ(fk_mem_lookup_mode(mem), fk_test_variant->lookup);
+	CHECK_OK(fk_mem_destroy(mem, 0));
+	CHECK_ERR(fk_mem_lookup_mode(0), FK_EINVAL);
+}
+
 static void stale_handles_of_a_unique_frame_are_reported_and_leave_it_unique(void)
 {
 	fk_mem *mem = fix_create("simple", 1);
@@ -318,6 +332,7 @@ int main(void)
 	RUN(fast_verdicts_undo_guard_band_steps_and_leave_busy_steps_to_the_owner);
 	RUN(fast_steps_on_a_word_restore_it_exactly);
 	RUN(mem_create_rejects_an_unknown_refcount_policy);
+	RUN(mem_create_rejects_an_unknown_lookup_mode);
 	RUN(stale_handles_of_a_unique_frame_are_reported_and_leave_it_unique);
 	RUN(stale_handles_of_a_frame_being_torn_down_get_ebusy_and_teardown_wins);
 	RUN(stale_clones_racing_with_claim_and_drop_never_corrupt_the_count);

@@ -269,7 +269,7 @@ int fk_mem_add_region(fk_mem *mem, const struct fk_region_config *rc)
 	if (!mem)
 		return FK_EINVAL;
 	/* A grace period cannot end inside our own read section. */
-	if (fk_rcu_registered() && urcu_memb_read_ongoing())
+	if (fk_read_ongoing())
 		return FK_EBUSY;
 	err = region_config_check(mem, rc);
 	if (err)
@@ -306,7 +306,7 @@ int fk_mem_add_region(fk_mem *mem, const struct fk_region_config *rc)
 			 * allocated), then free after a grace period. */
 			region_retire(r);
 			table_publish(mem, old);
-			fk_rcu_synchronize();
+			fk_read_synchronize(&mem->lk);
 			free(t);
 			region_desc_put(mem, r);
 			pthread_mutex_unlock(&mem->hotplug_lock);
@@ -315,7 +315,7 @@ int fk_mem_add_region(fk_mem *mem, const struct fk_region_config *rc)
 	}
 	frames_account(mem, r, 1);
 	/* Readers may still walk the old table; free it after a grace period. */
-	fk_rcu_synchronize();
+	fk_read_synchronize(&mem->lk);
 	free(old);
 	pthread_mutex_unlock(&mem->hotplug_lock);
 	return 0;
@@ -355,7 +355,7 @@ int fk_mem_remove_region(fk_mem *mem, uint64_t base)
 	if (!mem)
 		return FK_EINVAL;
 	/* A grace period cannot end inside our own read section. */
-	if (fk_rcu_registered() && urcu_memb_read_ongoing())
+	if (fk_read_ongoing())
 		return FK_EBUSY;
 	pthread_mutex_lock(&mem->hotplug_lock);
 	struct fk_region_table *old = table_load(mem);
@@ -392,7 +392,7 @@ int fk_mem_remove_region(fk_mem *mem, uint64_t base)
 	 *    section it does not wait for (see fk_region_claimable).
 	 */
 	atomic_store_explicit(&r->offlining, 1, memory_order_relaxed);
-	fk_rcu_synchronize();
+	fk_read_synchronize(&mem->lk);
 	/*
 	 * 4. A slot seen UNUSED now stays so: only a claim leaves UNUSED, and
 	 *    no claim can start (the allocator no longer hands the frames out;
@@ -419,7 +419,7 @@ int fk_mem_remove_region(fk_mem *mem, uint64_t base)
 	region_retire(r);
 	table_publish(mem, t);
 	frames_account(mem, r, -1);
-	fk_rcu_synchronize();
+	fk_read_synchronize(&mem->lk);
 	free(old);
 	region_desc_put(mem, r);
 	pthread_mutex_unlock(&mem->hotplug_lock);
@@ -468,6 +468,8 @@ int fk_mem_create(const struct fk_mem_config *cfg, fk_mem **out)
 		return FK_EINVAL;
 	if (cfg->refcount != FK_REFCOUNT_FAST && cfg->refcount != FK_REFCOUNT_CHECKED)
 		return FK_EINVAL;
+	if (cfg->lookup != FK_LOOKUP_RCU && cfg->lookup != FK_LOOKUP_RWLOCK)
+		return FK_EINVAL;
 	const struct fk_allocator_ops *ops = cfg->allocator_ops;
 	if (!ops)
 		ops = cfg->allocator ? fk_allocator_find(cfg->allocator) : default_allocator();
@@ -481,6 +483,8 @@ int fk_mem_create(const struct fk_mem_config *cfg, fk_mem **out)
 	if (!mem)
 		return FK_ENOMEM;
 	pthread_mutex_init(&mem->hotplug_lock, 0);
+	mem->lk.mode = cfg->lookup;
+	pthread_rwlock_init(&mem->lk.lock, 0);
 	atomic_init(&mem->table, 0);
 	atomic_init(&mem->total_frames, 0);
 	atomic_init(&mem->managed_frames, 0);
@@ -521,7 +525,7 @@ void fk_mem_leak_report(fk_mem *mem, struct fk_leak_report *rep)
 	 * still only a snapshot). */
 	int locked = mem && fk_rcu_registered();
 	if (locked)
-		fk_rcu_read_lock();
+		fk_read_lock(&mem->lk);
 	struct fk_region_table *t = mem ? table_load(mem) : 0;
 	for (size_t i = 0; t && i < t->n; i++) {
 		struct fk_region *r = t->r[i];
@@ -543,7 +547,7 @@ void fk_mem_leak_report(fk_mem *mem, struct fk_leak_report *rep)
 		}
 	}
 	if (locked)
-		fk_rcu_read_unlock();
+		fk_read_unlock(&mem->lk);
 	if (rep)
 		*rep = z;
 }
@@ -568,6 +572,7 @@ int fk_mem_destroy(fk_mem *mem, struct fk_leak_report *report)
 	free(t);
 	free(mem->cpu_node);
 	pthread_mutex_destroy(&mem->hotplug_lock);
+	pthread_rwlock_destroy(&mem->lk.lock);
 	free(mem);
 	return (rep.frames_referenced || rep.frames_raw) ? FK_EBUSY : 0;
 }
@@ -603,6 +608,11 @@ int fk_mem_refcount_policy(const fk_mem *mem)
 	return mem ? mem->refcount : FK_EINVAL;
 }
 
+int fk_mem_lookup_mode(const fk_mem *mem)
+{
+	return mem ? mem->lk.mode : FK_EINVAL;
+}
+
 const char *fk_mem_allocator_name(const fk_mem *mem)
 {
 	return mem ? mem->ops->name : 0;
@@ -620,7 +630,7 @@ static int slot_query(fk_mem *mem, uint64_t paddr, uint64_t *rc, uint64_t *raw)
 	struct fk_region *r;
 	if (!mem || !fk_rcu_registered())
 		return FK_EINVAL;
-	fk_rcu_read_lock();
+	fk_read_lock(&mem->lk);
 	int err = fk_mem_lookup(mem, paddr, FK_PAGE_SIZE, &r);
 	if (!err) {
 		if (rc)
@@ -628,7 +638,7 @@ static int slot_query(fk_mem *mem, uint64_t paddr, uint64_t *rc, uint64_t *raw)
 		if (raw)
 			*raw = fk_raw_count(r, paddr);
 	}
-	fk_rcu_read_unlock();
+	fk_read_unlock(&mem->lk);
 	return err;
 }
 

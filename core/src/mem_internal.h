@@ -24,6 +24,7 @@
 #include <framekit/alloc.h>
 #include <framekit/mem.h>
 
+#include "lookup_internal.h"
 #include "rcu_internal.h"
 #include "slot_internal.h"
 
@@ -59,6 +60,8 @@ struct fk_region_table {
 
 struct fk_mem {
 	_Atomic(struct fk_region_table *) table;
+	/* Read sections and writers' waits: RCU or a rwlock (lookup_internal.h). */
+	struct fk_lookup lk;
 	/*
 	 * Serialises add/remove (control path only). Held across grace periods,
 	 * so no function callable inside a read section may take it.
@@ -99,7 +102,7 @@ static inline int fk_region_claimable(const struct fk_region *r)
  * for an empty handle, a handle of another context or an unregistered
  * thread; FK_EUNUSED for a handle whose region was hot-removed since the
  * handle was made (its references are gone). On success the caller is in a
- * read section (end it with fk_rcu_read_unlock) in which r's slots stay
+ * read section (end it with fk_read_unlock) in which r's slots stay
  * allocated.
  *
  * The generation load is relaxed: the remover bumps it before a grace
@@ -111,9 +114,9 @@ static inline int fk_handle_begin(const fk_mem *mem, const struct fk_region *r, 
 {
 	if (!mem || !r || r->mem != mem || !fk_rcu_registered())
 		return FK_EINVAL;
-	fk_rcu_read_lock();
+	fk_read_lock(&mem->lk);
 	if (atomic_load_explicit(&((struct fk_region *)r)->gen, memory_order_relaxed) != gen) {
-		fk_rcu_read_unlock();
+		fk_read_unlock(&mem->lk);
 		return FK_EUNUSED;
 	}
 	return 0;

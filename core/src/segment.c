@@ -43,17 +43,17 @@ static int seg_begin(const fk_mem *mem, const fk_segment *seg, int *locked)
 	if (err)
 		return err;
 	if (seg->start < seg->region->base || seg->end > seg->region->end) {
-		fk_rcu_read_unlock();
+		fk_read_unlock(&mem->lk);
 		return FK_EINVAL;
 	}
 	*locked = 1;
 	return 0;
 }
 
-static void seg_end(int locked)
+static void seg_end(const fk_mem *mem, int locked)
 {
 	if (locked)
-		fk_rcu_read_unlock();
+		fk_read_unlock(&mem->lk);
 }
 
 static void seg_set(fk_segment *seg, struct fk_region *r, uint64_t gen, uint64_t start,
@@ -87,7 +87,7 @@ int fk_segment_from_unused(fk_mem *mem, uint64_t start, uint64_t end,
 		return FK_EINVAL;
 	if (!fk_rcu_registered())
 		return FK_EINVAL;
-	fk_rcu_read_lock();
+	fk_read_lock(&mem->lk);
 	int err = fk_mem_lookup_claimable(mem, start, end - start, &r);
 	if (!err)
 		err = fk_claim_range(r, start, end, type, init, ctx);
@@ -95,7 +95,7 @@ int fk_segment_from_unused(fk_mem *mem, uint64_t start, uint64_t end,
 		seg_set(out, r, fk_region_gen(r), start, end, type);
 		fk_check_segment(out);
 	}
-	fk_rcu_read_unlock();
+	fk_read_unlock(&mem->lk);
 	return err;
 }
 
@@ -108,7 +108,7 @@ int fk_segment_split(fk_mem *mem, fk_segment *seg, uint64_t offset, fk_segment *
 	int err = seg_begin(mem, seg, &locked);
 	if (err)
 		return err;
-	seg_end(locked);
+	seg_end(mem, locked);
 	if (offset & (FK_PAGE_SIZE - 1))
 		return FK_ENOTALIGNED;
 	if (offset == 0 || offset >= seg->end - seg->start)
@@ -168,7 +168,7 @@ int fk_segment_slice(fk_mem *mem, const fk_segment *seg, uint64_t from, uint64_t
 		if (locked)
 			fk_check_segment(out); /* references held now */
 	}
-	seg_end(locked);
+	seg_end(mem, locked);
 	return err;
 }
 
@@ -212,7 +212,7 @@ int fk_segment_into_raw(fk_mem *mem, fk_segment *seg, uint64_t *start, uint64_t 
 		err = range_error(seg->region, seg->start, seg->end);
 	if (!err && locked)
 		err = fk_raw_record(seg->region, seg->start, seg->end);
-	seg_end(locked);
+	seg_end(mem, locked);
 	if (err)
 		return err;
 	*start = seg->start;
@@ -260,7 +260,7 @@ int fk_segment_from_raw(fk_mem *mem, uint64_t start, uint64_t end, const struct 
 		return FK_ENOTALIGNED;
 	if (start >= end || !fk_rcu_registered())
 		return FK_EINVAL;
-	fk_rcu_read_lock();
+	fk_read_lock(&mem->lk);
 	int err = fk_mem_lookup(mem, start, end - start, &r);
 	if (!err && range_error(r, start, end))
 		err = FK_ENOTRAW; /* a raw reference keeps the count shared */
@@ -281,7 +281,7 @@ int fk_segment_from_raw(fk_mem *mem, uint64_t start, uint64_t end, const struct 
 		if (r->raw)
 			fk_check_segment(out); /* the references are ours */
 	}
-	fk_rcu_read_unlock();
+	fk_read_unlock(&mem->lk);
 	return err;
 }
 
@@ -300,7 +300,7 @@ int fk_segment_clone(fk_mem *mem, const fk_segment *seg, fk_segment *out)
 		if (locked)
 			fk_check_segment(out); /* references held now */
 	}
-	seg_end(locked);
+	seg_end(mem, locked);
 	return err;
 }
 
@@ -343,7 +343,7 @@ int fk_segment_drop(fk_mem *mem, fk_segment *seg)
 	}
 	if (run != seg->end)
 		fk_release_run(mem, r, run, seg->end);
-	seg_end(locked);
+	seg_end(mem, locked);
 	seg_clear(seg);
 	return first_err;
 }
@@ -357,12 +357,12 @@ int fk_segment_from_frame(fk_mem *mem, fk_frame *f, fk_segment *out)
 		return err;
 	const struct fk_region *r = f->region;
 	if ((f->paddr & (FK_PAGE_SIZE - 1)) || f->paddr < r->base || f->paddr >= r->end) {
-		fk_rcu_read_unlock();
+		fk_read_unlock(&mem->lk);
 		return FK_EINVAL;
 	}
 	seg_set(out, f->region, f->gen, f->paddr, f->paddr + FK_PAGE_SIZE,
 	        fk_slot_type(fk_region_slot(r, f->paddr)));
-	fk_rcu_read_unlock();
+	fk_read_unlock(&mem->lk);
 	f->region = 0;
 	return 0;
 }
@@ -394,7 +394,7 @@ const void *fk_segment_meta(const fk_segment *seg, uint64_t i)
 		return 0;
 	/* Valid for as long as the caller holds the segment. */
 	const void *m = fk_region_slot(seg->region, seg->start + (i << FK_PAGE_SHIFT))->storage;
-	seg_end(locked);
+	seg_end(seg->region->mem, locked);
 	return m;
 }
 
@@ -414,7 +414,7 @@ int fk_segment_downcast(fk_mem *mem, fk_segment *seg, const struct fk_meta_type 
 		return err;
 	if (locked && !types_match(seg->region, seg->start, seg->end, type))
 		err = FK_ETYPE;
-	seg_end(locked);
+	seg_end(mem, locked);
 	if (err)
 		return err;
 	seg->type = type;

@@ -80,7 +80,7 @@ void fk_release_run(fk_mem *mem, struct fk_region *r, uint64_t start, uint64_t e
 	 * concurrent fk_mem_remove_region that saw these slots UNUSED waits
 	 * (second grace period) until the allocator has the frames back.
 	 */
-	fk_rcu_read_lock();
+	fk_read_lock(&mem->lk);
 	for (p = start; p < end; p += FK_PAGE_SIZE) {
 		struct fk_meta_slot *s = fk_region_slot(r, p);
 		fk_slot_teardown(r, s, p);
@@ -88,7 +88,7 @@ void fk_release_run(fk_mem *mem, struct fk_region *r, uint64_t start, uint64_t e
 	}
 	if (fk_region_managed(r))
 		mem->ops->dealloc(mem->alloc, start, (end - start) >> FK_PAGE_SHIFT);
-	fk_rcu_read_unlock();
+	fk_read_unlock(&mem->lk);
 }
 
 int fk_claim_range(struct fk_region *r, uint64_t start, uint64_t end,

@@ -75,6 +75,18 @@ enum {
 	FK_REFCOUNT_CHECKED = 1,
 };
 
+/**
+ * Lookup mode of a context (fk_mem_config.lookup): what protects the
+ * paddr -> region table against hot-remove. Same semantics in both (a
+ * removal waits for every reader that may have found the region).
+ */
+enum {
+	/** RCU read sections (liburcu memb): readers share nothing. */
+	FK_LOOKUP_RCU = 0,
+	/** A reader-writer lock around every lookup: the lock-based baseline. */
+	FK_LOOKUP_RWLOCK = 1,
+};
+
 /** What fk_mem_create() builds. */
 struct fk_mem_config {
 	const struct fk_region_config *regions; /**< initial regions, may be NULL */
@@ -89,6 +101,8 @@ struct fk_mem_config {
 	int raw_tracking;
 	/** FK_REFCOUNT_FAST (0, the default) or FK_REFCOUNT_CHECKED; else FK_EINVAL. */
 	int refcount;
+	/** FK_LOOKUP_RCU (0, the default) or FK_LOOKUP_RWLOCK; else FK_EINVAL. */
+	int lookup;
 	/**
 	 * Allocator name: "simple", "lockfree", "buddy-global", "buddy-pcp".
 	 * NULL = "lockfree" if built, else "simple".
@@ -178,6 +192,8 @@ unsigned fk_mem_nr_nodes(const fk_mem *mem);
 int fk_mem_raw_tracking(const fk_mem *mem);
 /** The context's FK_REFCOUNT_* policy, or FK_EINVAL for NULL. */
 int fk_mem_refcount_policy(const fk_mem *mem);
+/** The context's FK_LOOKUP_* mode, or FK_EINVAL for NULL. */
+int fk_mem_lookup_mode(const fk_mem *mem);
 /** Name of the context's allocator. */
 const char *fk_mem_allocator_name(const fk_mem *mem);
 /** Logical node of the calling thread's CPU. */
