@@ -128,6 +128,13 @@ static void dealloc_of_partly_free_range_changes_nothing(void)
 	CHECK_OK(af_dealloc(&f, pfn, 2));
 	CHECK_OK(af_dealloc(&f, pfn + 4, 4));
 	CHECK_ERR(af_dealloc(&f, pfn + 4, 4), FK_EUNUSED);
+	/* A frame freed alone (buddy-pcp: into a per-CPU list), then a range
+	 * around it of a size that bypasses the lists: still a double free. */
+	CHECK_OK(af_alloc(&f, 4, 2, -1, 0, &pfn));
+	CHECK_OK(af_dealloc(&f, pfn + 1, 1));
+	CHECK_ERR(af_dealloc(&f, pfn, 3), FK_EUNUSED);
+	CHECK_OK(af_dealloc(&f, pfn, 1));
+	CHECK_OK(af_dealloc(&f, pfn + 2, 2));
 	struct fk_alloc_stats s = af_stats(&f, -1);
 	CHECK_EQ(s.free_frames, R_N);
 	af_close(&f);
