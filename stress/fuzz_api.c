@@ -34,6 +34,8 @@
 
 #include <framekit/framekit.h>
 
+#include "fk_variants.h"
+
 /* ---- Layout ---- */
 
 #define M_BASE 0x100000ull /* managed, node 0 */
@@ -1372,6 +1374,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.raw_tracking = 1;
 	cfg.allocator = z.alloc_name;
 	cfg.alloc.lock = locks[(data[0] >> 4) % 3];
+	fk_variant_apply(&cfg, &fk_variants[(data[0] >> 6) % FK_NR_VARIANTS]);
 	int rc = fk_mem_create(&cfg, &z.mem);
 	if (rc)
 		die("fk_mem_create -> %s", E(rc));

@@ -40,6 +40,7 @@
 
 #include <framekit/framekit.h>
 
+#include "fk_variants.h"
 #include "stress_common.h"
 
 /* ---- Layout of the simulated memory ---- */
@@ -165,6 +166,8 @@ static struct {
 	int hotplug;
 	const char *lock;     /* buddy lock; NULL = rotate ticket/mcs/mutex by seed */
 	const char *run_lock; /* the one used by the current run */
+	const struct fk_variant *variant;     /* core variant; NULL = rotate by seed */
+	const struct fk_variant *run_variant; /* the one used by the current run */
 	atomic_int stop;
 	atomic_int failed;
 	atomic_uint nfailures; /* fail() calls in this run */
@@ -1373,6 +1376,7 @@ static int run_one(const char *alloc_name, struct run_result *res)
 	for (unsigned k = 0; k < HOT_N; k++)
 		sc_track_add(HOT_BASE(k), HOT_FRAMES, (int)(2 + k));
 	cfg.alloc.lock = g.run_lock;
+	fk_variant_apply(&cfg, g.run_variant);
 	int rc = fk_mem_create(&cfg, &g.mem);
 	if (rc) {
 		fprintf(stderr, "fk_mem_create(%s) -> %s\n", alloc_name, E(rc));
@@ -1476,8 +1480,9 @@ static int run_one(const char *alloc_name, struct run_result *res)
 	res->ok = !bad && !atomic_load(&g.failed) && atomic_load(&sc_enomem.flagged) == 0;
 
 	printf("SUMMARY allocator=%s lock=%s threads=%d seconds=%.2f ops=%" PRIu64 " seed=%" PRIu64
-	       " faults=%g",
-	       alloc_name, g.run_lock, g.threads, res->secs, res->ops, g.seed, g.faults);
+	       " faults=%g variant=%s",
+	       alloc_name, g.run_lock, g.threads, res->secs, res->ops, g.seed, g.faults,
+	       g.run_variant->name);
 	for (int k = 0; k < NR_OPS; k++)
 		printf(" %s=%" PRIu64 "/%" PRIu64, op_name[k], res->ok_op[k], res->per_op[k]);
 	printf(" | from_in_use: same=%" PRIu64 " other=%" PRIu64 " busy=%" PRIu64 " unused=%" PRIu64
@@ -1518,6 +1523,7 @@ static void usage(FILE *out)
 	        "  --seed X           seed (default: time and pid; printed first)\n"
 	        "  --faults P         inject allocator/init failures with probability P\n"
 	        "  --lock KIND        buddy lock: ticket, mcs or mutex (default rotates)\n"
+	        "  --variant NAME     core variant: fast or checked (default rotates)\n"
 	        "  --no-hotplug       no hot-plug thread\n"
 	        "  --progress[=S]     progress line every S s (default 5) on stderr;\n"
 	        "                     on by default when stderr is a terminal\n"
@@ -1596,6 +1602,7 @@ int main(int argc, char **argv)
 	    {"faults", required_argument, 0, 'f'},
 	    {"no-hotplug", no_argument, 0, 'H'},
 	    {"lock", required_argument, 0, 'l'},
+	    {"variant", required_argument, 0, 'V'},
 	    {"progress", optional_argument, 0, 'P'},
 	    {"no-progress", no_argument, 0, 'Q'},
 	    {"list", no_argument, 0, 'L'},
@@ -1641,6 +1648,18 @@ int main(int argc, char **argv)
 			if (strcmp(optarg, "ticket") && strcmp(optarg, "mcs") && strcmp(optarg, "mutex"))
 				return bad_usage("unknown lock '%s'; valid: ticket mcs mutex", optarg);
 			g.lock = optarg;
+			break;
+		case 'V':
+			for (size_t v = 0; v < FK_NR_VARIANTS; v++)
+				if (strcmp(optarg, fk_variants[v].name) == 0)
+					g.variant = &fk_variants[v];
+			if (!g.variant) {
+				char vn[128] = "";
+				for (size_t v = 0; v < FK_NR_VARIANTS; v++)
+					snprintf(vn + strlen(vn), sizeof(vn) - strlen(vn), " %s",
+					         fk_variants[v].name);
+				return bad_usage("unknown variant '%s'; valid:%s", optarg, vn);
+			}
 			break;
 		case 'P':
 			g.progress = 5;
@@ -1696,6 +1715,7 @@ int main(int argc, char **argv)
 		static const char *const locks[3] = {"ticket", "mcs", "mutex"};
 		struct run_result r;
 		g.run_lock = g.lock ? g.lock : locks[(g.seed + i) % 3];
+		g.run_variant = g.variant ? g.variant : &fk_variants[(g.seed + i) % FK_NR_VARIANTS];
 		failed |= run_one(run_names[i], &r);
 		total_ops += r.ops;
 		total_s += r.secs;
