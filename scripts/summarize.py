@@ -356,7 +356,10 @@ def report_ratios(data, res, ctx, core):
                   "Geometric mean over each family's benchmarks of items/s %s / other (> 1: "
                   "%s is faster); in brackets the same by CPU time per item." % (PRODUCT, PRODUCT),
                   ""]
-    axes = sorted({k[2] for k in res if k[0] in fams and k[2] != ref})
+    # Axis values that appear in one family only (buddy-global's lock
+    # flavours) stay in the per-benchmark table below.
+    axes = sorted(a for a in {k[2] for k in res if k[0] in fams and k[2] != ref}
+                  if len({k[0] for k in res if k[2] == a}) > 1)
     hdr = ["family"] + ["%s @%d" % (a, t) for a in axes for t in threads]
     lines += ["| " + " | ".join(hdr) + " |", "|---" * len(hdr) + "|"]
     detail = []
