@@ -4,10 +4,10 @@
 # Builds the release preset, runs framekit_bench, then plots and summarizes
 # into a new results/<date>-<host>[-N]/ (never an earlier run's directory).
 #
-# MODE (what each runs and takes: bench/README.md, "Modes"):
-#   --quick            smoke run: threads 1,2, one short pass
-#   (default)          every thread count, 3 passes
-#   --full             numbers to publish: 5 longer passes
+# MODE (what each runs and how long it takes: bench/README.md, "Modes"):
+#   --quick            smoke run
+#   (default)          the reference run
+#   --full             numbers to publish
 # OPTIONS (each sets the FK_BENCH_* variable of the same name):
 #   --threads LIST     thread counts, e.g. 1,2,8 (default from the machine)
 #   --memory MIB       simulated memory per run (floor)
