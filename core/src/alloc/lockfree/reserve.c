@@ -182,37 +182,106 @@ static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, 
 	return true;
 }
 
-/* More than one area (n > 512) or alignment above 2 MiB: whole free areas. */
-static bool span_alloc(struct lockfree *lf, int node, uint64_t n, unsigned align, uint64_t *pfn)
+/*
+ * Take areas k .. k + na - 1 of r whole (in order, rolled back on failure)
+ * and free the tail beyond n frames.
+ */
+static bool span_take(struct lf_region *r, uint64_t k, uint64_t na, uint64_t n, uint64_t *pfn)
+{
+	uint64_t j = 0;
+	while (j < na && lf_area_take_whole(r, (uint32_t)(k + j)))
+		j++;
+	if (j < na) {
+		for (uint64_t t = 0; t < j; t++) /* roll back */
+			lf_area_free_owned(r, (uint32_t)(k + t), lf_area_pfn(r, (uint32_t)(k + t)),
+			                   LF_AREA_FRAMES);
+		return false;
+	}
+	*pfn = lf_area_pfn(r, (uint32_t)k);
+	uint64_t tail = na * LF_AREA_FRAMES - n;
+	if (tail)
+		lf_area_free_owned(r, (uint32_t)(k + na - 1), lf_area_pfn(r, (uint32_t)(k + na)) - tail,
+		                   (unsigned)tail);
+	return true;
+}
+
+/* Are areas k .. k + na - 1 of r all fully free right now (a pre-filter)? */
+static bool span_free(struct lf_region *r, uint64_t k, uint64_t na)
+{
+	for (uint64_t j = 0; j < na; j++)
+		if ((lf_ctr_peek(&r->areas[k + j].ctr) & LF_CTR_FREE) != LF_AREA_FRAMES)
+			return false;
+	return true;
+}
+
+/*
+ * More than one area (n > 512) or alignment above 2 MiB: na consecutive
+ * whole areas starting at a multiple of step (absolute area numbers). The
+ * huge hint first, then runs of set bits in the free maps (runs inside one
+ * map word, na <= 64), then a linear walk that also finds runs across words.
+ */
+static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsigned align,
+                       uint64_t *pfn)
 {
 	uint64_t na = (n + LF_AREA_FRAMES - 1) / LF_AREA_FRAMES;
 	uint64_t step = align > LF_AREA_ORDER ? 1ull << (align - LF_AREA_ORDER) : 1;
+	struct lf_res *rs = &lf->res[cpu * lf->nr_nodes + (unsigned)node];
+	/* relaxed: see lf_huge_hint. */
+	uint64_t h = atomic_load_explicit(&rs->huge, memory_order_relaxed);
 	unsigned nr = lf_nr_regions(lf);
+	if (h && lf_res_region(h) < nr) {
+		unsigned i = lf_res_region(h);
+		struct lf_region *r = lf_region_at(lf, i);
+		if (r && lf_region_node(r) == node && lf_region_live(r)) {
+			uint64_t a0 = lf_area0(r), a = a0 + lf_res_area(h);
+			uint64_t k = a / step * step;
+			if (k >= a0 && k - a0 + na <= lf_region_areas(r) && span_free(r, k - a0, na) &&
+			    span_take(r, k - a0, na, n, pfn)) {
+				lf_huge_hint(lf, cpu, node, i, (uint32_t)(k - a0 + na - 1));
+				return true;
+			}
+		}
+	}
+	for (unsigned i = 0; na <= 64 && i < nr; i++) {
+		struct lf_region *r = lf_region_at(lf, i);
+		if (!r || lf_region_node(r) != node || !lf_region_live(r))
+			continue;
+		uint64_t a0 = lf_area0(r);
+		uint32_t nra = lf_region_areas(r), words = (nra + 63) / 64;
+		uint32_t start = (uint32_t)((uint64_t)cpu * words / lf->nr_cpus);
+		for (uint32_t j = 0; j < words; j++) {
+			uint32_t w = (start + j) % words;
+			/* relaxed: a hint; the counter CASes decide. */
+			uint64_t v = atomic_load_explicit(&r->freemap[w], memory_order_relaxed);
+			uint64_t c = v;
+			for (uint64_t t = 1; t < na; t++)
+				c &= v >> t; /* bit p: areas p .. p + na - 1 marked */
+			while (c) {
+				uint64_t k = (uint64_t)w * 64 + (uint64_t)__builtin_ctzll(c);
+				c &= c - 1;
+				if ((a0 + k) % step || k + na > nra)
+					continue;
+				if (span_free(r, k, na) && span_take(r, k, na, n, pfn)) {
+					lf_huge_hint(lf, cpu, node, i, (uint32_t)(k + na - 1));
+					return true;
+				}
+				for (uint64_t t = 0; t < na; t++) /* stale bits */
+					if ((lf_ctr_peek(&r->areas[k + t].ctr) & LF_CTR_FREE) !=
+					    LF_AREA_FRAMES)
+						lf_freemap_clear(r, (uint32_t)(k + t));
+			}
+		}
+	}
 	for (unsigned i = 0; i < nr; i++) {
 		struct lf_region *r = lf_region_at(lf, i);
 		if (!r || lf_region_node(r) != node || !lf_region_live(r))
 			continue;
 		uint64_t a0 = lf_area0(r), nra = lf_region_areas(r);
-		if (nra < na)
-			continue;
 		uint64_t k = ((a0 + step - 1) / step) * step - a0;
 		while (k + na <= nra) {
-			uint64_t j = 0;
-			while (j < na && lf_area_take_whole(r, (uint32_t)(k + j)))
-				j++;
-			if (j == na) {
-				*pfn = lf_area_pfn(r, (uint32_t)k);
-				uint64_t tail = na * LF_AREA_FRAMES - n;
-				if (tail)
-					lf_area_free_owned(r, (uint32_t)(k + na - 1),
-					                   lf_area_pfn(r, (uint32_t)(k + na)) - tail,
-					                   (unsigned)tail);
+			if (span_free(r, k, na) && span_take(r, k, na, n, pfn))
 				return true;
-			}
-			for (uint64_t t = 0; t < j; t++) /* roll back */
-				lf_area_free_owned(r, (uint32_t)(k + t), lf_area_pfn(r, (uint32_t)(k + t)),
-				                   LF_AREA_FRAMES);
-			k = ((a0 + k + j + 1 + step - 1) / step) * step - a0;
+			k += step;
 		}
 	}
 	return false;
@@ -228,7 +297,7 @@ bool lf_alloc_node(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsi
 	struct lf_stat *st = &lf->nodes[node]->stat[cpu];
 	bool ok;
 	if (n > LF_AREA_FRAMES || align > LF_AREA_ORDER) {
-		ok = span_alloc(lf, node, n, align, pfn);
+		ok = span_alloc(lf, cpu, node, n, align, pfn);
 	} else if (n > 256 || align == LF_AREA_ORDER) {
 		ok = huge_alloc(lf, cpu, node, (unsigned)n, align, pfn);
 	} else {
