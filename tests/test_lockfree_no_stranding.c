@@ -109,7 +109,7 @@ static void quiescent_enomem_at_order_k_means_no_aligned_free_block(void)
 		CHECK_EQ(c[cpu].bad, 0);
 	}
 	/* No drain: reservations stay as the CPUs left them. */
-	for (unsigned k = 0; k <= 9; k++) {
+	for (unsigned k = 0; k <= 10; k++) { /* 10: two areas (a span) */
 		unsigned ng = 0;
 		uint64_t pfn;
 		int err;
