@@ -200,7 +200,9 @@ static struct lf_region *region_new(uint32_t na, int node)
 	uint32_t cap = 1;
 	while (cap < na)
 		cap <<= 1; /* size classes: a record serves any later range that fits */
-	size_t hdr = (sizeof(struct lf_region) + 63) & ~(size_t)63;
+	/* 128-byte aligned areas: an area's counter and bit lines form one
+	 * aligned pair, which the adjacent-line prefetcher fetches together. */
+	size_t hdr = (sizeof(struct lf_region) + 127) & ~(size_t)127;
 	size_t areas = (size_t)cap * sizeof(struct lf_area);
 	size_t abs = (size_t)cap * LF_AREA_WORDS * sizeof(uint64_t);
 	size_t fmap = (size_t)(cap + 63) / 64 * sizeof(uint64_t);
