@@ -139,6 +139,20 @@ static inline unsigned lf_area_need(unsigned n, unsigned align)
 	return n;
 }
 
+/* One frame from area k of r: the order-0 fast path of lf_area_alloc. */
+static inline bool lf_area_alloc1(struct lf_region *r, uint32_t k, uint64_t *pfn, unsigned hint)
+{
+	if (!lf_ctr_take(&r->areas[k].ctr, 1))
+		return false;
+	int at = lf_bits_take_small(&r->areas[k].bits, 1, 1, hint);
+	if (at < 0) {
+		lf_area_give(r, k, 1);
+		return false;
+	}
+	*pfn = lf_area_pfn(r, k) + (unsigned)at;
+	return true;
+}
+
 /*
  * Allocate n (<= 512) frames aligned to 2^align (<= 9) in area k of r.
  * Power-of-two sizes are naturally aligned; others get exact bits (n <= 64)

@@ -22,7 +22,7 @@ static int lf_alloc(void *state, uint64_t nframes, unsigned align_order, int nod
 		return FK_EINVAL;
 	if (flags & FK_ALLOC_ALIGNED && fk_order_ceil(nframes) > align_order)
 		align_order = fk_order_ceil(nframes);
-	unsigned cpu = fk_cpu_current(lf->nr_cpus);
+	unsigned cpu = lf_cpu(lf);
 	if (node < 0)
 		node = FK_ALLOC_NODE_OF(flags);
 	if (node < 0)
@@ -86,7 +86,7 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 		p += c;
 		n -= c;
 	}
-	unsigned cpu = fk_cpu_current(lf->nr_cpus);
+	unsigned cpu = lf_cpu(lf);
 	int node = lf_region_node(r);
 	for (p = pfn, n = nframes; n;) {
 		uint32_t k;

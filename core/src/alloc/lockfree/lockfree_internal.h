@@ -182,6 +182,16 @@ static inline uint32_t lf_res_area(uint64_t code)
 	return (uint32_t)(code - 1);
 }
 
+/* fk_cpu_current without the division when the CPU id is in range (a div
+ * cost about 10 % of an order-0 pair). */
+static inline unsigned lf_cpu(struct lockfree *lf)
+{
+	int c = sched_getcpu();
+	if (c < 0)
+		c = 0;
+	return (unsigned)c < lf->nr_cpus ? (unsigned)c : (unsigned)c % lf->nr_cpus;
+}
+
 static inline int lf_cpu_node(struct lockfree *lf, unsigned cpu)
 {
 	int n = lf->cpu_node ? lf->cpu_node[cpu] : 0;

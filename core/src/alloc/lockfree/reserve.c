@@ -306,7 +306,9 @@ bool lf_alloc_node(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsi
 		uint64_t code = atomic_load_explicit(&rs->area, memory_order_acquire);
 		if (code) {
 			struct lf_region *r = lf_region_at(lf, lf_res_region(code));
-			if (lf_area_alloc(r, lf_res_area(code), (unsigned)n, align, pfn, cpu)) {
+			if (n == 1 && align == 0 ? lf_area_alloc1(r, lf_res_area(code), pfn, cpu)
+			                         : lf_area_alloc(r, lf_res_area(code), (unsigned)n,
+			                                         align, pfn, cpu)) {
 				lf_stat_inc(&st->hits); /* allocs = hits + the rest */
 				return true;
 			}
