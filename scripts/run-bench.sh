@@ -119,8 +119,8 @@ cc=$(cache CMAKE_C_COMPILER)
 cxx=$(cache CMAKE_CXX_COMPILER)
 lto=$(grep -q -- '-flto' build/release/bench/CMakeFiles/framekit_bench.dir/flags.make 2>/dev/null &&
 	echo "-flto (bench objects)" || echo "no LTO")
-virt=$(systemd-detect-virt 2>/dev/null || true)
-[ -n "$virt" ] || virt=$(cat /sys/class/dmi/id/product_name 2>/dev/null || echo unknown)
+virt="vm: $(systemd-detect-virt --vm 2>/dev/null || echo none), container: $(systemd-detect-virt \
+	--container 2>/dev/null || echo none)"
 busy() { ps -eo pcpu,comm --sort=-pcpu | awk 'NR>1 && $1>5 {printf "%s(%s%%) ", $2, $1}'; }
 {
 	echo "mode=$MODE"
