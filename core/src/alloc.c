@@ -10,6 +10,7 @@
 
 #include "alloc_internal.h"
 #include "checked_internal.h"
+#include "claim_internal.h"
 #include "mem_internal.h"
 
 /* Give back what the allocator handed out, skipping a frame someone else
@@ -53,24 +54,24 @@ int fk_alloc_segment(fk_mem *mem, uint64_t nframes, const struct fk_meta_type *t
 	 */
 	uint64_t pa;
 	struct fk_region *r;
-	fk_read_lock(&mem->lk);
+	fk_read_lock(&mem->regions.lk);
 	int err = mem->ops->alloc(mem->alloc, nframes, align, node, flags, &pa);
 	if (err) {
-		fk_read_unlock(&mem->lk);
+		fk_read_unlock(&mem->regions.lk);
 		return err;
 	}
 	uint64_t end = pa + (nframes << FK_PAGE_SHIFT);
-	err = fk_mem_lookup(mem, pa, end - pa, &r);
+	err = fk_region_lookup(&mem->regions, pa, end - pa, &r);
 	if (err || !fk_region_managed(r) || !fk_region_claimable(r)) {
 		mem->ops->dealloc(mem->alloc, pa, nframes);
-		fk_read_unlock(&mem->lk);
+		fk_read_unlock(&mem->regions.lk);
 		return FK_EBUSY;
 	}
 	err = fk_claim_granted(r, pa, end, type, init, ctx);
 	if (err) {
 		/* Inside the read section, as every give-back. */
 		return_range(mem, r, pa, end);
-		fk_read_unlock(&mem->lk);
+		fk_read_unlock(&mem->regions.lk);
 		return err;
 	}
 	if ((flags & FK_ALLOC_ZEROED) && r->backing)
@@ -81,7 +82,7 @@ int fk_alloc_segment(fk_mem *mem, uint64_t nframes, const struct fk_meta_type *t
 	out->type = type;
 	out->gen = fk_region_gen(r);
 	fk_check_segment(out);
-	fk_read_unlock(&mem->lk);
+	fk_read_unlock(&mem->regions.lk);
 	return 0;
 }
 

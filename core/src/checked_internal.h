@@ -15,22 +15,12 @@
 #ifndef FK_CHECKED_INTERNAL_H
 #define FK_CHECKED_INTERNAL_H
 
-#include <stdio.h>
-#include <stdlib.h>
-
 #include <framekit/segment.h>
 
-#include "mem_internal.h"
+#include "invariant_internal.h"
+#include "region_internal.h"
 
 #ifdef FK_CHECKED
-#define fk_invariant(cond, what)                                                                   \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "framekit: invariant violated: %s (%s:%d)\n", what,        \
-			        __FILE__, __LINE__);                                               \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static inline void fk_check_slot(const struct fk_meta_slot *s)
 {
@@ -64,7 +54,6 @@ static inline void fk_check_segment(const fk_segment *seg)
 	}
 }
 #else
-#define fk_invariant(cond, what)  ((void)0)
 #define fk_check_slot(s)          ((void)0)
 #define fk_check_frame_held(r, p) ((void)0)
 #define fk_check_segment(seg)     ((void)0)

@@ -7,6 +7,7 @@
 #include <framekit/segment.h>
 
 #include "checked_internal.h"
+#include "claim_internal.h"
 #include "mem_internal.h"
 #include "raw_internal.h"
 
@@ -26,7 +27,7 @@ static int frame_begin(const fk_mem *mem, const struct fk_region *r, uint64_t ge
 	if (err)
 		return err;
 	if (!handle_ok(r, paddr)) {
-		fk_read_unlock(&mem->lk);
+		fk_read_unlock(&mem->regions.lk);
 		return FK_EINVAL;
 	}
 	return 0;
@@ -53,15 +54,15 @@ static int claim_one(fk_mem *mem, uint64_t paddr, const struct fk_meta_type *typ
 		return FK_EINVAL;
 	if (!fk_rcu_registered())
 		return FK_EINVAL;
-	fk_read_lock(&mem->lk);
-	int err = fk_mem_lookup_claimable(mem, paddr, FK_PAGE_SIZE, &r);
+	fk_read_lock(&mem->regions.lk);
+	int err = fk_region_lookup_claimable(&mem->regions, paddr, FK_PAGE_SIZE, &r);
 	if (!err)
 		err = fk_claim_frame(r, paddr, type, init, ctx, state);
 	if (!err) {
 		*out = r;
 		*gen = fk_region_gen(r);
 	}
-	fk_read_unlock(&mem->lk);
+	fk_read_unlock(&mem->regions.lk);
 	return err;
 }
 
@@ -86,8 +87,8 @@ int fk_frame_from_in_use(fk_mem *mem, uint64_t paddr, fk_frame *out)
 	struct fk_region *r;
 	if (!mem || !out || !fk_rcu_registered())
 		return FK_EINVAL;
-	fk_read_lock(&mem->lk);
-	int err = fk_mem_lookup(mem, paddr, FK_PAGE_SIZE, &r);
+	fk_read_lock(&mem->regions.lk);
+	int err = fk_region_lookup(&mem->regions, paddr, FK_PAGE_SIZE, &r);
 	if (!err)
 		err = fk_ref_inc_in_use(&fk_region_slot(r, paddr)->refcount, mem->ref_max);
 	if (!err) {
@@ -95,7 +96,7 @@ int fk_frame_from_in_use(fk_mem *mem, uint64_t paddr, fk_frame *out)
 		out->paddr = paddr;
 		out->gen = fk_region_gen(r);
 	}
-	fk_read_unlock(&mem->lk);
+	fk_read_unlock(&mem->regions.lk);
 	return err;
 }
 
@@ -112,7 +113,7 @@ int fk_frame_clone(fk_mem *mem, const fk_frame *f, fk_frame *out)
 		*out = *f;
 		fk_check_frame_held(out->region, out->paddr);
 	}
-	fk_read_unlock(&mem->lk);
+	fk_read_unlock(&mem->regions.lk);
 	return err;
 }
 
@@ -137,7 +138,7 @@ int fk_frame_drop(fk_mem *mem, fk_frame *f)
 	int last = frame_dec(r, f->paddr);
 	if (last == 1)
 		fk_release_run(mem, r, f->paddr, f->paddr + FK_PAGE_SIZE);
-	fk_read_unlock(&mem->lk);
+	fk_read_unlock(&mem->regions.lk);
 	if (last < 0)
 		return last;
 	f->region = 0;
@@ -156,7 +157,7 @@ int fk_frame_into_raw(fk_mem *mem, fk_frame *f, uint64_t *paddr)
 		err = fk_ref_state_error(v);
 	else
 		err = fk_raw_record(f->region, f->paddr, f->paddr + FK_PAGE_SIZE);
-	fk_read_unlock(&mem->lk);
+	fk_read_unlock(&mem->regions.lk);
 	if (err)
 		return err;
 	*paddr = f->paddr;
@@ -193,7 +194,7 @@ uint64_t fk_frame_refcount(const fk_frame *f)
 	if (!f || frame_peek(f->region, f->gen, f->paddr))
 		return FK_REF_UNUSED;
 	uint64_t v = fk_slot_refcount(fk_region_slot(f->region, f->paddr));
-	fk_read_unlock(&f->region->mem->lk);
+	fk_read_unlock(&f->region->mem->regions.lk);
 	return v;
 }
 
@@ -203,7 +204,7 @@ const void *fk_frame_meta(const fk_frame *f)
 		return 0;
 	/* Valid for as long as the caller holds the reference. */
 	const void *m = fk_region_slot(f->region, f->paddr)->storage;
-	fk_read_unlock(&f->region->mem->lk);
+	fk_read_unlock(&f->region->mem->regions.lk);
 	return m;
 }
 
@@ -212,7 +213,7 @@ const struct fk_meta_type *fk_frame_meta_type(const fk_frame *f)
 	if (!f || frame_peek(f->region, f->gen, f->paddr))
 		return 0;
 	const struct fk_meta_type *t = fk_slot_type(fk_region_slot(f->region, f->paddr));
-	fk_read_unlock(&f->region->mem->lk);
+	fk_read_unlock(&f->region->mem->regions.lk);
 	return t;
 }
 
@@ -228,7 +229,7 @@ int fk_frame_meta_as(const fk_frame *f, const struct fk_meta_type *type, const v
 		err = FK_ETYPE;
 	else
 		*meta = s->storage;
-	fk_read_unlock(&f->region->mem->lk);
+	fk_read_unlock(&f->region->mem->regions.lk);
 	return err;
 }
 
@@ -258,7 +259,7 @@ int fk_unique_frame_into_shared(fk_mem *mem, fk_unique_frame *uf, fk_frame *out)
 	if (err)
 		return err;
 	err = fk_ref_unique_to_shared(&fk_region_slot(uf->region, uf->paddr)->refcount);
-	fk_read_unlock(&mem->lk);
+	fk_read_unlock(&mem->regions.lk);
 	if (err)
 		return err;
 	out->region = uf->region;
@@ -276,7 +277,7 @@ int fk_frame_try_into_unique(fk_mem *mem, fk_frame *f, fk_unique_frame *out)
 	if (err)
 		return err;
 	err = fk_ref_shared_to_unique(&fk_region_slot(f->region, f->paddr)->refcount);
-	fk_read_unlock(&mem->lk);
+	fk_read_unlock(&mem->regions.lk);
 	if (err)
 		return err;
 	out->region = f->region;
@@ -296,7 +297,7 @@ int fk_unique_frame_drop(fk_mem *mem, fk_unique_frame *uf)
 	err = fk_ref_unique_to_busy(&fk_region_slot(uf->region, uf->paddr)->refcount);
 	if (!err)
 		fk_release_run(mem, uf->region, uf->paddr, uf->paddr + FK_PAGE_SIZE);
-	fk_read_unlock(&mem->lk);
+	fk_read_unlock(&mem->regions.lk);
 	if (err)
 		return err;
 	uf->region = 0;
@@ -309,7 +310,7 @@ void *fk_unique_frame_meta(const fk_unique_frame *uf)
 		return 0;
 	/* Valid for as long as the caller owns the frame. */
 	void *m = fk_region_slot(uf->region, uf->paddr)->storage;
-	fk_read_unlock(&uf->region->mem->lk);
+	fk_read_unlock(&uf->region->mem->regions.lk);
 	return m;
 }
 

@@ -12,7 +12,7 @@
 #ifndef FK_RAW_INTERNAL_H
 #define FK_RAW_INTERNAL_H
 
-#include "mem_internal.h"
+#include "region_internal.h"
 
 /* Record one raw reference on each frame of [start, end). FK_EOVERFLOW
  * (rolled back) if a counter is saturated. No-op when tracking is off. */

@@ -12,6 +12,7 @@
 #include <framekit/segment.h>
 
 #include "checked_internal.h"
+#include "claim_internal.h"
 #include "mem_internal.h"
 #include "raw_internal.h"
 
@@ -43,7 +44,7 @@ static int seg_begin(const fk_mem *mem, const fk_segment *seg, int *locked)
 	if (err)
 		return err;
 	if (seg->start < seg->region->base || seg->end > seg->region->end) {
-		fk_read_unlock(&mem->lk);
+		fk_read_unlock(&mem->regions.lk);
 		return FK_EINVAL;
 	}
 	*locked = 1;
@@ -53,7 +54,7 @@ static int seg_begin(const fk_mem *mem, const fk_segment *seg, int *locked)
 static void seg_end(const fk_mem *mem, int locked)
 {
 	if (locked)
-		fk_read_unlock(&mem->lk);
+		fk_read_unlock(&mem->regions.lk);
 }
 
 static void seg_set(fk_segment *seg, struct fk_region *r, uint64_t gen, uint64_t start,
@@ -87,15 +88,15 @@ int fk_segment_from_unused(fk_mem *mem, uint64_t start, uint64_t end,
 		return FK_EINVAL;
 	if (!fk_rcu_registered())
 		return FK_EINVAL;
-	fk_read_lock(&mem->lk);
-	int err = fk_mem_lookup_claimable(mem, start, end - start, &r);
+	fk_read_lock(&mem->regions.lk);
+	int err = fk_region_lookup_claimable(&mem->regions, start, end - start, &r);
 	if (!err)
 		err = fk_claim_range(r, start, end, type, init, ctx);
 	if (!err) {
 		seg_set(out, r, fk_region_gen(r), start, end, type);
 		fk_check_segment(out);
 	}
-	fk_read_unlock(&mem->lk);
+	fk_read_unlock(&mem->regions.lk);
 	return err;
 }
 
@@ -260,8 +261,8 @@ int fk_segment_from_raw(fk_mem *mem, uint64_t start, uint64_t end, const struct 
 		return FK_ENOTALIGNED;
 	if (start >= end || !fk_rcu_registered())
 		return FK_EINVAL;
-	fk_read_lock(&mem->lk);
-	int err = fk_mem_lookup(mem, start, end - start, &r);
+	fk_read_lock(&mem->regions.lk);
+	int err = fk_region_lookup(&mem->regions, start, end - start, &r);
 	if (!err && range_error(r, start, end))
 		err = FK_ENOTRAW; /* a raw reference keeps the count shared */
 	if (!err && !types_match(r, start, end, type))
@@ -281,7 +282,7 @@ int fk_segment_from_raw(fk_mem *mem, uint64_t start, uint64_t end, const struct 
 		if (r->raw)
 			fk_check_segment(out); /* the references are ours */
 	}
-	fk_read_unlock(&mem->lk);
+	fk_read_unlock(&mem->regions.lk);
 	return err;
 }
 
@@ -357,12 +358,12 @@ int fk_segment_from_frame(fk_mem *mem, fk_frame *f, fk_segment *out)
 		return err;
 	const struct fk_region *r = f->region;
 	if ((f->paddr & (FK_PAGE_SIZE - 1)) || f->paddr < r->base || f->paddr >= r->end) {
-		fk_read_unlock(&mem->lk);
+		fk_read_unlock(&mem->regions.lk);
 		return FK_EINVAL;
 	}
 	seg_set(out, f->region, f->gen, f->paddr, f->paddr + FK_PAGE_SIZE,
 	        fk_slot_type(fk_region_slot(r, f->paddr)));
-	fk_read_unlock(&mem->lk);
+	fk_read_unlock(&mem->regions.lk);
 	f->region = 0;
 	return 0;
 }

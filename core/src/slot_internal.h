@@ -15,6 +15,7 @@
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <framekit/error.h>
 #include <framekit/meta.h>
@@ -54,6 +55,44 @@ static inline void fk_slot_set_type(struct fk_meta_slot *s, const struct fk_meta
 static inline uint64_t fk_slot_refcount(const struct fk_meta_slot *s)
 {
 	return fk_ref_read(&s->refcount);
+}
+
+/*
+ * Write the metadata of a slot owned exclusively (count 0, or UNUSED and
+ * granted by the allocator): type->size bytes zeroed (the rest of the
+ * storage is never read through this type), the type, then init. On init
+ * failure the type is cleared again: not published, so no on_drop, as for
+ * a failed Rust claim.
+ */
+static inline int fk_slot_init_meta(struct fk_meta_slot *s, uint64_t paddr,
+                                    const struct fk_meta_type *type, fk_meta_init_fn init,
+                                    void *ctx)
+{
+	const struct fk_meta_type *t = type ? type : &fk_meta_untyped;
+	if (t->size)
+		memset(s->storage, 0, t->size);
+	fk_slot_set_type(s, t);
+	if (init) {
+		int err = init(s->storage, paddr, ctx);
+		if (err) {
+			fk_slot_set_type(s, 0);
+			return err < 0 ? err : FK_EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* Teardown of a slot owned exclusively after its last reference: on_drop,
+ * then the type and list tag cleared. The count is left to the caller. */
+static inline void fk_slot_teardown(struct fk_meta_slot *s, uint64_t paddr)
+{
+	const struct fk_meta_type *t = fk_slot_type(s);
+	if (t && t->on_drop)
+		t->on_drop(s->storage, paddr, t->ctx);
+	fk_slot_set_type(s, 0);
+	/* Relaxed: only the owner of list membership writes it; we are the sole
+	 * owner of this slot now. */
+	atomic_store_explicit(&s->in_list, 0, memory_order_relaxed);
 }
 
 #endif /* FK_SLOT_INTERNAL_H */
