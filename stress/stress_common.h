@@ -102,8 +102,11 @@ static _Thread_local uint64_t sc_tl_injected; /* alloc() failures injected in th
  * and cleared after the words are written). Under ThreadSanitizer they are
  * relaxed instead: seq_cst RMWs on one shared counter would give every pair
  * of allocator calls a happens-before edge and hide the very races the
- * stress run looks for (x86 orders these accesses anyway: the allocator's
- * own locked instructions drain the store buffer).
+ * stress run looks for. x86 keeps the order anyway (stores are not
+ * reordered with stores, and the allocator's own locked instructions drain
+ * the store buffer before it takes a frame); compiler barriers
+ * (atomic_signal_fence, no happens-before for TSan) keep the compiler from
+ * moving the slot stores.
  */
 #if defined(__SANITIZE_THREAD__)
 #define SC_ORD memory_order_relaxed
@@ -223,10 +226,12 @@ static inline void sc_slot_enter(int me)
 	if (me >= 0)
 		atomic_store_explicit(&sc_slots[me], atomic_fetch_add_explicit(&sc_seq, 1, SC_ORD) + 1,
 		                      SC_ORD);
+	atomic_signal_fence(memory_order_seq_cst); /* compiler only: see above */
 }
 
 static inline void sc_slot_leave(int me)
 {
+	atomic_signal_fence(memory_order_seq_cst); /* compiler only: see above */
 	if (me >= 0)
 		atomic_store_explicit(&sc_slots[me], 0, SC_ORD);
 }
@@ -302,6 +307,7 @@ static inline int sc_enomem_classify(const struct sc_call *c, uint64_t nframes, 
 		while (v != 0 && atomic_load_explicit(&sc_slots[i], SC_ORD) == v)
 			sched_yield();
 	}
+	atomic_signal_fence(memory_order_seq_cst); /* slots before words (see above) */
 	uint64_t blk = sc_free_block_since(k, (flags & FK_ALLOC_NODE_STRICT) ? node : -1, c->seq0);
 	if (blk == UINT64_MAX) {
 		atomic_fetch_add_explicit(&sc_enomem.no_block, 1, memory_order_relaxed);
