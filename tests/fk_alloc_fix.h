@@ -246,6 +246,15 @@ static inline size_t af_setup(int argc, char **argv)
 {
 	const char *names[16];
 	size_t n = fk_allocator_names(names, 16);
+	if (argc > 1 && argv[1][0] == '-') {
+		int help = strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0;
+		fprintf(help ? stdout : stderr,
+		        help ? "usage: %s [FILTER]\nRuns every test (once per allocator) whose "
+		               "name contains FILTER.\n"
+		             : "%s: unknown option (try --help)\n",
+		        argv[0]);
+		exit(help ? 0 : 2);
+	}
 	af_filter = argc > 1 ? argv[1] : NULL;
 	for (size_t i = 0; i < n && i < 16; i++) {
 		if (strcmp(names[i], "buddy-global") == 0) {
