@@ -25,7 +25,7 @@
 #define A_BASE   0x100000000ull
 #define B_BASE   0x200000000ull
 #define NFRAMES  4096ull
-#define RUN_NSEC 250000000L
+#define RUN_NSEC 100000000L
 
 static fk_mem *mem;
 static atomic_int stop;
@@ -73,6 +73,7 @@ static fk_mem *two_regions(const char *allocator)
 	cfg.nr_regions = 2;
 	cfg.nr_nodes = 1;
 	cfg.allocator = allocator;
+	fk_variant_apply(&cfg, fk_test_variant);
 	fk_variant_apply(&cfg, fk_test_variant);
 	fk_mem *m = 0;
 	if (fk_mem_create(&cfg, &m))
@@ -145,9 +146,9 @@ static int run(const char *allocator, int busy)
 	uint64_t total = fk_mem_managed_frames(mem);
 	fk_thread_leave(mem);
 	int leak = fk_mem_destroy(mem, NULL);
-	printf("  %-12s %s: %ld allocations, %ld FK_ENOMEM, %ld other errors, %ld removal "
+	printf("  %-12s %-14s %s: %ld allocations, %ld FK_ENOMEM, %ld other errors, %ld removal "
 	       "attempts (%ld succeeded); free %llu of %llu\n",
-	       allocator, busy ? "busy A" : "idle A", ok, nomem, other, atomic_load(&removals),
+	       allocator, fk_test_variant->name, busy ? "busy A" : "idle A", ok, nomem, other, atomic_load(&removals),
 	       atomic_load(&removed), (unsigned long long)st.free_frames,
 	       (unsigned long long)total);
 	return nomem || other || atomic_load(&bad_remove) || serr || st.free_frames != total ||

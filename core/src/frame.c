@@ -121,9 +121,11 @@ int fk_frame_clone(fk_mem *mem, const fk_frame *f, fk_frame *out)
 static int frame_dec(struct fk_region *r, uint64_t paddr)
 {
 	struct fk_meta_slot *s = fk_region_slot(r, paddr);
-	if (r->raw)
-		return fk_ref_dec_tracked(&s->refcount, r->mem->refcount,
-		                          &r->raw[fk_region_index(r, paddr)]);
+	if (r->raw) {
+		int err = fk_raw_drop_check(&s->refcount, &r->raw[fk_region_index(r, paddr)]);
+		if (err)
+			return err;
+	}
 	return fk_ref_dec(&s->refcount, r->mem->refcount);
 }
 

@@ -14,21 +14,25 @@
 #define FK_RCU_INTERNAL_H
 
 /*
- * Inline the read-side fast path (liburcu's static urcu-memb.h: a few
- * lines each for read_lock/read_unlock). Every handle operation runs a read
- * section (mem_internal.h, fk_handle_begin); through the library's
- * out-of-line wrappers a frame clone+drop pair cost about 4x what it did
- * without read sections, inlined about 2x (README, "Stale handles"). liburcu (LGPL-2.1)
- * asks that only LGPL-compatible code define _LGPL_SOURCE; these are small
- * inline functions (LGPL-2.1 section 5). Not under TSan: liburcu 0.13's
- * inline code uses plain volatile accesses that TSan would report; the
- * out-of-line library calls are invisible to it (see the annotations
- * below).
+ * FK_URCU_INLINE (CMake option, ON by default, forced OFF under TSan):
+ * inline liburcu's read-side fast path (its static urcu/static/urcu-memb.h,
+ * a few lines each for read_lock/read_unlock) by defining _LGPL_SOURCE.
+ * Every handle operation runs a read section (mem_internal.h,
+ * fk_handle_begin); through the library's out-of-line wrappers a frame
+ * clone+drop pair cost about 4x what it did without read sections, inlined
+ * about 2x (README, "Stale handles"). liburcu's urcu-memb.h says
+ * "LGPL-compatible code should include this header with
+ * #define _LGPL_SOURCE"; LGPL-2.1 section 5 lets any code use inline
+ * functions of ten lines or fewer from an LGPL header, which these are. An
+ * embedder who cannot take that configures with -DFK_URCU_INLINE=OFF (same
+ * behaviour, slower). Never under TSan: liburcu 0.13's inline code uses
+ * plain volatile accesses that TSan would report; the out-of-line library
+ * calls are invisible to it (see the annotations below).
  */
 #include "tsan_internal.h"
 
 #define URCU_INLINE_SMALL_FUNCTIONS 1
-#ifndef FK_TSAN
+#if defined(FK_URCU_INLINE) && !defined(FK_TSAN)
 #define _LGPL_SOURCE 1
 #endif
 #include <urcu/urcu-memb.h>

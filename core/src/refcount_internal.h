@@ -334,48 +334,6 @@ static inline int fk_ref_dec(_Atomic uint64_t *w, int policy)
 }
 
 /*
- * fk_ref_dec for a handle's own reference when raw references are tracked
- * (raw = the frame's raw counter): the counted references never fall below
- * the raw ones, so a drop that would (a stale copy of a handle turned raw)
- * is refused with FK_EUNUSED and the count restored.
- *
- * The count is read with acquire (the checked CAS's load, the fast
- * fetch_sub's acq_rel) and the raw counter after it: a from_raw that
- * consumed a raw reference and then dropped it (release) is seen with its
- * consumption, so a legitimate drop is never refused on a stale raw value.
- * Fast: the check comes after the decrement; a refused one is undone
- * (fetch_add), and until then the count reads one lower, which only a
- * concurrent misuse of the same frame can observe.
- */
-static inline int fk_ref_dec_tracked(_Atomic uint64_t *w, int policy, const _Atomic uint32_t *raw)
-{
-	uint64_t v;
-	if (policy == FK_REFCOUNT_CHECKED) {
-		v = atomic_load_explicit(w, memory_order_acquire);
-		do {
-			if (!fk_ref_is_shared(v))
-				return fk_ref_state_error(v);
-			/* Relaxed: ordered after the acquire load of v. */
-			if (v <= atomic_load_explicit(raw, memory_order_relaxed))
-				return FK_EUNUSED;
-		} while (!atomic_compare_exchange_weak_explicit(w, &v, v - 1, memory_order_acq_rel,
-		                                                memory_order_acquire));
-		return v == 1;
-	}
-	v = atomic_fetch_sub_explicit(w, 1, memory_order_acq_rel);
-	/* Relaxed: ordered after the acquire half of the fetch_sub. */
-	if (fk_ref_is_shared(v) && v <= atomic_load_explicit(raw, memory_order_relaxed)) {
-		/* Relaxed: puts back a reference nobody may act on (see above). */
-		atomic_fetch_add_explicit(w, 1, memory_order_relaxed);
-		return FK_EUNUSED;
-	}
-	struct fk_ref_verdict vd = fk_ref_fast_dec_verdict(v);
-	if (vd.fix == FK_REF_FIX_UNDO)
-		atomic_fetch_add_explicit(w, 1, memory_order_relaxed); /* as in fk_ref_dec */
-	return vd.err;
-}
-
-/*
  * UNIQUE -> 1 (a unique frame becomes shared). Release pairs with the
  * acquire CAS of from_in_use: metadata written through the unique handle
  * is visible to every later sharer.

@@ -321,7 +321,8 @@ static int region_idle(const struct fk_region *r)
 		if (atomic_load_explicit(&r->slots[i].refcount, memory_order_acquire) !=
 		    FK_REF_UNUSED)
 			return 0;
-		if (r->raw && atomic_load_explicit(&r->raw[i], memory_order_relaxed))
+		/* Low 32 bits: the raw count (raw_internal.h). */
+		if (r->raw && (uint32_t)atomic_load_explicit(&r->raw[i], memory_order_relaxed))
 			return 0;
 	}
 	return 1;

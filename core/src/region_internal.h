@@ -55,7 +55,7 @@ struct fk_region {
 	struct fk_meta_slot *slots;
 	size_t slots_bytes;
 	int slots_numa;         /* allocated with numa_alloc_onnode */
-	_Atomic uint32_t *raw;  /* per-frame raw reference counts, NULL when off */
+	_Atomic uint64_t *raw;  /* per-frame raw words (raw_internal.h), NULL when off */
 	unsigned char *backing; /* host memory for FK_REGION_BACKED */
 	/* Set while fk_regions_remove decides; claims are refused. */
 	_Atomic int offlining;

@@ -309,9 +309,11 @@ int fk_segment_clone(fk_mem *mem, const fk_segment *seg, fk_segment *out)
 static int seg_dec(struct fk_region *r, uint64_t p)
 {
 	struct fk_meta_slot *s = fk_region_slot(r, p);
-	if (r->raw)
-		return fk_ref_dec_tracked(&s->refcount, r->mem->refcount,
-		                          &r->raw[fk_region_index(r, p)]);
+	if (r->raw) {
+		int err = fk_raw_drop_check(&s->refcount, &r->raw[fk_region_index(r, p)]);
+		if (err)
+			return err;
+	}
 	return fk_ref_dec(&s->refcount, r->mem->refcount);
 }
 
