@@ -451,9 +451,22 @@ static void check_segment_meta(const fk_segment *s, const struct fk_meta_type *f
 static void check_enomem(const struct sc_call *call, uint64_t n, unsigned flags, const char *what)
 {
 	CNT(enomem);
-	if (sc_enomem_classify(call, n, flags, stderr))
+	if (sc_enomem_classify(call, n, flags, stderr)) {
+		/* The allocator's own view now, for the report. */
+		struct fk_alloc_stats st;
+		int node = (flags & FK_ALLOC_NODE_STRICT) ? FK_ALLOC_NODE_OF(flags) : -1;
+		if (fk_mem_alloc_stats(g.mem, node, &st) == 0) {
+			fprintf(stderr,
+			        "  allocator stats (node %d) now: total=%" PRIu64 " free=%" PRIu64
+			        " cached=%" PRIu64 " free blocks by order:",
+			        node, st.total_frames, st.free_frames, st.cached_frames);
+			for (int o = 0; o < FK_MAX_ORDER; o++)
+				fprintf(stderr, " %" PRIu64, st.free_blocks[o]);
+			fputc('\n', stderr);
+		}
 		fail("%s(%" PRIu64 " frames, flags 0x%x): unjustified FK_ENOMEM (see above)", what,
 		     n, flags);
+	}
 }
 
 /* ---- Operations ---- */
