@@ -47,8 +47,8 @@ static void call_queries(uint64_t paddr)
 	fk_mem_leak_report(mem, &rep);
 	bad |= fk_allocator_names(names, 8) == 0;
 	bad |= fk_allocator_find("simple") == NULL;
-	struct fk_region_config rc = {.base = HP_BASE2, .nframes = 4, .node = 0,
-	                              .flags = FK_REGION_UNMANAGED};
+	struct fk_region_config rc = {
+	    .base = HP_BASE2, .nframes = 4, .node = 0, .flags = FK_REGION_UNMANAGED};
 	bad |= fk_mem_add_region(mem, &rc) != FK_EBUSY;
 	bad |= fk_mem_remove_region(mem, FIX_U_BASE) != FK_EBUSY;
 	atomic_fetch_add(&cb_calls, 1);
@@ -76,8 +76,8 @@ static const struct fk_meta_type type_q = {.name = "q", .size = 8, .on_drop = on
 static void *hotplugger(void *arg)
 {
 	(void)arg;
-	struct fk_region_config u = {.base = HP_BASE, .nframes = 64, .node = 0,
-	                             .flags = FK_REGION_UNMANAGED};
+	struct fk_region_config u = {
+	    .base = HP_BASE, .nframes = 64, .node = 0, .flags = FK_REGION_UNMANAGED};
 	fk_thread_enter(mem);
 	while (!atomic_load(&stop)) {
 		if (fk_mem_add_region(mem, &u) || fk_mem_remove_region(mem, HP_BASE)) {

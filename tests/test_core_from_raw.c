@@ -104,8 +104,8 @@ static void typed_from_raw_of_forged_range_reads_no_metadata_without_a_reference
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (elapsed_ns(&t0) < RUN_NSEC || atomic_load(&rejected) < 1000) {
 		fk_segment s;
-		if (fk_segment_from_unused(mem, FIX_U_BASE, FIX_U_BASE + 2 * PG, &type_t, NULL, NULL,
-		                           &s) == 0)
+		if (fk_segment_from_unused(mem, FIX_U_BASE, FIX_U_BASE + 2 * PG, &type_t, NULL,
+		                           NULL, &s) == 0)
 			fk_segment_drop(mem, &s);
 		rounds++;
 	}

@@ -16,8 +16,8 @@ static const struct fk_meta_type type_b = {.name = "b", .size = 8};
 
 static int add_unmanaged(fk_mem *mem, uint64_t base, uint64_t n)
 {
-	struct fk_region_config rc = {.base = base, .nframes = n, .node = 0,
-	                              .flags = FK_REGION_UNMANAGED};
+	struct fk_region_config rc = {
+	    .base = base, .nframes = n, .node = 0, .flags = FK_REGION_UNMANAGED};
 	return fk_mem_add_region(mem, &rc);
 }
 
@@ -70,8 +70,8 @@ static void stale_segment_copy_clone_and_slice_return_unused_in_every_build(void
 	CHECK(mem);
 	fk_segment s, copy, out;
 	fk_frame f, fcopy, g;
-	CHECK_OK(fk_segment_from_unused(mem, FIX_U_BASE, FIX_U_BASE + 4 * PG, &type_a, NULL, NULL,
-	                                &s));
+	CHECK_OK(
+	    fk_segment_from_unused(mem, FIX_U_BASE, FIX_U_BASE + 4 * PG, &type_a, NULL, NULL, &s));
 	copy = s;
 	CHECK_OK(fk_segment_drop(mem, &s));
 	CHECK_ERR(fk_segment_clone(mem, &copy, &out), FK_EUNUSED);
@@ -95,7 +95,8 @@ static void downcast_of_mixed_type_segment_returns_etype_in_every_build(void)
 	CHECK(mem);
 	fk_segment s1, s2, mixed;
 	uint64_t a0, a1, b0, b1;
-	CHECK_OK(fk_segment_from_unused(mem, FIX_U_BASE, FIX_U_BASE + PG, &type_a, NULL, NULL, &s1));
+	CHECK_OK(
+	    fk_segment_from_unused(mem, FIX_U_BASE, FIX_U_BASE + PG, &type_a, NULL, NULL, &s1));
 	CHECK_OK(fk_segment_from_unused(mem, FIX_U_BASE + PG, FIX_U_BASE + 2 * PG, &type_b, NULL,
 	                                NULL, &s2));
 	CHECK_OK(fk_segment_into_raw(mem, &s1, &a0, &a1));
@@ -129,8 +130,8 @@ static void stale_handle_into_hot_removed_region_returns_unused_without_touching
 	CHECK_OK(add_unmanaged(mem, R_BASE, R_FRAMES));
 	CHECK_OK(fk_frame_from_unused(mem, R_BASE, &type_a, NULL, NULL, &f));
 	CHECK_OK(fk_unique_frame_from_unused(mem, R_BASE + PG, NULL, NULL, NULL, &u));
-	CHECK_OK(fk_segment_from_unused(mem, R_BASE + 2 * PG, R_BASE + 6 * PG, &type_a, NULL, NULL,
-	                                &s));
+	CHECK_OK(
+	    fk_segment_from_unused(mem, R_BASE + 2 * PG, R_BASE + 6 * PG, &type_a, NULL, NULL, &s));
 	fcopy = f;
 	ucopy = u;
 	scopy = s;
@@ -145,8 +146,8 @@ static void stale_handle_into_hot_removed_region_returns_unused_without_touching
 			/* Re-added at the same base, frames claimed again: the stale
 			 * handles must not reach the new frames either. */
 			CHECK_OK(add_unmanaged(mem, R_BASE, R_FRAMES));
-			CHECK_OK(fk_segment_from_unused(mem, R_BASE, R_BASE + R_FRAMES * PG, &type_b,
-			                                NULL, NULL, &s));
+			CHECK_OK(fk_segment_from_unused(mem, R_BASE, R_BASE + R_FRAMES * PG,
+			                                &type_b, NULL, NULL, &s));
 		}
 		CHECK_ERR(fk_frame_clone(mem, &fcopy, &g), FK_EUNUSED);
 		CHECK_ERR(fk_frame_into_raw(mem, &fcopy, &pa), FK_EUNUSED);
@@ -256,7 +257,8 @@ int main(int argc, char **argv)
 	RUN_MATCHING(handle_of_another_context_is_rejected_by_every_function);
 	RUN_MATCHING(stale_segment_copy_clone_and_slice_return_unused_in_every_build);
 	RUN_MATCHING(downcast_of_mixed_type_segment_returns_etype_in_every_build);
-	RUN_MATCHING(stale_handle_into_hot_removed_region_returns_unused_without_touching_freed_memory);
+	RUN_MATCHING(
+	    stale_handle_into_hot_removed_region_returns_unused_without_touching_freed_memory);
 	RUN_MATCHING(drained_segment_drop_succeeds_after_its_region_is_removed);
 	RUN_MATCHING(stale_copy_cannot_release_a_raw_reference);
 	RUN_MATCHING(drop_beside_raw_references_of_other_handles_succeeds);

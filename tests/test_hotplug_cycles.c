@@ -15,7 +15,7 @@
 #define CYCLES  10000
 #define NFRAMES 16ull
 /* Distinct, 2 MiB aligned bases. */
-#define BASE(i) (0x1000000000ull + (uint64_t)(i) * 0x200000ull)
+#define BASE(i) (0x1000000000ull + (uint64_t)(i)*0x200000ull)
 
 static int cycles(const char *allocator)
 {
@@ -59,15 +59,15 @@ static int cycles(const char *allocator)
 	if (err)
 		printf("  %-12s cycle %d: %s -> %s\n", allocator, i, step, fk_strerror_name(err));
 	else
-		printf("  %-12s %d cycles ok; allocator holds %llu frames, context %llu\n", allocator,
-		       i, (unsigned long long)st.total_frames, (unsigned long long)total);
+		printf("  %-12s %d cycles ok; allocator holds %llu frames, context %llu\n",
+		       allocator, i, (unsigned long long)st.total_frames,
+		       (unsigned long long)total);
 	return err || serr || st.free_frames || total || leak;
 }
 
 static void ten_thousand_add_remove_cycles_at_new_bases_never_exhaust_anything(void)
 {
-	static const char *const allocators[] = {"simple", "buddy-global", "buddy-pcp",
-	                                         "lockfree"};
+	static const char *const allocators[] = {"simple", "buddy-global", "buddy-pcp", "lockfree"};
 	int failed = 0;
 	for (size_t i = 0; i < sizeof(allocators) / sizeof(allocators[0]); i++)
 		failed |= cycles(allocators[i]);

@@ -148,8 +148,8 @@ static int run(const char *allocator, int busy)
 	int leak = fk_mem_destroy(mem, NULL);
 	printf("  %-12s %-14s %s: %ld allocations, %ld FK_ENOMEM, %ld other errors, %ld removal "
 	       "attempts (%ld succeeded); free %llu of %llu\n",
-	       allocator, fk_test_variant->name, busy ? "busy A" : "idle A", ok, nomem, other, atomic_load(&removals),
-	       atomic_load(&removed), (unsigned long long)st.free_frames,
+	       allocator, fk_test_variant->name, busy ? "busy A" : "idle A", ok, nomem, other,
+	       atomic_load(&removals), atomic_load(&removed), (unsigned long long)st.free_frames,
 	       (unsigned long long)total);
 	return nomem || other || atomic_load(&bad_remove) || serr || st.free_frames != total ||
 	       total != 2 * NFRAMES || leak;

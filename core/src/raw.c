@@ -27,10 +27,9 @@ int fk_raw_record(struct fk_region *r, uint64_t start, uint64_t end)
 				raw_undo_record(r, a, i);
 				return FK_EOVERFLOW;
 			}
-		} while (!atomic_compare_exchange_weak_explicit(&r->raw[i], &v,
-		                                                v + FK_RAW_SEQ_ONE + 1,
-		                                                memory_order_relaxed,
-		                                                memory_order_relaxed));
+		} while (!atomic_compare_exchange_weak_explicit(
+		    &r->raw[i], &v, v + FK_RAW_SEQ_ONE + 1, memory_order_relaxed,
+		    memory_order_relaxed));
 	}
 	return 0;
 }
@@ -57,10 +56,9 @@ int fk_raw_consume(struct fk_region *r, uint64_t start, uint64_t end)
 				raw_undo_consume(r, a, i);
 				return FK_ENOTRAW;
 			}
-		} while (!atomic_compare_exchange_weak_explicit(&r->raw[i], &v,
-		                                                v + FK_RAW_SEQ_ONE - 1,
-		                                                memory_order_relaxed,
-		                                                memory_order_relaxed));
+		} while (!atomic_compare_exchange_weak_explicit(
+		    &r->raw[i], &v, v + FK_RAW_SEQ_ONE - 1, memory_order_relaxed,
+		    memory_order_relaxed));
 	}
 	return 0;
 }

@@ -129,12 +129,13 @@ int fk_segment_split(fk_mem *mem, fk_segment *seg, uint64_t offset, fk_segment *
 static int inc_range(fk_mem *mem, struct fk_region *r, uint64_t start, uint64_t end)
 {
 	for (uint64_t p = start; p < end; p += FK_PAGE_SIZE) {
-		int err = fk_ref_inc_held(&fk_region_slot(r, p)->refcount, mem->refcount,
-		                          mem->ref_max);
+		int err =
+		    fk_ref_inc_held(&fk_region_slot(r, p)->refcount, mem->refcount, mem->ref_max);
 		if (err) {
 			/* Undo: we hold a reference on each, so none reaches 0. */
 			for (uint64_t q = start; q < p; q += FK_PAGE_SIZE) {
-				int last = fk_ref_dec(&fk_region_slot(r, q)->refcount, mem->refcount);
+				int last =
+				    fk_ref_dec(&fk_region_slot(r, q)->refcount, mem->refcount);
 				fk_invariant(last == 0, "rollback never drops the last reference");
 				(void)last;
 			}
@@ -393,7 +394,8 @@ uint64_t fk_segment_nframes(const fk_segment *seg)
 const void *fk_segment_meta(const fk_segment *seg, uint64_t i)
 {
 	int locked;
-	if (!seg || i >= fk_segment_nframes(seg) || seg_begin(seg->region ? seg->region->mem : 0, seg, &locked))
+	if (!seg || i >= fk_segment_nframes(seg) ||
+	    seg_begin(seg->region ? seg->region->mem : 0, seg, &locked))
 		return 0;
 	/* Valid for as long as the caller holds the segment. */
 	const void *m = fk_region_slot(seg->region, seg->start + (i << FK_PAGE_SHIFT))->storage;
