@@ -130,7 +130,8 @@ static void bm_alloc_raw(gb_state *st, void *arg)
 					break;
 				uint64_t t0 = bench_now_ns();
 				for (nheld = 0; nheld < held; nheld++) {
-					err = ops->alloc(state, nframes, order, -1, 0, &blocks[nheld]);
+					err = ops->alloc(state, nframes, order, -1, 0,
+					                 &blocks[nheld]);
 					if (err)
 						goto fail;
 				}
@@ -138,7 +139,8 @@ static void bm_alloc_raw(gb_state *st, void *arg)
 				for (int64_t i = 0; i < held; i++) {
 					err = ops->dealloc(state, blocks[i], nframes);
 					if (err) {
-						nheld = 0; /* state unknown: the leak check reports */
+						/* state unknown: the leak check reports */
+						nheld = 0;
 						goto fail;
 					}
 				}
@@ -281,8 +283,8 @@ static void register_raw(const char *allocator, const char *shown, const char *l
 		env->setup = random_setup;
 		env->teardown = random_teardown;
 	}
-	snprintf(name, sizeof(name), "alloc_raw_%s/%s/order:%d/held:%d", works[work], shown,
-	         order, held);
+	snprintf(name, sizeof(name), "alloc_raw_%s/%s/order:%d/held:%d", works[work], shown, order,
+	         held);
 	bench_register(name, bm_alloc_raw, env);
 }
 

@@ -113,9 +113,8 @@ static void atomic_min_u64(_Atomic uint64_t *a, uint64_t v)
 {
 	/* relaxed: the run's barriers (mutexes) order these against the reads. */
 	uint64_t cur = atomic_load_explicit(a, memory_order_relaxed);
-	while (v < cur &&
-	       !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed,
-	                                              memory_order_relaxed)) {
+	while (v < cur && !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed,
+	                                                         memory_order_relaxed)) {
 	}
 }
 
@@ -123,9 +122,8 @@ static void atomic_max_u64(_Atomic uint64_t *a, uint64_t v)
 {
 	/* relaxed: as atomic_min_u64. */
 	uint64_t cur = atomic_load_explicit(a, memory_order_relaxed);
-	while (v > cur &&
-	       !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed,
-	                                              memory_order_relaxed)) {
+	while (v > cur && !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed,
+	                                                         memory_order_relaxed)) {
 	}
 }
 
@@ -361,8 +359,7 @@ void bench_end(gb_state *st, struct bench_env *env, int64_t items)
 		char label[160];
 		snprintf(label, sizeof(label), "%s%s%s%s%s", env->label ? env->label : "",
 		         env->label && over ? ", " : "", over ? "oversubscribed" : "",
-		         budget && (env->label || over) ? ", " : "",
-		         budget ? "budget hit" : "");
+		         budget && (env->label || over) ? ", " : "", budget ? "budget hit" : "");
 		gb_set_label(st, label);
 	}
 	if (budget)
@@ -383,8 +380,8 @@ void bench_end(gb_state *st, struct bench_env *env, int64_t items)
 	 */
 	struct fk_alloc_stats as;
 	fk_mem_alloc_drain(env->mem);
-	if (env->setup_ok && !gb_error_occurred(st) &&
-	    fk_mem_alloc_stats(env->mem, -1, &as) == 0 && as.free_frames != as.total_frames) {
+	if (env->setup_ok && !gb_error_occurred(st) && fk_mem_alloc_stats(env->mem, -1, &as) == 0 &&
+	    as.free_frames != as.total_frames) {
 		char msg[160];
 		snprintf(msg, sizeof(msg),
 		         "allocator conservation: %llu of %llu frames free after the run",

@@ -53,10 +53,10 @@ struct bench_config {
 	int pin;             /* 1: pin by topology */
 	double budget_s;
 	int gbench_clock; /* FK_BENCH_CLOCK=per_thread: gbench's clock, for the check */
-	int nr_cpus;                        /* CPUs this process may run on */
-	int cpu_order[BENCH_MAX_THREADS];   /* thread i -> cpu_order[i % nr_cpu_order] */
+	int nr_cpus;      /* CPUs this process may run on */
+	int cpu_order[BENCH_MAX_THREADS]; /* thread i -> cpu_order[i % nr_cpu_order] */
 	int nr_cpu_order;
-	int pin_real; /* the plan names real CPUs (not a synthetic topology) */
+	int pin_real;       /* the plan names real CPUs (not a synthetic topology) */
 	char topology[256]; /* one line: packages, nodes, cores, PUs */
 	char plan[512];     /* one line: the pinning plan */
 };
@@ -89,13 +89,13 @@ struct bench_env {
 	const char *allocator;
 	const struct bench_core_variant *core; /* NULL = default variant */
 	unsigned nr_nodes;                     /* 0 or 1: no split */
-	int capture_alloc; /* expose the raw allocator (ops + state) to the body */
-	const char *lock;  /* fk_alloc_params.lock (NULL = allocator default) */
-	const char *label; /* reported label (oversubscription is appended) */
-	int64_t p[4];      /* benchmark parameters */
+	int capture_alloc;          /* expose the raw allocator (ops + state) to the body */
+	const char *lock;           /* fk_alloc_params.lock (NULL = allocator default) */
+	const char *label;          /* reported label (oversubscription is appended) */
+	int64_t p[4];               /* benchmark parameters */
 	uint64_t frames_per_thread; /* memory the body may hold per thread */
-	bench_hook setup;    /* thread 0, mem entered, before the start barrier */
-	bench_hook teardown; /* thread 0, after every other thread finished */
+	bench_hook setup;           /* thread 0, mem entered, before the start barrier */
+	bench_hook teardown;        /* thread 0, after every other thread finished */
 	/* thread 0, after every thread finished, before teardown: counters */
 	void (*report)(gb_state *st, struct bench_env *env);
 	gb_barrier *barrier;
@@ -149,11 +149,11 @@ void bench_end(gb_state *st, struct bench_env *env, int64_t items);
 /* ---- the timed loop ---- */
 
 struct bench_thread {
-	int64_t left;   /* iterations left before the final keep_running */
-	int started;    /* passed the start barrier */
-	int stopped;    /* own work ended (final batch or budget) */
-	int64_t done;   /* iterations done when the budget stopped the thread */
-	uint64_t cpu0;  /* thread CPU time at the start */
+	int64_t left;  /* iterations left before the final keep_running */
+	int started;   /* passed the start barrier */
+	int stopped;   /* own work ended (final batch or budget) */
+	int64_t done;  /* iterations done when the budget stopped the thread */
+	uint64_t cpu0; /* thread CPU time at the start */
 };
 extern _Thread_local struct bench_thread bench_self;
 

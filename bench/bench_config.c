@@ -225,9 +225,12 @@ struct bench_option {
 };
 
 static const struct bench_option options[] = {
-    {"--threads", "FK_BENCH_THREADS", set_threads}, {"--memory", "FK_BENCH_MEMORY", set_memory},
-    {"--held", "FK_BENCH_HELD", set_held},          {"--numa", "FK_BENCH_NUMA", set_numa},
-    {"--pin", "FK_BENCH_PIN", set_pin},             {"--budget", "FK_BENCH_BUDGET", set_budget},
+    {"--threads", "FK_BENCH_THREADS", set_threads},
+    {"--memory", "FK_BENCH_MEMORY", set_memory},
+    {"--held", "FK_BENCH_HELD", set_held},
+    {"--numa", "FK_BENCH_NUMA", set_numa},
+    {"--pin", "FK_BENCH_PIN", set_pin},
+    {"--budget", "FK_BENCH_BUDGET", set_budget},
     {"--clock", "FK_BENCH_CLOCK", set_clock},
 };
 #define NR_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -282,7 +285,8 @@ static int plan_from_hwloc(const cpu_set_t *allowed)
 	phys_nodes = nodes > 0 ? nodes : 1;
 	snprintf(bench_cfg.topology, sizeof(bench_cfg.topology),
 	         "%d package(s), %d NUMA node(s), %d core(s), %d PU(s)%s", packages, nodes, cores,
-	         pus, bench_cfg.pin_real ? "" : " (planned topology: not this machine, never pinned)");
+	         pus,
+	         bench_cfg.pin_real ? "" : " (planned topology: not this machine, never pinned)");
 	/*
 	 * Cores in hwloc's logical order are grouped by package and node; take
 	 * the first PU of every core, then the second, ... so SMT siblings come
@@ -292,8 +296,8 @@ static int plan_from_hwloc(const cpu_set_t *allowed)
 		int any = 0;
 		for (int c = 0; c < cores; c++) {
 			hwloc_obj_t core = hwloc_get_obj_by_type(topo, HWLOC_OBJ_CORE, (unsigned)c);
-			hwloc_obj_t pu = hwloc_get_obj_inside_cpuset_by_type(topo, core->cpuset,
-			                                                     HWLOC_OBJ_PU, (unsigned)level);
+			hwloc_obj_t pu = hwloc_get_obj_inside_cpuset_by_type(
+			    topo, core->cpuset, HWLOC_OBJ_PU, (unsigned)level);
 			if (!pu)
 				continue;
 			any = 1;
@@ -338,7 +342,8 @@ static void describe_plan(void)
 	bench_cfg.plan[0] = 0;
 	if (!bench_cfg.pin || !bench_cfg.pin_real) {
 		snprintf(bench_cfg.plan, sizeof(bench_cfg.plan), "%s; planned order",
-		         !bench_cfg.pin ? "off (FK_BENCH_PIN=0)" : "off (topology is not this machine)");
+		         !bench_cfg.pin ? "off (FK_BENCH_PIN=0)"
+		                        : "off (topology is not this machine)");
 	} else {
 		snprintf(bench_cfg.plan, sizeof(bench_cfg.plan),
 		         "hwloc order (cores before SMT siblings, by node), thread i -> cpu:");

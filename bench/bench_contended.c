@@ -238,15 +238,16 @@ static void bm_pipeline(gb_state *st, void *arg)
 					err = pipe_consume(env, t, &s);
 				} else {
 					/* relaxed: a statistic. */
-					atomic_fetch_add_explicit(&p->helped, 1, memory_order_relaxed);
+					atomic_fetch_add_explicit(&p->helped, 1,
+					                          memory_order_relaxed);
 					err = pipe_produce(env, p, t, piece);
 				}
 			} else {
 				for (int i = 0; i < 64 && !err; i++) {
 					uint64_t r = bench_rand(&rng);
 					/* relaxed: see pipe_produce */
-					uint64_t base = atomic_load_explicit(&p->recent[r % PIPE_RECENT],
-					                                     memory_order_relaxed);
+					uint64_t base = atomic_load_explicit(
+					    &p->recent[r % PIPE_RECENT], memory_order_relaxed);
 					if (!base)
 						continue;
 					uint64_t pa = base + ((r >> 32) % PIPE_SEG) * FK_PAGE_SIZE;
@@ -472,8 +473,8 @@ static void bm_split_drop(gb_state *st, void *arg)
 				int err = fk_alloc_segment(env->mem, n, NULL, NULL, NULL,
 				                           FK_ALLOC_ALIGNED, &seg);
 				if (!err)
-					err = fk_segment_split(env->mem, &seg, n / 2 * FK_PAGE_SIZE, &l,
-					                       &r);
+					err = fk_segment_split(env->mem, &seg, n / 2 * FK_PAGE_SIZE,
+					                       &l, &r);
 				if (!err && !ring_push(out, &r))
 					err = timed_drop(env, &r, h, &ops); /* full: drop it here */
 				if (!err)

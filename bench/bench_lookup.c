@@ -130,8 +130,8 @@ void bench_register_lookup(void)
 			env->p[0] = racing;
 			env->setup = lookup_setup;
 			env->teardown = lookup_teardown;
-			snprintf(name, sizeof(name), "lookup/core:%s/%s", bench_core_variants[v].name,
-			         racing ? "racing_drops" : "stable");
+			snprintf(name, sizeof(name), "lookup/core:%s/%s",
+			         bench_core_variants[v].name, racing ? "racing_drops" : "stable");
 			bench_register(name, bm_lookup, env);
 		}
 	}

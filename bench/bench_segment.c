@@ -33,8 +33,7 @@ static int seg_thread_begin(gb_state *st, struct bench_env *env, struct seg_thre
 	return 0;
 }
 
-static void seg_thread_end(gb_state *st, struct bench_env *env, struct seg_thread *t,
-                           int64_t items)
+static void seg_thread_end(gb_state *st, struct bench_env *env, struct seg_thread *t, int64_t items)
 {
 	if (t->own.region) {
 		int err = fk_segment_drop(env->mem, &t->own);

@@ -258,7 +258,8 @@ int gb_main(int argc, char **argv)
 	}
 	int failed = g_failed_runs.load(std::memory_order_relaxed);
 	if (failed) {
-		std::fprintf(stderr, "framekit_bench: %d thread(s) of failed runs (see error_message)\n",
+		std::fprintf(stderr,
+		             "framekit_bench: %d thread(s) of failed runs (see error_message)\n",
 		             failed);
 		return 1;
 	}
