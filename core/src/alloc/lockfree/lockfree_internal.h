@@ -226,6 +226,7 @@ void lf_unreserve(struct lockfree *lf, uint64_t code);
 bool lf_alloc_node(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsigned align,
                    uint64_t *pfn);
 void lf_huge_hint(struct lockfree *lf, unsigned cpu, int node, unsigned region, uint32_t area);
+void lf_huge_freed(struct lockfree *lf, unsigned cpu, int node, unsigned region, uint32_t k);
 void lf_forget_region(struct lockfree *lf, unsigned idx);
 void lf_drain(void *state);
 
