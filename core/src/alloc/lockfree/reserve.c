@@ -124,8 +124,8 @@ void lf_huge_hint(struct lockfree *lf, unsigned cpu, int node, unsigned region, 
 
 /*
  * A whole area k of region `region` was freed by cpu: make it the huge hint
- * unless the hint already names a lower area of the same record or a fully
- * free one. So frees in any order leave the hint at the lowest freed area
+ * unless the hint already names a lower, fully free area of the same
+ * record. So frees in any order leave the hint at the lowest freed area
  * (bulk rounds reuse the areas they freed instead of walking on through
  * memory), and a free that follows an allocation (repeat, random) hands its
  * area to the next allocation.
@@ -138,8 +138,8 @@ void lf_huge_freed(struct lockfree *lf, unsigned cpu, int node, unsigned region,
 	if (h && lf_res_region(h) == region) {
 		struct lf_region *r = lf_region_at(lf, region);
 		uint32_t hk = lf_res_area(h);
-		if (hk < k || (hk < lf_region_areas(r) &&
-		               (lf_ctr_peek(&r->areas[hk].ctr) & LF_CTR_FREE) == LF_AREA_FRAMES))
+		if (hk < k && hk < lf_region_areas(r) &&
+		    (lf_ctr_peek(&r->areas[hk].ctr) & LF_CTR_FREE) == LF_AREA_FRAMES)
 			return;
 	}
 	lf_huge_hint(lf, cpu, node, region, k);
