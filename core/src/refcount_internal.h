@@ -14,8 +14,8 @@
  *                        (overflow), around UNIQUE, around UNUSED, and
  *                        just below 2^64 (a -1 from 0, still busy)
  *
- * UNIQUE and UNUSED sit 2^61 away from each other, from 0 and from
- * FK_REF_MAX, so a blind +1 or -1 through a stale handle moves the word
+ * UNIQUE and UNUSED sit at least 2^61 away from each other, from 0 and
+ * from FK_REF_MAX, so a blind +1 or -1 through a stale handle moves the word
  * into a guard zone where no other transition applies (claims and the
  * unique transitions compare with the exact value), never onto another
  * state. The fast policy relies on this to check after the fact.
@@ -34,7 +34,8 @@
  *    state, which the displaced value fails (so a claim or a unique
  *    transition racing with the misstep gets FK_EBUSY, never the frame).
  *    Linux's refcount_t saturates instead; framekit can restore because
- *    each zone is 2^60 wide, so the state is unchanged on error. A step
+ *    each state has 2^60 values of guard band on either side, so the
+ *    state is unchanged on error. A step
  *    from busy (0, or already below it) is left alone: the owner of the
  *    busy state ends it with a store (publish, or UNUSED after teardown),
  *    which is later in the word's modification order and overwrites it.
