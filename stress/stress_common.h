@@ -92,8 +92,9 @@ static _Thread_local uint64_t sc_tl_injected; /* alloc() failures injected in th
  * when it last changed. A frame counts as free only after the call that
  * gave it to the allocator returned (it looks HELD, FREEING or ABSENT a
  * little longer: the safe side). A dealloc moves HELD -> FREEING before the
- * call and FREEING -> FREE after it by CAS, so an allocation that got the
- * frame in between (and stored HELD) is never overwritten. Allocations and
+ * call and FREEING -> FREE after it by CAS, and an add moves ABSENT -> FREE
+ * after the call by CAS, so an allocation that got the frame in between
+ * (and stored HELD) is never overwritten. Allocations and
  * removals in flight are announced in per-thread slots (sc_slots), because
  * those take frames before the wrapper knows which.
  *
@@ -408,8 +409,10 @@ static int sc_wrap_add(void *state, uint64_t paddr, uint64_t nframes, int node)
 		return FK_ENOMEM;
 	}
 	int rc = ws->real->add_free_memory(ws->st, paddr, nframes, node);
+	/* CAS, not a store: an allocation may have taken (and marked HELD)
+	 * some of the frames between the add and this line. */
 	if (rc == 0)
-		sc_track_mark(paddr, nframes, SC_FREE);
+		sc_track_move(paddr, nframes, SC_ABSENT, SC_FREE);
 	return rc;
 }
 
