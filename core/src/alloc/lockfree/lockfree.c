@@ -93,7 +93,7 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 		unsigned c = area_part(r, p, n, &k);
 		lf_area_give(r, k, c);
 		if (c == LF_AREA_FRAMES) /* a whole area: look here first for huge frames */
-			lf_huge_freed(lf, cpu, node, r->idx, k);
+			lf_huge_hint(lf, cpu, node, r->idx, k);
 		p += c;
 		n -= c;
 	}

@@ -75,20 +75,23 @@ struct lf_area {
  * recycler's release stores of the new bits and counters.
  */
 struct lf_region {
+	/* First line: read on every operation, written only while RECYCLING
+	 * (and nr_absent by hot-plug), so it stays shared in every cache. */
 	_Atomic uint64_t start, end; /* pfn [start, end) */
 	_Atomic uint64_t area0;      /* area number of areas[0] (start / 512) */
+	_Atomic uint64_t nr_absent;  /* frames withdrawn by remove_free_memory */
+	struct lf_area *areas;       /* cap */
+	_Atomic uint64_t *freemap;   /* cap bits: area possibly fully free (area.h) */
 	_Atomic uint32_t nr_areas;   /* <= cap */
-	uint32_t cap;                /* areas allocated; immutable */
-	unsigned idx;                /* slot in lockfree.regions; immutable */
 	_Atomic int node;
 	_Atomic int state; /* LF_LIVE, LF_DEAD (skipped by lookups), LF_RECYCLING */
-	size_t bytes;      /* for unmapping at destroy */
+	unsigned idx;      /* slot in lockfree.regions; immutable */
+	/* Second line: written by reservation refills, or cold. */
+	_Atomic uint32_t hint __attribute__((aligned(64))); /* where reservation scans start */
+	uint32_t cap;             /* areas allocated; immutable */
+	size_t bytes;             /* for unmapping at destroy */
 	int on_numa;
-	_Atomic uint32_t hint;      /* where reservation scans start */
-	_Atomic uint64_t nr_absent; /* frames withdrawn by remove_free_memory */
-	struct lf_area *areas;      /* cap */
-	_Atomic uint64_t *freemap;  /* cap bits: area possibly fully free (area.h) */
-	_Atomic uint64_t *absent;   /* cap * 512 bits, indexed by pfn - area0 * 512 */
+	_Atomic uint64_t *absent; /* cap * 512 bits, indexed by pfn - area0 * 512 */
 };
 
 struct lf_stat {
@@ -226,7 +229,6 @@ void lf_unreserve(struct lockfree *lf, uint64_t code);
 bool lf_alloc_node(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsigned align,
                    uint64_t *pfn);
 void lf_huge_hint(struct lockfree *lf, unsigned cpu, int node, unsigned region, uint32_t area);
-void lf_huge_freed(struct lockfree *lf, unsigned cpu, int node, unsigned region, uint32_t k);
 void lf_forget_region(struct lockfree *lf, unsigned idx);
 void lf_drain(void *state);
 

@@ -122,29 +122,6 @@ void lf_huge_hint(struct lockfree *lf, unsigned cpu, int node, unsigned region, 
 	atomic_store_explicit(&rs->huge, lf_res_encode(region, area), memory_order_relaxed);
 }
 
-/*
- * A whole area k of region `region` was freed by cpu: make it the huge hint
- * unless the hint already names a lower, fully free area of the same
- * record. So frees in any order leave the hint at the lowest freed area
- * (bulk rounds reuse the areas they freed instead of walking on through
- * memory), and a free that follows an allocation (repeat, random) hands its
- * area to the next allocation.
- */
-void lf_huge_freed(struct lockfree *lf, unsigned cpu, int node, unsigned region, uint32_t k)
-{
-	struct lf_res *rs = &lf->res[cpu * lf->nr_nodes + (unsigned)node];
-	/* relaxed: see lf_huge_hint. */
-	uint64_t h = atomic_load_explicit(&rs->huge, memory_order_relaxed);
-	if (h && lf_res_region(h) == region) {
-		struct lf_region *r = lf_region_at(lf, region);
-		uint32_t hk = lf_res_area(h);
-		if (hk < k && hk < lf_region_areas(r) &&
-		    (lf_ctr_peek(&r->areas[hk].ctr) & LF_CTR_FREE) == LF_AREA_FRAMES)
-			return;
-	}
-	lf_huge_hint(lf, cpu, node, region, k);
-}
-
 /* One area's worth (n in 257..512 or align 9): near the hint, then a scan. */
 static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, unsigned align,
                        uint64_t *pfn)
