@@ -172,6 +172,7 @@ static struct {
 	atomic_int failed;
 	atomic_uint nfailures; /* fail() calls in this run */
 	double progress;       /* seconds between progress lines, 0 = none */
+	int keep_going;        /* a failure does not stop the run (soaks: count them all) */
 	atomic_int workers_done;
 	_Atomic uint64_t gen;
 	_Atomic uint64_t published[NPUB]; /* paddr | (gen & 0xfff), 0 = empty */
@@ -188,14 +189,20 @@ static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void fail(const char *fmt, ...)
 {
 	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "STRESS FAILURE [%s]: ", g.alloc_name ? g.alloc_name : "?");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
+	unsigned k = atomic_fetch_add(&g.nfailures, 1);
+	if (k < 20) {
+		va_start(ap, fmt);
+		fprintf(stderr, "STRESS FAILURE [%s]: ", g.alloc_name ? g.alloc_name : "?");
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+		va_end(ap);
+	} else if (k == 20) {
+		fprintf(stderr, "STRESS FAILURE [%s]: more failures, not shown\n",
+		        g.alloc_name ? g.alloc_name : "?");
+	}
 	atomic_store(&g.failed, 1);
-	atomic_fetch_add(&g.nfailures, 1);
-	atomic_store(&g.stop, 1);
+	if (!g.keep_going)
+		atomic_store(&g.stop, 1);
 }
 
 #define EXPECT(cond, ...)                                                                          \
@@ -455,7 +462,7 @@ static void check_enomem(const struct sc_call *call, uint64_t n, unsigned flags,
 		/* The allocator's own view now, for the report. */
 		struct fk_alloc_stats st;
 		int node = (flags & FK_ALLOC_NODE_STRICT) ? FK_ALLOC_NODE_OF(flags) : -1;
-		if (fk_mem_alloc_stats(g.mem, node, &st) == 0) {
+		if (atomic_load(&g.nfailures) < 20 && fk_mem_alloc_stats(g.mem, node, &st) == 0) {
 			fprintf(stderr,
 			        "  allocator stats (node %d) now: total=%" PRIu64 " free=%" PRIu64
 			        " cached=%" PRIu64 " free blocks by order:",
@@ -1539,6 +1546,7 @@ static void usage(FILE *out)
 	        "  --variant NAME     core variant, e.g. fast, checked+rwlock (default\n"
 	        "                     rotates; a bad name lists them)\n"
 	        "  --no-hotplug       no hot-plug thread\n"
+	        "  --keep-going       run to the end after a failure, counting them all\n"
 	        "  --progress[=S]     progress line every S s (default 5) on stderr;\n"
 	        "                     on by default when stderr is a terminal\n"
 	        "  --no-progress      never print progress lines\n"
@@ -1619,6 +1627,7 @@ int main(int argc, char **argv)
 	    {"variant", required_argument, 0, 'V'},
 	    {"progress", optional_argument, 0, 'P'},
 	    {"no-progress", no_argument, 0, 'Q'},
+	    {"keep-going", no_argument, 0, 'K'},
 	    {"list", no_argument, 0, 'L'},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
@@ -1682,6 +1691,9 @@ int main(int argc, char **argv)
 			break;
 		case 'Q':
 			g.progress = 0;
+			break;
+		case 'K':
+			g.keep_going = 1;
 			break;
 		case 'L': {
 			const char *nm[16];

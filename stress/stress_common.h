@@ -314,7 +314,8 @@ static inline int sc_enomem_classify(const struct sc_call *c, uint64_t nframes, 
 		atomic_fetch_add_explicit(&sc_enomem.no_block, 1, memory_order_relaxed);
 		return 0;
 	}
-	atomic_fetch_add_explicit(&sc_enomem.flagged, 1, memory_order_relaxed);
+	if (atomic_fetch_add_explicit(&sc_enomem.flagged, 1, memory_order_relaxed) >= 20)
+		return 1; /* reported enough of them */
 	fprintf(out,
 	        "UNJUSTIFIED FK_ENOMEM: %" PRIu64 " frames (flags 0x%x) while the %" PRIu64
 	        "-frame block at 0x%" PRIx64 " was free for the whole call\n",
