@@ -2,6 +2,7 @@
  * revives a dying frame, never leaks), and contended clone/drop of one
  * shared segment. Bounded by iteration counts, not time. */
 #include <pthread.h>
+#include <time.h>
 #include <sched.h>
 #include <stdatomic.h>
 
@@ -200,6 +201,10 @@ static void region_hot_plug_under_allocation_load_keeps_every_frame(void)
 			if (fk_mem_add_region(c.mem, &rc))
 				atomic_fetch_add(&c.errors, 1);
 			int err = FK_EINUSE;
+			/* A refused removal is quick (no grace period), so bound the
+			 * retries by time: a loaded machine may keep a paused worker
+			 * (holding a frame of the region) off the CPU for a while. */
+			time_t deadline = time(NULL) + 20;
 			for (int tries = 0; err == FK_EINUSE; tries++) {
 				if (tries == 50) {
 					atomic_store(&c.pause, 1); /* let the load drain */
@@ -207,14 +212,19 @@ static void region_hot_plug_under_allocation_load_keeps_every_frame(void)
 				}
 				err = fk_mem_remove_region(c.mem, 0x80000000ull);
 				refused += err == FK_EINUSE;
-				if (tries > 100000)
+				if (err == FK_EINUSE && tries >= 50)
+					sched_yield();
+				if (time(NULL) > deadline)
 					break;
 			}
 			atomic_store(&c.pause, 0);
-			if (err == 0)
+			if (err == 0) {
 				removed++;
-			else
+			} else {
+				fprintf(stderr, "  %s: removal %d -> %s\n", names[a], k,
+				        fk_strerror_name(err));
 				break;
+			}
 		}
 		atomic_store(&c.stop, 1);
 		for (int i = 0; i < 2; i++)
