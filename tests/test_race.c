@@ -2,9 +2,9 @@
  * revives a dying frame, never leaks), and contended clone/drop of one
  * shared segment. Bounded by iteration counts, not time. */
 #include <pthread.h>
-#include <time.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <time.h>
 
 #include "fk_test.h"
 
