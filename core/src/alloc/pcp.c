@@ -234,7 +234,7 @@ static int pcp_create(const struct fk_alloc_params *params, unsigned nr_nodes, c
 	return 0;
 }
 
-static void pcp_drain(void *state);
+static uint64_t pcp_drain_all(struct pcp *p);
 
 /* The buddy path with node fallback, counted in the zones. */
 static int direct_alloc(struct pcp *p, uint64_t n, unsigned align, int node, unsigned flags,
@@ -300,11 +300,13 @@ static int pcp_alloc(void *state, uint64_t nframes, unsigned align_order, int no
 		}
 	}
 	int err = direct_alloc(p, nframes, align_order, node, flags, &pfn);
-	if (err == FK_ENOMEM) {
-		/* Frames may sit in per-CPU lists (any CPU's, any order) or
-		 * keep their buddies from coalescing: pull them all back and
-		 * look again, as Linux drains before it fails. */
-		pcp_drain(p);
+	/* Frames may sit in per-CPU lists (any CPU's, any order) or keep
+	 * their buddies from coalescing: pull them all back and look again,
+	 * as Linux drains before it fails. Other CPUs may refill meanwhile, so
+	 * try again while a drain still finds cached frames (bounded). */
+	for (int tries = 0; err == FK_ENOMEM && tries < 8; tries++) {
+		if (pcp_drain_all(p) == 0 && tries > 0)
+			break;
 		err = direct_alloc(p, nframes, align_order, node, flags, &pfn);
 	}
 	if (err == 0)
@@ -370,16 +372,25 @@ static int pcp_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 	return err;
 }
 
-static void pcp_drain(void *state)
+/* Every list back to the buddy; returns the frames moved. */
+static uint64_t pcp_drain_all(struct pcp *p)
 {
-	struct pcp *p = state;
+	uint64_t moved = 0;
 	for (unsigned i = 0; i < p->b.nr_cpus; i++) {
 		struct pcp_cpu *pc = &p->cpus[i];
 		fk_small_lock_acquire(&pc->lock);
-		for (unsigned o = 0; o < PCP_ORDERS; o++)
+		for (unsigned o = 0; o < PCP_ORDERS; o++) {
+			moved += (uint64_t)pc->count[o] << o;
 			pcp_release(p, pc, o, pc->count[o]);
+		}
 		fk_small_lock_release(&pc->lock);
 	}
+	return moved;
+}
+
+static void pcp_drain(void *state)
+{
+	(void)pcp_drain_all(state);
 }
 
 static int pcp_add(void *state, uint64_t paddr, uint64_t nframes, int node)
