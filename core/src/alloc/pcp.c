@@ -12,9 +12,10 @@
  * per-CPU lock (pcp_lock_all), so a per-CPU lock alone keeps chunks alive.
  *
  * Like Linux (drain_all_pages before failing an allocation), no frame is
- * stranded: an allocation that finds nothing drains every list and tries
- * again before it returns FK_ENOMEM, and a removal takes the cached frames
- * of its range back itself.
+ * stranded: an allocation that finds nothing takes every per-CPU lock,
+ * gives every cached block back and tries again in the same step before it
+ * returns FK_ENOMEM (exhausted_alloc), and a removal takes the cached
+ * frames of its range back itself.
  *
  * Invariant: a frame in a per-CPU list is allocated in the buddy's view and
  * has its bit set in the chunk's cached_bm. Every free claims its frames'
@@ -234,15 +235,11 @@ static int pcp_create(const struct fk_alloc_params *params, unsigned nr_nodes, c
 	return 0;
 }
 
-static uint64_t pcp_drain_all(struct pcp *p);
-
-/* The buddy path with node fallback, counted in the zones. */
-static int direct_alloc(struct pcp *p, uint64_t n, unsigned align, int node, unsigned flags,
-                        uint64_t *pfn)
+/* The buddy path with node fallback, counted in the zones (b.lock held). */
+static int direct_alloc_locked(struct pcp *p, uint64_t n, unsigned align, int node,
+                               unsigned flags, uint64_t *pfn)
 {
-	struct fk_lock_ctx ctx;
 	int err = FK_ENOMEM;
-	fk_lock_acquire(&p->b.lock, &ctx);
 	for (unsigned i = 0; i < p->b.nr_nodes; i++) {
 		int nd = (int)(((unsigned)node + i) % p->b.nr_nodes);
 		err = fk_buddy_alloc_node(&p->b, n, align, nd, pfn);
@@ -255,7 +252,45 @@ static int direct_alloc(struct pcp *p, uint64_t n, unsigned align, int node, uns
 		if (flags & FK_ALLOC_NODE_STRICT)
 			break;
 	}
+	return err;
+}
+
+static int direct_alloc(struct pcp *p, uint64_t n, unsigned align, int node, unsigned flags,
+                        uint64_t *pfn)
+{
+	struct fk_lock_ctx ctx;
+	fk_lock_acquire(&p->b.lock, &ctx);
+	int err = direct_alloc_locked(p, n, align, node, flags, pfn);
 	fk_lock_release(&p->b.lock, &ctx);
+	return err;
+}
+
+/*
+ * The last resort before FK_ENOMEM: frames may sit in per-CPU lists (any
+ * CPU's, any order) or keep their buddies from coalescing. Linux drains
+ * every list before it fails; a drain alone is not enough here, since
+ * other CPUs may refill between the drain and the retry. So take every
+ * per-CPU lock (no refill can run), give every cached block back, and
+ * allocate under the buddy lock in the same step: FK_ENOMEM then means no
+ * suitable block exists, cached frames included. Rare (exhaustion only).
+ */
+static int exhausted_alloc(struct pcp *p, uint64_t n, unsigned align, int node, unsigned flags,
+                           uint64_t *pfn)
+{
+	struct fk_lock_ctx ctx;
+	pcp_lock_all(p);
+	fk_lock_acquire(&p->b.lock, &ctx);
+	for (unsigned i = 0; i < p->b.nr_cpus; i++) {
+		struct pcp_cpu *pc = &p->cpus[i];
+		for (unsigned o = 0; o < PCP_ORDERS; o++) {
+			for (unsigned k = 0; k < pc->count[o]; k++)
+				give_back(p, pc, o, k);
+			pc->count[o] = 0;
+		}
+	}
+	int err = direct_alloc_locked(p, n, align, node, flags, pfn);
+	fk_lock_release(&p->b.lock, &ctx);
+	pcp_unlock_all(p);
 	return err;
 }
 
@@ -300,15 +335,8 @@ static int pcp_alloc(void *state, uint64_t nframes, unsigned align_order, int no
 		}
 	}
 	int err = direct_alloc(p, nframes, align_order, node, flags, &pfn);
-	/* Frames may sit in per-CPU lists (any CPU's, any order) or keep
-	 * their buddies from coalescing: pull them all back and look again,
-	 * as Linux drains before it fails. Other CPUs may refill meanwhile, so
-	 * try again while a drain still finds cached frames (bounded). */
-	for (int tries = 0; err == FK_ENOMEM && tries < 8; tries++) {
-		if (pcp_drain_all(p) == 0 && tries > 0)
-			break;
-		err = direct_alloc(p, nframes, align_order, node, flags, &pfn);
-	}
+	if (err == FK_ENOMEM)
+		err = exhausted_alloc(p, nframes, align_order, node, flags, &pfn);
 	if (err == 0)
 		*paddr = pfn << FK_PAGE_SHIFT;
 	return err;
@@ -372,25 +400,16 @@ static int pcp_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 	return err;
 }
 
-/* Every list back to the buddy; returns the frames moved. */
-static uint64_t pcp_drain_all(struct pcp *p)
+static void pcp_drain(void *state)
 {
-	uint64_t moved = 0;
+	struct pcp *p = state;
 	for (unsigned i = 0; i < p->b.nr_cpus; i++) {
 		struct pcp_cpu *pc = &p->cpus[i];
 		fk_small_lock_acquire(&pc->lock);
-		for (unsigned o = 0; o < PCP_ORDERS; o++) {
-			moved += (uint64_t)pc->count[o] << o;
+		for (unsigned o = 0; o < PCP_ORDERS; o++)
 			pcp_release(p, pc, o, pc->count[o]);
-		}
 		fk_small_lock_release(&pc->lock);
 	}
-	return moved;
-}
-
-static void pcp_drain(void *state)
-{
-	(void)pcp_drain_all(state);
 }
 
 static int pcp_add(void *state, uint64_t paddr, uint64_t nframes, int node)
