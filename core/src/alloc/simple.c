@@ -3,14 +3,14 @@
  *
  * Not a contender: the reference allocator that makes "the last reference
  * frees the frame" real and serves as an oracle in tests. One bitmap per
- * donated range (zone); bit set = allocated. Node-local zones first, then
+ * donated range (chunk); bit set = allocated. Node-local chunks first, then
  * the others unless FK_ALLOC_NODE_STRICT. Everything happens under the
  * mutex, so a double free is seen as such (FK_EUNUSED) even when two
- * threads free one range at once, and FK_ENOMEM means no zone of an
+ * threads free one range at once, and FK_ENOMEM means no chunk of an
  * allowed node holds a free aligned run of the size asked for.
  *
  * remove_free_memory withdraws whole ranges as they were added (the core
- * removes whole regions); the zone array is compacted, so add/remove
+ * removes whole regions); the chunk array is compacted, so add/remove
  * cycles never exhaust it.
  */
 #include <pthread.h>
@@ -20,7 +20,7 @@
 #include "alloc_internal.h"
 #include "tsan_internal.h"
 
-struct zone {
+struct simple_chunk {
 	uint64_t base_pfn, nframes, nfree, hint;
 	int node;
 	uint64_t *bits;
@@ -28,8 +28,8 @@ struct zone {
 
 struct simple {
 	pthread_mutex_t lock;
-	struct zone *zones;
-	size_t nzones, cap;
+	struct simple_chunk *chunks;
+	size_t nr_chunks, cap;
 	unsigned nr_nodes, nr_cpus;
 	const int *cpu_node;
 	uint64_t allocs, frees, remote_frees, fallbacks;
@@ -41,12 +41,12 @@ static int cpu_node(const struct simple *s)
 	return n >= 0 && (unsigned)n < s->nr_nodes ? n : 0;
 }
 
-static int bit(const struct zone *z, uint64_t i)
+static int bit(const struct simple_chunk *z, uint64_t i)
 {
 	return (int)((z->bits[i >> 6] >> (i & 63)) & 1);
 }
 
-static void set_bits(struct zone *z, uint64_t i, uint64_t n, int v)
+static void set_bits(struct simple_chunk *z, uint64_t i, uint64_t n, int v)
 {
 	for (uint64_t k = i; k < i + n; k++) {
 		if (v)
@@ -76,15 +76,15 @@ static int simple_create(const struct fk_alloc_params *p, unsigned nr_nodes, con
 static void simple_destroy(void *a)
 {
 	struct simple *s = a;
-	for (size_t i = 0; i < s->nzones; i++)
-		free(s->zones[i].bits);
-	free(s->zones);
+	for (size_t i = 0; i < s->nr_chunks; i++)
+		free(s->chunks[i].bits);
+	free(s->chunks);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
-/* First fit of n frames aligned to 2^align in zone z; UINT64_MAX if none. */
-static uint64_t zone_find(struct zone *z, uint64_t n, unsigned align)
+/* First fit of n frames aligned to 2^align in chunk z; UINT64_MAX if none. */
+static uint64_t chunk_find(struct simple_chunk *z, uint64_t n, unsigned align)
 {
 	uint64_t a = 1ull << align;
 	for (int pass = 0; pass < 2; pass++) {
@@ -126,11 +126,11 @@ static int simple_alloc(void *a, uint64_t n, unsigned align, int node, unsigned 
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 1 && (flags & FK_ALLOC_NODE_STRICT))
 			break;
-		for (size_t i = 0; i < s->nzones; i++) {
-			struct zone *z = &s->zones[i];
+		for (size_t i = 0; i < s->nr_chunks; i++) {
+			struct simple_chunk *z = &s->chunks[i];
 			if ((pass == 0) != (z->node == node) || z->nfree < n)
 				continue;
-			uint64_t at = zone_find(z, n, align);
+			uint64_t at = chunk_find(z, n, align);
 			if (at == UINT64_MAX)
 				continue;
 			set_bits(z, at, n, 1);
@@ -147,10 +147,10 @@ static int simple_alloc(void *a, uint64_t n, unsigned align, int node, unsigned 
 	return FK_ENOMEM;
 }
 
-static struct zone *zone_of(struct simple *s, uint64_t pfn, uint64_t n)
+static struct simple_chunk *chunk_of(struct simple *s, uint64_t pfn, uint64_t n)
 {
-	for (size_t i = 0; i < s->nzones; i++) {
-		struct zone *z = &s->zones[i];
+	for (size_t i = 0; i < s->nr_chunks; i++) {
+		struct simple_chunk *z = &s->chunks[i];
 		if (pfn >= z->base_pfn && pfn - z->base_pfn + n <= z->nframes)
 			return z;
 	}
@@ -165,7 +165,7 @@ static int simple_dealloc(void *a, uint64_t paddr, uint64_t n)
 	if (bad)
 		return bad;
 	pthread_mutex_lock(&s->lock);
-	struct zone *z = zone_of(s, pfn, n);
+	struct simple_chunk *z = chunk_of(s, pfn, n);
 	int err = z ? 0 : FK_EOUTOFBOUND;
 	for (uint64_t k = 0; !err && k < n; k++)
 		if (!bit(z, pfn - z->base_pfn + k))
@@ -191,22 +191,22 @@ static int simple_add(void *a, uint64_t paddr, uint64_t n, int node)
 	if (node < 0 || (unsigned)node >= s->nr_nodes || pfn + n < pfn)
 		return FK_EINVAL;
 	pthread_mutex_lock(&s->lock);
-	for (size_t i = 0; i < s->nzones; i++)
-		if (pfn < s->zones[i].base_pfn + s->zones[i].nframes &&
-		    s->zones[i].base_pfn < pfn + n)
+	for (size_t i = 0; i < s->nr_chunks; i++)
+		if (pfn < s->chunks[i].base_pfn + s->chunks[i].nframes &&
+		    s->chunks[i].base_pfn < pfn + n)
 			err = FK_EEXIST;
-	if (!err && s->nzones == s->cap) {
+	if (!err && s->nr_chunks == s->cap) {
 		size_t cap = s->cap ? 2 * s->cap : 4;
-		struct zone *nz = realloc(s->zones, cap * sizeof(*nz));
+		struct simple_chunk *nz = realloc(s->chunks, cap * sizeof(*nz));
 		if (!nz)
 			err = FK_ENOMEM;
 		else {
-			s->zones = nz;
+			s->chunks = nz;
 			s->cap = cap;
 		}
 	}
 	if (!err) {
-		struct zone *z = &s->zones[s->nzones];
+		struct simple_chunk *z = &s->chunks[s->nr_chunks];
 		memset(z, 0, sizeof(*z));
 		z->bits = calloc((n + 63) / 64, sizeof(uint64_t));
 		if (!z->bits) {
@@ -215,7 +215,7 @@ static int simple_add(void *a, uint64_t paddr, uint64_t n, int node)
 			z->base_pfn = pfn;
 			z->nframes = z->nfree = n;
 			z->node = node;
-			s->nzones++;
+			s->nr_chunks++;
 		}
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -231,14 +231,14 @@ static int simple_remove(void *a, uint64_t paddr, uint64_t n)
 		return err;
 	err = FK_EOUTOFBOUND; /* not a range as added */
 	pthread_mutex_lock(&s->lock);
-	for (size_t i = 0; i < s->nzones; i++) {
-		struct zone *z = &s->zones[i];
+	for (size_t i = 0; i < s->nr_chunks; i++) {
+		struct simple_chunk *z = &s->chunks[i];
 		if (z->base_pfn != pfn || z->nframes != n)
 			continue;
 		err = FK_EBUSY;
 		if (z->nfree == n) {
 			free(z->bits);
-			s->zones[i] = s->zones[--s->nzones];
+			s->chunks[i] = s->chunks[--s->nr_chunks];
 			err = 0;
 		}
 		break;
@@ -254,8 +254,8 @@ static int simple_stats(void *a, int node, struct fk_alloc_stats *st)
 		return FK_EINVAL;
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&s->lock);
-	for (size_t i = 0; i < s->nzones; i++) {
-		struct zone *z = &s->zones[i];
+	for (size_t i = 0; i < s->nr_chunks; i++) {
+		struct simple_chunk *z = &s->chunks[i];
 		if (node >= 0 && z->node != node)
 			continue;
 		st->total_frames += z->nframes;
