@@ -36,7 +36,7 @@ static int lf_alloc(void *state, uint64_t nframes, unsigned align_order, int nod
 	for (unsigned i = 1; i < lf->nr_nodes; i++) {
 		int nd = (int)(((unsigned)node + i) % lf->nr_nodes);
 		if (lf_alloc_node(lf, cpu, nd, nframes, align_order, &pfn)) {
-			lf_stat_inc(&lf->nodes[nd]->stat[cpu].fallback_allocs);
+			lf_stat_inc(&lf_res_of(lf, cpu, nd)->fallback_allocs);
 			goto done;
 		}
 	}
@@ -97,7 +97,7 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 		p += c;
 		n -= c;
 	}
-	struct lf_stat *st = &lf->nodes[node]->stat[cpu];
+	struct lf_res *st = lf_res_of(lf, cpu, node);
 	lf_stat_inc(&st->frees);
 	if (lf_cpu_node(lf, cpu) != node)
 		lf_stat_inc(&st->remote_frees);
@@ -134,11 +134,18 @@ static int lf_create(const struct fk_alloc_params *params, unsigned nr_nodes, co
 	if (!lf->res)
 		goto fail;
 	for (unsigned c = 0; c < lf->nr_cpus * nr_nodes; c++) {
-		atomic_init(&lf->res[c].area, 0);
-		atomic_init(&lf->res[c].huge, 0);
+		struct lf_res *rs = &lf->res[c];
+		atomic_init(&rs->area, 0);
+		atomic_init(&rs->huge, 0);
+		atomic_init(&rs->allocs, 0);
+		atomic_init(&rs->frees, 0);
+		atomic_init(&rs->remote_frees, 0);
+		atomic_init(&rs->fallback_allocs, 0);
+		atomic_init(&rs->hits, 0);
+		atomic_init(&rs->misses, 0);
 	}
 	for (unsigned nd = 0; nd < nr_nodes; nd++) {
-		size_t bytes = sizeof(struct lf_node) + lf->nr_cpus * sizeof(struct lf_stat);
+		size_t bytes = sizeof(struct lf_node);
 		int on_numa;
 		struct lf_node *ln = lf_meta_alloc(bytes, (int)nd, &on_numa);
 		if (!ln)

@@ -94,22 +94,23 @@ struct lf_region {
 	_Atomic uint64_t *absent; /* cap * 512 bits, indexed by pfn - area0 * 512 */
 };
 
-struct lf_stat {
-	_Atomic uint64_t allocs, frees, remote_frees, fallback_allocs, hits, misses;
-} __attribute__((aligned(64)));
-
 /* Per node, allocated on that node. */
 struct lf_node {
 	size_t bytes;
 	int on_numa;
 	_Atomic uint64_t total;
-	struct lf_stat stat[]; /* per CPU slot */
 };
 
-/* Reservation codes: 0 = none, else ((region << 32) | area) + 1. */
+/*
+ * One CPU slot's state for one node, one cache line: the reservations
+ * (codes: 0 = none, else ((region << 32) | area) + 1) and the statistics of
+ * the slot's operations on that node, so an operation touches one per-CPU
+ * line, not two.
+ */
 struct lf_res {
 	_Atomic uint64_t area; /* small blocks: the reserved area (flag set) */
 	_Atomic uint64_t huge; /* huge blocks: where to look first (no flag) */
+	_Atomic uint64_t allocs, frees, remote_frees, fallback_allocs, hits, misses;
 } __attribute__((aligned(64)));
 
 struct lockfree {
@@ -122,6 +123,11 @@ struct lockfree {
 };
 
 /* ---- small shared helpers ---- */
+
+static inline struct lf_res *lf_res_of(struct lockfree *lf, unsigned cpu, int node)
+{
+	return &lf->res[cpu * lf->nr_nodes + (unsigned)node];
+}
 
 static inline unsigned lf_nr_regions(struct lockfree *lf)
 {

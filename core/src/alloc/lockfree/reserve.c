@@ -294,7 +294,7 @@ static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, 
 bool lf_alloc_node(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsigned align,
                    uint64_t *pfn)
 {
-	struct lf_stat *st = &lf->nodes[node]->stat[cpu];
+	struct lf_res *st = lf_res_of(lf, cpu, node);
 	bool ok;
 	if (n > LF_AREA_FRAMES || align > LF_AREA_ORDER) {
 		ok = span_alloc(lf, cpu, node, n, align, pfn);

@@ -46,7 +46,7 @@ int lf_stats(void *state, int node, struct fk_alloc_stats *out)
 		/* relaxed, all: statistics snapshots, exact only when quiescent. */
 		out->total_frames += atomic_load_explicit(&ln->total, memory_order_relaxed);
 		for (unsigned c = 0; c < lf->nr_cpus; c++) {
-			struct lf_stat *s = &ln->stat[c];
+			struct lf_res *s = lf_res_of(lf, c, (int)nd);
 			out->allocs += atomic_load_explicit(&s->allocs, memory_order_relaxed) +
 			               atomic_load_explicit(&s->hits, memory_order_relaxed);
 			out->frees += atomic_load_explicit(&s->frees, memory_order_relaxed);
