@@ -29,18 +29,39 @@ static int lf_alloc(void *state, uint64_t nframes, unsigned align_order, int nod
 		node = lf_cpu_node(lf, cpu);
 	if ((unsigned)node >= lf->nr_nodes)
 		return FK_EINVAL;
-	if (lf_alloc_node(lf, cpu, node, nframes, align_order, &pfn))
-		goto done;
-	if (flags & FK_ALLOC_NODE_STRICT)
-		return FK_ENOMEM;
-	for (unsigned i = 1; i < lf->nr_nodes; i++) {
-		int nd = (int)(((unsigned)node + i) % lf->nr_nodes);
-		if (lf_alloc_node(lf, cpu, nd, nframes, align_order, &pfn)) {
-			lf_stat_inc(&lf_res_of(lf, cpu, nd)->fallback_allocs);
+	/* relaxed: compared below after an acquire; a stale value only costs
+	 * one extra retry. */
+	uint64_t done0 = atomic_load_explicit(&lf->wd_done, memory_order_relaxed);
+	for (unsigned tries = 0;; tries++) {
+		if (lf_alloc_node(lf, cpu, node, nframes, align_order, &pfn))
 			goto done;
-		}
+		if (!(flags & FK_ALLOC_NODE_STRICT))
+			for (unsigned i = 1; i < lf->nr_nodes; i++) {
+				int nd = (int)(((unsigned)node + i) % lf->nr_nodes);
+				if (lf_alloc_node(lf, cpu, nd, nframes, align_order, &pfn)) {
+					lf_stat_inc(&lf_res_of(lf, cpu, nd)->fallback_allocs);
+					goto done;
+				}
+			}
+		/*
+		 * Before FK_ENOMEM: a withdrawal that is in flight may hold
+		 * the frames we need transiently and then give them back (a
+		 * refused removal). Retry while one is in flight (yielding) or
+		 * one finished since we started, a bounded number of times, so
+		 * a removal attempt does not make an allocation fail. acquire
+		 * fence: pairs with the release fence in lf_remove (we may have
+		 * seen its quota CASes); acquire load: pairs with its release
+		 * decrement (a finished withdrawal's wd_done and rollback).
+		 */
+		atomic_thread_fence(memory_order_acquire);
+		uint64_t active = atomic_load_explicit(&lf->wd_active, memory_order_acquire);
+		uint64_t done1 = atomic_load_explicit(&lf->wd_done, memory_order_relaxed);
+		if (tries >= LF_WD_RETRIES || (!active && done1 == done0))
+			return FK_ENOMEM;
+		if (active)
+			sched_yield();
+		done0 = done1;
 	}
-	return FK_ENOMEM;
 done:
 	*paddr = pfn << FK_PAGE_SHIFT;
 	return 0;
@@ -128,6 +149,8 @@ static int lf_create(const struct fk_alloc_params *params, unsigned nr_nodes, co
 	lf->nr_cpus = nr_cpus ? nr_cpus : 1;
 	lf->cpu_node = cpu_node;
 	atomic_init(&lf->nr_regions, 0);
+	atomic_init(&lf->wd_active, 0);
+	atomic_init(&lf->wd_done, 0);
 	for (unsigned i = 0; i < LF_MAX_REGIONS; i++)
 		atomic_init(&lf->regions[i], NULL);
 	lf->res = aligned_alloc(64, lf->nr_cpus * nr_nodes * sizeof(struct lf_res));

@@ -41,6 +41,7 @@
 #define LF_AREA_WORDS  8u
 #define LF_MAX_REGIONS 1024u /* records present at once: live or dead (recyclable) */
 #define LF_HUGE_NEAR   8u    /* areas tried after the huge hint before a scan */
+#define LF_WD_RETRIES  64u   /* bounded retries of a failing allocation (lockfree.c) */
 
 /* Area counter word: free frames (quota) in the low 16 bits, reserved flag. */
 #define LF_CTR_FREE     0xffffu
@@ -117,6 +118,9 @@ struct lockfree {
 	unsigned nr_nodes, nr_cpus;
 	const int *cpu_node;
 	struct lf_res *res; /* [cpu * nr_nodes + node] */
+	/* Withdrawals (remove_free_memory) in flight and finished: an
+	 * allocation about to fail retries while one may hold its frames. */
+	_Atomic uint64_t wd_active, wd_done;
 	struct lf_node *nodes[FK_MAX_NODES];
 	_Atomic unsigned nr_regions; /* slots ever used; records stay in them */
 	_Atomic(struct lf_region *) regions[LF_MAX_REGIONS];

@@ -346,6 +346,11 @@ int lf_remove(void *state, uint64_t paddr, uint64_t nframes)
 		    (1ull << (b % 64)))
 			return FK_EBUSY;
 	}
+	/* relaxed RMW + release fence: the fence orders the count before our
+	 * quota CASes below, so an allocation that saw our quota gone (and
+	 * runs an acquire fence, lf_alloc) sees the withdrawal in flight. */
+	atomic_fetch_add_explicit(&lf->wd_active, 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
 	uint64_t p = pfn, n = nframes;
 	int err = 0;
 	while (n) {
@@ -364,10 +369,15 @@ int lf_remove(void *state, uint64_t paddr, uint64_t nframes)
 		p += c;
 		n -= c;
 	}
-	if (err) {
+	if (err)
 		lf_range_free(r, pfn, p - pfn); /* the earlier areas' parts */
+	/* relaxed: a count; release: pairs with the acquire load of wd_active
+	 * in lf_alloc, so whoever sees the withdrawal finished sees wd_done
+	 * moved and (for a rollback) the quota given back. */
+	atomic_fetch_add_explicit(&lf->wd_done, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&lf->wd_active, 1, memory_order_release);
+	if (err)
 		return err;
-	}
 	absent_set(r, pfn, nframes, true);
 	/* relaxed: counters of withdrawn frames and of the node total; the
 	 * frames themselves are held by their set bits and taken quota. */
