@@ -13,6 +13,49 @@
 
 #include "area.h"
 
+/*
+ * The rest of an allocation after the local node failed: the other nodes,
+ * then, before FK_ENOMEM, bounded retries while a withdrawal may hold the
+ * frames we need (kept out of the fast path).
+ */
+static __attribute__((noinline)) bool lf_alloc_retry(struct lockfree *lf, unsigned cpu, int node,
+                                                     uint64_t n, unsigned align, unsigned flags,
+                                                     uint64_t *pfn)
+{
+	uint64_t done0 = 0;
+	for (unsigned tries = 0;; tries++) {
+		if (tries && lf_alloc_node(lf, cpu, node, n, align, pfn))
+			return true;
+		if (!(flags & FK_ALLOC_NODE_STRICT))
+			for (unsigned i = 1; i < lf->nr_nodes; i++) {
+				int nd = (int)(((unsigned)node + i) % lf->nr_nodes);
+				if (lf_alloc_node(lf, cpu, nd, n, align, pfn)) {
+					lf_stat_inc(&lf_res_of(lf, cpu, nd)->fallback_allocs);
+					return true;
+				}
+			}
+		/*
+		 * A withdrawal in flight may hold the frames we need and give
+		 * them back (a refused removal). Retry once in any case (one may
+		 * have finished since our first search), then while one is in
+		 * flight (yielding) or one finished since the last try, a
+		 * bounded number of times. acquire fence: pairs with the
+		 * release fence in lf_remove (we may have seen its quota CASes);
+		 * acquire load: pairs with its release decrement (a finished
+		 * withdrawal's wd_done and rollback are visible).
+		 */
+		atomic_thread_fence(memory_order_acquire);
+		uint64_t active = atomic_load_explicit(&lf->wd_active, memory_order_acquire);
+		/* relaxed: ordered by the acquire load above. */
+		uint64_t done1 = atomic_load_explicit(&lf->wd_done, memory_order_relaxed);
+		if (tries >= LF_WD_RETRIES || (tries && !active && done1 == done0))
+			return false;
+		if (active)
+			sched_yield();
+		done0 = done1;
+	}
+}
+
 static int lf_alloc(void *state, uint64_t nframes, unsigned align_order, int node, unsigned flags,
                     uint64_t *paddr)
 {
@@ -29,39 +72,11 @@ static int lf_alloc(void *state, uint64_t nframes, unsigned align_order, int nod
 		node = lf_cpu_node(lf, cpu);
 	if ((unsigned)node >= lf->nr_nodes)
 		return FK_EINVAL;
-	/* relaxed: compared below after an acquire; a stale value only costs
-	 * one extra retry. */
-	uint64_t done0 = atomic_load_explicit(&lf->wd_done, memory_order_relaxed);
-	for (unsigned tries = 0;; tries++) {
-		if (lf_alloc_node(lf, cpu, node, nframes, align_order, &pfn))
-			goto done;
-		if (!(flags & FK_ALLOC_NODE_STRICT))
-			for (unsigned i = 1; i < lf->nr_nodes; i++) {
-				int nd = (int)(((unsigned)node + i) % lf->nr_nodes);
-				if (lf_alloc_node(lf, cpu, nd, nframes, align_order, &pfn)) {
-					lf_stat_inc(&lf_res_of(lf, cpu, nd)->fallback_allocs);
-					goto done;
-				}
-			}
-		/*
-		 * Before FK_ENOMEM: a withdrawal that is in flight may hold
-		 * the frames we need transiently and then give them back (a
-		 * refused removal). Retry while one is in flight (yielding) or
-		 * one finished since we started, a bounded number of times, so
-		 * a removal attempt does not make an allocation fail. acquire
-		 * fence: pairs with the release fence in lf_remove (we may have
-		 * seen its quota CASes); acquire load: pairs with its release
-		 * decrement (a finished withdrawal's wd_done and rollback).
-		 */
-		atomic_thread_fence(memory_order_acquire);
-		uint64_t active = atomic_load_explicit(&lf->wd_active, memory_order_acquire);
-		uint64_t done1 = atomic_load_explicit(&lf->wd_done, memory_order_relaxed);
-		if (tries >= LF_WD_RETRIES || (!active && done1 == done0))
-			return FK_ENOMEM;
-		if (active)
-			sched_yield();
-		done0 = done1;
-	}
+	if (lf_alloc_node(lf, cpu, node, nframes, align_order, &pfn))
+		goto done;
+	if (lf_alloc_retry(lf, cpu, node, nframes, align_order, flags, &pfn))
+		goto done;
+	return FK_ENOMEM;
 done:
 	*paddr = pfn << FK_PAGE_SHIFT;
 	return 0;
