@@ -1,4 +1,4 @@
-/* Error code names and messages. */
+/* Error code names and messages, from FK_ERROR_LIST (framekit/error.h). */
 #include <framekit/error.h>
 
 struct err_desc {
@@ -6,23 +6,17 @@ struct err_desc {
 	const char *text;
 };
 
-static const struct err_desc descs[] = {
-    {"FK_OK", "success"},
-    {"FK_EINUSE", "frame is in use"},
-    {"FK_EUNUSED", "frame is not in use (already released?)"},
-    {"FK_EBUSY", "frame or resource is busy (being built or torn down)"},
-    {"FK_EUNIQUE", "frame is exclusively owned"},
-    {"FK_EOUTOFBOUND", "address or range out of bounds"},
-    {"FK_ENOTALIGNED", "address, offset or range not page aligned"},
-    {"FK_EINVAL", "invalid argument"},
-    {"FK_ENOTRAW", "no raw reference recorded for this frame or range"},
-    {"FK_ETYPE", "metadata type mismatch"},
-    {"FK_ENOMEM", "out of memory"},
-    {"FK_EOVERFLOW", "reference count overflow"},
-    {"FK_EMANAGED", "frame belongs to the allocator; use fk_alloc_*"},
-    {"FK_ENOENT", "no such region or allocator"},
-    {"FK_EEXIST", "region overlaps an existing one"},
-};
+/* Indexed by -err: the list's values must be 0, -1, -2, ... in order. */
+#define ERR_DESC(name, value, message, meaning) [-(value)] = {#name, message},
+static const struct err_desc descs[] = {FK_ERROR_LIST(ERR_DESC)};
+#undef ERR_DESC
+
+#define ERR_CHECK(name, value, message, meaning)                                                  \
+	_Static_assert(value <= 0 && value >= FK_ERANGE_LAST, #name " out of range");
+FK_ERROR_LIST(ERR_CHECK)
+#undef ERR_CHECK
+_Static_assert(sizeof(descs) / sizeof(descs[0]) == 1 - FK_ERANGE_LAST,
+               "FK_ERROR_LIST values must be 0, -1, -2, ... without gaps");
 
 static const struct err_desc *lookup(int err)
 {
