@@ -69,7 +69,7 @@ static inline int fk_raw_drop_check(const _Atomic uint64_t *count, const _Atomic
 	r1 = atomic_load_explicit((_Atomic uint64_t *)raw, memory_order_acquire);
 	do {
 		r0 = r1;
-		v = atomic_load_explicit((_Atomic uint64_t *)count, memory_order_acquire);
+		v = fk_ref_read_acquire(count);
 		r1 = atomic_load_explicit((_Atomic uint64_t *)raw, memory_order_acquire);
 	} while (r0 != r1);
 	if (fk_ref_is_shared(v) && v <= fk_raw_word_count(r0))

@@ -235,6 +235,12 @@ static inline struct fk_ref_verdict fk_ref_fast_dec_verdict(uint64_t old)
 
 /* ---- the transitions ---- */
 
+/* A fresh slot starts UNUSED (not yet published: no ordering needed). */
+static inline void fk_ref_init(_Atomic uint64_t *w)
+{
+	atomic_init(w, FK_REF_UNUSED);
+}
+
 /*
  * Claim: UNUSED -> 0. Acquire on success pairs with the release store of
  * UNUSED in fk_ref_release_unused(): the previous owner's teardown
@@ -385,6 +391,25 @@ static inline int fk_ref_unique_to_busy(_Atomic uint64_t *w)
  * whatever ordering the allocator itself provides. A plain load on x86.
  */
 static inline uint64_t fk_ref_read_granted(const _Atomic uint64_t *w)
+{
+	return atomic_load_explicit((_Atomic uint64_t *)w, memory_order_acquire);
+}
+
+/*
+ * Is the frame free, for the region idle check before its slots are freed?
+ * Acquire pairs with the release UNUSED store of the last dropper
+ * (fk_ref_release_unused): its teardown is complete before we free.
+ */
+static inline int fk_ref_is_unused_acquire(const _Atomic uint64_t *w)
+{
+	return atomic_load_explicit((_Atomic uint64_t *)w, memory_order_acquire) == FK_REF_UNUSED;
+}
+
+/*
+ * A snapshot that is one of a sequence of loads (fk_raw_drop_check reads
+ * raw, count, raw). Acquire orders the loads after it behind this one.
+ */
+static inline uint64_t fk_ref_read_acquire(const _Atomic uint64_t *w)
 {
 	return atomic_load_explicit((_Atomic uint64_t *)w, memory_order_acquire);
 }

@@ -217,7 +217,7 @@ static int region_fill(struct fk_regions *rs, struct fk_region *r,
 		struct fk_meta_slot *s = &r->slots[i];
 		memset(s->storage, 0, sizeof(s->storage));
 		atomic_init(&s->type, 0);
-		atomic_init(&s->refcount, FK_REF_UNUSED);
+		fk_ref_init(&s->refcount);
 		atomic_init(&s->in_list, 0);
 	}
 	if (rs->raw_tracking) {
@@ -316,10 +316,9 @@ int fk_regions_add(struct fk_regions *rs, const struct fk_region_config *rc)
 static int region_idle(const struct fk_region *r)
 {
 	for (uint64_t i = 0; i < r->nframes; i++) {
-		/* Acquire pairs with the release UNUSED store of the last dropper:
-		 * its teardown is complete before we free the slots. */
-		if (atomic_load_explicit(&r->slots[i].refcount, memory_order_acquire) !=
-		    FK_REF_UNUSED)
+		/* Acquire (see fk_ref_is_unused_acquire): the last dropper's
+		 * teardown is complete before we free the slots. */
+		if (!fk_ref_is_unused_acquire(&r->slots[i].refcount))
 			return 0;
 		/* Low 32 bits: the raw count (raw_internal.h). */
 		if (r->raw && (uint32_t)atomic_load_explicit(&r->raw[i], memory_order_relaxed))
