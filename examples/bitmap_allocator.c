@@ -7,7 +7,7 @@
  * in main() runs four threads that allocate, split and drop segments on two
  * logical NUMA nodes, then checks that every frame came back.
  *
- * The contract every allocator keeps (see <framekit/alloc.h>):
+ * The contract every allocator keeps (see <framekit/allocator.h>):
  *   - callbacks run concurrently from any thread: they must be thread safe;
  *   - alloc returns nframes contiguous frames whose first frame number is a
  *     multiple of 2^align_order, preferring `node` (-1: the calling CPU's

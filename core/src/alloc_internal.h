@@ -10,10 +10,17 @@
 
 #include <framekit/alloc.h>
 
-extern const struct fk_allocator_ops fk_alloc_simple_ops;
-extern const struct fk_allocator_ops fk_alloc_lockfree_ops;
-extern const struct fk_allocator_ops fk_alloc_buddy_global_ops;
-extern const struct fk_allocator_ops fk_alloc_buddy_pcp_ops;
+/*
+ * The built-in allocators, the one place an allocator is registered: X(id)
+ * for each `const struct fk_allocator_ops fk_alloc_<id>_ops` (its source goes
+ * under src/alloc/, which CMake globs). fk_allocator_names() lists them in
+ * this order; the plug-in contract is <framekit/allocator.h>.
+ */
+#define FK_BUILTIN_ALLOCATORS(X) X(lockfree) X(buddy_global) X(buddy_pcp) X(simple)
+
+#define FK_ALLOC_OPS_DECL_(id) extern const struct fk_allocator_ops fk_alloc_##id##_ops;
+FK_BUILTIN_ALLOCATORS(FK_ALLOC_OPS_DECL_)
+#undef FK_ALLOC_OPS_DECL_
 
 /* CPU the caller runs on, folded into [0, nr_cpus). Only a hint: the
  * thread may migrate right after, so per-CPU state must stay consistent

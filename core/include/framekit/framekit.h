@@ -6,6 +6,7 @@
 #define FRAMEKIT_H
 
 #include <framekit/alloc.h>
+#include <framekit/allocator.h>
 #include <framekit/error.h>
 #include <framekit/frame.h>
 #include <framekit/mem.h>
