@@ -215,27 +215,21 @@ static inline uint64_t af_model_free_block(const struct af_model *m, unsigned k,
 
 /* ---- runner ---- */
 
-static const char *af_filter;
-
 static inline void af_run_all(const char *tname, void (*fn)(void))
 {
-	char buf[160];
+	char var[64], buf[160];
 	for (size_t i = 0; i < af_nr_variants; i++) {
 		af_cur = &af_variants[i];
-		snprintf(buf, sizeof(buf), "%s[%s%s%s]", tname, af_cur->name,
-		         af_cur->lock ? "/" : "", af_cur->lock ? af_cur->lock : "");
-		if (af_filter && !strstr(buf, af_filter))
+		snprintf(var, sizeof(var), "%s%s%s", af_cur->name, af_cur->lock ? "/" : "",
+		         af_cur->lock ? af_cur->lock : "");
+		snprintf(buf, sizeof(buf), "%s [%s]", tname, var); /* as printed */
+		if (!fk_test_selected(buf))
 			continue;
 		/* Once: no fk_mem here, so the core variants (fk_run_test runs
 		 * each of them) do not apply. */
 		fk_test_failed_flag = 0;
 		fn();
-		if (fk_test_failed_flag)
-			fk_tests_failed++;
-		else
-			fk_tests_passed++;
-		printf("%s %s\n", fk_test_failed_flag ? "FAIL" : "ok  ", buf);
-		fflush(stdout);
+		fk_test_record(tname, var, fk_test_failed_flag);
 	}
 }
 
@@ -246,16 +240,7 @@ static inline size_t af_setup(int argc, char **argv)
 {
 	const char *names[16];
 	size_t n = fk_allocator_names(names, 16);
-	if (argc > 1 && argv[1][0] == '-') {
-		int help = strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0;
-		fprintf(help ? stdout : stderr,
-		        help ? "usage: %s [FILTER]\nRuns every test (once per allocator) whose "
-		               "name contains FILTER.\n"
-		             : "%s: unknown option (try --help)\n",
-		        argv[0]);
-		exit(help ? 0 : 2);
-	}
-	af_filter = argc > 1 ? argv[1] : NULL;
+	fk_test_args(argc, argv);
 	for (size_t i = 0; i < n && i < 16; i++) {
 		if (strcmp(names[i], "buddy-global") == 0) {
 			af_variants[af_nr_variants++] = (struct af_variant){names[i], "ticket"};

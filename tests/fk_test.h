@@ -1,7 +1,19 @@
 /*
  * A tiny test harness: CHECK macros that report file:line and the FK_E*
  * names, a runner that prints one line per test and the closing
- * "N passed, N failed" line, and a standard fixture context.
+ * "N passed, N failed" line, the command line every test binary takes
+ * (fk_test_args: a name filter, --help), and a standard fixture context.
+ *
+ *   int main(int argc, char **argv)
+ *   {
+ *           fk_test_args(argc, argv);
+ *           RUN(frame_drop_of_last_reference_frees_it);   // once per variant
+ *           return fk_test_finish();
+ *   }
+ *
+ * A run is selected when "name [variant]" (its result line) contains the
+ * filter (argv[1]); a binary with its own loop asks fk_test_selected() and
+ * reports with fk_test_record(name, variant, failed).
  */
 #ifndef FK_TEST_H
 #define FK_TEST_H
@@ -19,6 +31,9 @@ static int fk_test_failed_flag;
 /* The variant the current test runs under (RUN runs each test under all). */
 static const struct fk_variant *fk_test_variant = &fk_variants[0];
 static int fk_tests_passed, fk_tests_failed;
+static const char *fk_test_filter; /* argv[1]: run only names containing it */
+static int fk_tests_selected;
+static int fk_test_failures; /* failed EXPECTs since the start */
 
 #define CHECK(c)                                                                                   \
 	do {                                                                                       \
@@ -55,28 +70,99 @@ static int fk_tests_passed, fk_tests_failed;
 
 #define CHECK_OK(expr) CHECK_ERR(expr, 0)
 
+/* A check that reports a printf-style message and lets the test go on (it
+ * must clean up, or counts its failures in fk_test_failures). */
+#define EXPECT(c, ...)                                                                             \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "  %s:%d: EXPECT failed: %s: ", __FILE__, __LINE__, #c);   \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+			fk_test_failed_flag = 1;                                                   \
+			fk_test_failures++;                                                        \
+		}                                                                                  \
+	} while (0)
+
+/* The command line of every test binary: [FILTER] or --help (exit 0); a
+ * bad one gets one line on stderr and exit 2. */
+static inline void fk_test_args(int argc, char **argv)
+{
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("usage: %s [FILTER]\n"
+		       "Runs every test of this binary, once per variant (core variant or\n"
+		       "allocator), whose result line \"NAME [VARIANT]\" contains FILTER (all\n"
+		       "without one), then prints \"N passed, N failed\". Exit 0 if all passed,\n"
+		       "1 if one failed or FILTER matched no run, 2 on a bad argument.\n",
+		       argv[0]);
+		exit(0);
+	}
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+		fprintf(stderr, "%s: unknown option '%s' (try --help)\n", argv[0], argv[argc - 1]);
+		exit(2);
+	}
+	fk_test_filter = argc == 2 ? argv[1] : NULL;
+}
+
+/* Does the filter select the test `name`? (Counts the selected ones.) */
+static inline int fk_test_selected(const char *name)
+{
+	if (fk_test_filter && !strstr(name, fk_test_filter))
+		return 0;
+	fk_tests_selected++;
+	return 1;
+}
+
+/* One result line, counted for fk_test_finish(). */
+static inline void fk_test_record(const char *name, const char *variant, int failed)
+{
+	if (failed)
+		fk_tests_failed++;
+	else
+		fk_tests_passed++;
+	printf("%s %s [%s]\n", failed ? "FAIL" : "ok  ", name, variant);
+	fflush(stdout);
+}
+
+/* Runs fn once per core variant (fk_variants.h) that the filter selects:
+ * it is matched against "name [variant]", as the result line prints it. */
 static inline void fk_run_test(const char *name, void (*fn)(void))
 {
+	char buf[200];
 	for (size_t v = 0; v < FK_NR_VARIANTS; v++) {
+		snprintf(buf, sizeof(buf), "%s [%s]", name, fk_variants[v].name);
+		if (!fk_test_selected(buf))
+			continue;
 		fk_test_variant = &fk_variants[v];
 		fk_test_failed_flag = 0;
 		fn();
-		if (fk_test_failed_flag) {
-			fk_tests_failed++;
-			printf("FAIL %s [%s]\n", name, fk_test_variant->name);
-		} else {
-			fk_tests_passed++;
-			printf("ok   %s [%s]\n", name, fk_test_variant->name);
-		}
-		fflush(stdout);
+		fk_test_record(name, fk_test_variant->name, fk_test_failed_flag);
 	}
 }
 
 #define RUN(fn) fk_run_test(#fn, fn)
 
+/* The same for a test written as `int fn(const struct fk_variant *)` that
+ * returns nonzero when it failed and reports its own failures. */
+static inline void fk_run_test_v(const char *name, int (*fn)(const struct fk_variant *))
+{
+	char buf[200];
+	for (size_t v = 0; v < FK_NR_VARIANTS; v++) {
+		snprintf(buf, sizeof(buf), "%s [%s]", name, fk_variants[v].name);
+		if (!fk_test_selected(buf))
+			continue;
+		fk_test_variant = &fk_variants[v];
+		fk_test_record(name, fk_variants[v].name, fn(&fk_variants[v]) != 0);
+	}
+}
+
 static inline int fk_test_finish(void)
 {
+	(void)fk_test_failures; /* only EXPECT uses it */
 	printf("%d passed, %d failed\n", fk_tests_passed, fk_tests_failed);
+	if (fk_test_filter && !fk_tests_selected) {
+		fprintf(stderr, "no test name contains '%s'\n", fk_test_filter);
+		return 1;
+	}
 	return fk_tests_failed ? 1 : 0;
 }
 

@@ -657,26 +657,20 @@ static void remove_free_memory_races_with_allocators_safely(void)
 
 /* ---- runner ---- */
 
-static const char *filter; /* argv[1]: run only names containing it */
-
 static void run_all(const char *tname, void (*fn)(void))
 {
-	char buf[160];
+	char var[64], buf[160];
 	for (size_t i = 0; i < nr_variants; i++) {
 		cur = &variants[i];
-		snprintf(buf, sizeof(buf), "%s[%s%s%s]", tname, cur->name, cur->lock ? "/" : "",
+		snprintf(var, sizeof(var), "%s%s%s", cur->name, cur->lock ? "/" : "",
 		         cur->lock ? cur->lock : "");
-		if (filter && !strstr(buf, filter))
+		snprintf(buf, sizeof(buf), "%s [%s]", tname, var); /* as printed */
+		if (!fk_test_selected(buf))
 			continue;
 		/* Once: no fk_mem here, so the core variants do not apply. */
 		fk_test_failed_flag = 0;
 		fn();
-		if (fk_test_failed_flag)
-			fk_tests_failed++;
-		else
-			fk_tests_passed++;
-		printf("%s %s\n", fk_test_failed_flag ? "FAIL" : "ok  ", buf);
-		fflush(stdout);
+		fk_test_record(tname, var, fk_test_failed_flag);
 	}
 }
 
@@ -687,16 +681,7 @@ int main(int argc, char **argv)
 	const char *names[16];
 	size_t n = fk_allocator_names(names, 16);
 	(void)linked;
-	if (argc > 1 && argv[1][0] == '-') {
-		int help = strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0;
-		fprintf(help ? stdout : stderr,
-		        help ? "usage: %s [FILTER]\nRuns every test (once per allocator) whose "
-		               "name contains FILTER.\n"
-		             : "%s: unknown option (try --help)\n",
-		        argv[0]);
-		return help ? 0 : 2;
-	}
-	filter = argc > 1 ? argv[1] : NULL;
+	fk_test_args(argc, argv);
 	for (size_t i = 0; i < n && i < 16; i++) {
 		if (strcmp(names[i], "buddy-global") == 0) {
 			variants[nr_variants++] = (struct variant){names[i], "ticket"};

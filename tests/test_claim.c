@@ -141,8 +141,9 @@ static void alloc_claim_refuses_a_frame_in_use_from_a_faulty_allocator(void)
 	CHECK_OK(fk_mem_destroy(mem, 0));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	fk_test_args(argc, argv);
 	RUN(alloc_claim_zeroes_the_types_metadata_bytes_after_a_previous_owner);
 	RUN(alloc_claim_rollback_leaves_every_word_unused_and_every_frame_free);
 	RUN(alloc_claim_refuses_a_frame_in_use_from_a_faulty_allocator);

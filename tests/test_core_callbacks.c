@@ -136,18 +136,10 @@ static void callbacks_may_call_every_query_while_regions_are_hot_plugged(void)
 	}
 }
 
-/* argv[1]: run only the tests whose name contains it. */
-static const char *only;
-#define RUN_MATCHING(fn)                                                                           \
-	do {                                                                                       \
-		if (!only || strstr(#fn, only))                                                    \
-			RUN(fn);                                                                   \
-	} while (0)
-
 int main(int argc, char **argv)
 {
-	only = argc > 1 ? argv[1] : NULL;
+	fk_test_args(argc, argv);
 	signal(SIGALRM, on_alarm);
-	RUN_MATCHING(callbacks_may_call_every_query_while_regions_are_hot_plugged);
+	RUN(callbacks_may_call_every_query_while_regions_are_hot_plugged);
 	return fk_test_finish();
 }

@@ -192,19 +192,11 @@ static void legitimate_drop_is_never_refused_while_others_turn_references_raw(vo
 	CHECK_EQ(fix_destroy(mem), 0);
 }
 
-/* argv[1]: run only the tests whose name contains it. */
-static const char *only;
-#define RUN_MATCHING(fn)                                                                           \
-	do {                                                                                       \
-		if (!only || strstr(#fn, only))                                                    \
-			RUN(fn);                                                                   \
-	} while (0)
-
 int main(int argc, char **argv)
 {
-	only = argc > 1 ? argv[1] : NULL;
-	RUN_MATCHING(rejected_from_raw_never_disturbs_a_legitimate_one);
-	RUN_MATCHING(typed_from_raw_of_forged_range_reads_no_metadata_without_a_reference);
-	RUN_MATCHING(legitimate_drop_is_never_refused_while_others_turn_references_raw);
+	fk_test_args(argc, argv);
+	RUN(rejected_from_raw_never_disturbs_a_legitimate_one);
+	RUN(typed_from_raw_of_forged_range_reads_no_metadata_without_a_reference);
+	RUN(legitimate_drop_is_never_refused_while_others_turn_references_raw);
 	return fk_test_finish();
 }

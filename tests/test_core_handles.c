@@ -243,24 +243,16 @@ static void drop_beside_raw_references_of_other_handles_succeeds(void)
 	CHECK_EQ(fix_destroy(mem), 0);
 }
 
-/* argv[1]: run only the tests whose name contains it. */
-static const char *only;
-#define RUN_MATCHING(fn)                                                                           \
-	do {                                                                                       \
-		if (!only || strstr(#fn, only))                                                    \
-			RUN(fn);                                                                   \
-	} while (0)
-
 int main(int argc, char **argv)
 {
-	only = argc > 1 ? argv[1] : NULL;
-	RUN_MATCHING(handle_of_another_context_is_rejected_by_every_function);
-	RUN_MATCHING(stale_segment_copy_clone_and_slice_return_unused_in_every_build);
-	RUN_MATCHING(downcast_of_mixed_type_segment_returns_etype_in_every_build);
-	RUN_MATCHING(
+	fk_test_args(argc, argv);
+	RUN(handle_of_another_context_is_rejected_by_every_function);
+	RUN(stale_segment_copy_clone_and_slice_return_unused_in_every_build);
+	RUN(downcast_of_mixed_type_segment_returns_etype_in_every_build);
+	RUN(
 	    stale_handle_into_hot_removed_region_returns_unused_without_touching_freed_memory);
-	RUN_MATCHING(drained_segment_drop_succeeds_after_its_region_is_removed);
-	RUN_MATCHING(stale_copy_cannot_release_a_raw_reference);
-	RUN_MATCHING(drop_beside_raw_references_of_other_handles_succeeds);
+	RUN(drained_segment_drop_succeeds_after_its_region_is_removed);
+	RUN(stale_copy_cannot_release_a_raw_reference);
+	RUN(drop_beside_raw_references_of_other_handles_succeeds);
 	return fk_test_finish();
 }

@@ -329,8 +329,9 @@ static void strerror_names_every_code(void)
 	CHECK(strcmp(fk_strerror(5), "unknown error") == 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	fk_test_args(argc, argv);
 	RUN(frame_from_unused_publishes_refcount_one);
 	RUN(frame_from_unused_rejects_bad_addresses_and_states);
 	RUN(frame_init_failure_leaves_frame_unused_without_on_drop);

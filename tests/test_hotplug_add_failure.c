@@ -88,17 +88,9 @@ static void region_refused_by_the_allocator_is_never_left_published(void)
 	CHECK_OK(fk_mem_destroy(mem, NULL));
 }
 
-/* argv[1]: run only the tests whose name contains it. */
-static const char *only;
-#define RUN_MATCHING(fn)                                                                           \
-	do {                                                                                       \
-		if (!only || strstr(#fn, only))                                                    \
-			RUN(fn);                                                                   \
-	} while (0)
-
 int main(int argc, char **argv)
 {
-	only = argc > 1 ? argv[1] : NULL;
-	RUN_MATCHING(region_refused_by_the_allocator_is_never_left_published);
+	fk_test_args(argc, argv);
+	RUN(region_refused_by_the_allocator_is_never_left_published);
 	return fk_test_finish();
 }

@@ -74,17 +74,9 @@ static void ten_thousand_add_remove_cycles_at_new_bases_never_exhaust_anything(v
 	CHECK(!failed);
 }
 
-/* argv[1]: run only the tests whose name contains it. */
-static const char *only;
-#define RUN_MATCHING(fn)                                                                           \
-	do {                                                                                       \
-		if (!only || strstr(#fn, only))                                                    \
-			RUN(fn);                                                                   \
-	} while (0)
-
 int main(int argc, char **argv)
 {
-	only = argc > 1 ? argv[1] : NULL;
-	RUN_MATCHING(ten_thousand_add_remove_cycles_at_new_bases_never_exhaust_anything);
+	fk_test_args(argc, argv);
+	RUN(ten_thousand_add_remove_cycles_at_new_bases_never_exhaust_anything);
 	return fk_test_finish();
 }

@@ -173,18 +173,10 @@ static void allocation_never_fails_while_an_idle_region_is_removed_and_re_added(
 	CHECK(!failed);
 }
 
-/* argv[1]: run only the tests whose name contains it. */
-static const char *only;
-#define RUN_MATCHING(fn)                                                                           \
-	do {                                                                                       \
-		if (!only || strstr(#fn, only))                                                    \
-			RUN(fn);                                                                   \
-	} while (0)
-
 int main(int argc, char **argv)
 {
-	only = argc > 1 ? argv[1] : NULL;
-	RUN_MATCHING(allocation_never_fails_while_removal_of_a_busy_region_is_attempted);
-	RUN_MATCHING(allocation_never_fails_while_an_idle_region_is_removed_and_re_added);
+	fk_test_args(argc, argv);
+	RUN(allocation_never_fails_while_removal_of_a_busy_region_is_attempted);
+	RUN(allocation_never_fails_while_an_idle_region_is_removed_and_re_added);
 	return fk_test_finish();
 }

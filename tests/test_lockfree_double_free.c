@@ -137,11 +137,8 @@ static void partly_free_range_is_refused_and_left_unchanged(void)
 
 int main(int argc, char **argv)
 {
-	const char *filter = argc > 1 ? argv[1] : NULL;
-#define T(fn)                                                                                      \
-	if (!filter || strstr(#fn, filter))                                                        \
-	RUN(fn)
-	T(two_concurrent_frees_of_one_range_exactly_one_succeeds);
-	T(partly_free_range_is_refused_and_left_unchanged);
+	fk_test_args(argc, argv);
+	RUN(two_concurrent_frees_of_one_range_exactly_one_succeeds);
+	RUN(partly_free_range_is_refused_and_left_unchanged);
 	return fk_test_finish();
 }

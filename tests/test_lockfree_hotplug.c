@@ -179,13 +179,10 @@ static void removal_cycles_never_fail_allocations_elsewhere(void)
 
 int main(int argc, char **argv)
 {
-	const char *filter = argc > 1 ? argv[1] : NULL;
-#define T(fn)                                                                                      \
-	if (!filter || strstr(#fn, filter))                                                        \
-	RUN(fn)
-	T(ten_thousand_add_remove_cycles_at_distinct_bases);
-	T(partial_remove_and_readd_then_full_remove_reuses_the_record);
-	T(refused_removals_never_fail_allocations_elsewhere);
-	T(removal_cycles_never_fail_allocations_elsewhere);
+	fk_test_args(argc, argv);
+	RUN(ten_thousand_add_remove_cycles_at_distinct_bases);
+	RUN(partial_remove_and_readd_then_full_remove_reuses_the_record);
+	RUN(refused_removals_never_fail_allocations_elsewhere);
+	RUN(removal_cycles_never_fail_allocations_elsewhere);
 	return fk_test_finish();
 }

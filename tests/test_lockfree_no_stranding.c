@@ -197,11 +197,8 @@ static void frames_reserved_by_one_cpu_are_reachable_from_another(void)
 
 int main(int argc, char **argv)
 {
-	const char *filter = argc > 1 ? argv[1] : NULL;
-#define T(fn)                                                                                      \
-	if (!filter || strstr(#fn, filter))                                                        \
-	RUN(fn)
-	T(quiescent_enomem_at_order_k_means_no_aligned_free_block);
-	T(frames_reserved_by_one_cpu_are_reachable_from_another);
+	fk_test_args(argc, argv);
+	RUN(quiescent_enomem_at_order_k_means_no_aligned_free_block);
+	RUN(frames_reserved_by_one_cpu_are_reachable_from_another);
 	return fk_test_finish();
 }

@@ -90,12 +90,9 @@ static void small_refill_prefers_partly_used_area(void)
 
 int main(int argc, char **argv)
 {
-	const char *filter = argc > 1 ? argv[1] : NULL;
-#define T(fn)                                                                                      \
-	if (!filter || strstr(#fn, filter))                                                        \
-	RUN(fn)
-	T(two_frames_from_two_cpus_leave_an_order9_block_after_drain);
-	T(two_frames_from_two_cpus_leave_an_order9_block_without_drain);
-	T(small_refill_prefers_partly_used_area);
+	fk_test_args(argc, argv);
+	RUN(two_frames_from_two_cpus_leave_an_order9_block_after_drain);
+	RUN(two_frames_from_two_cpus_leave_an_order9_block_without_drain);
+	RUN(small_refill_prefers_partly_used_area);
 	return fk_test_finish();
 }

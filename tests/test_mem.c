@@ -219,8 +219,9 @@ static void logical_numa_split_allocates_node_local_with_fallback(void)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	fk_test_args(argc, argv);
 	RUN(mem_create_rejects_bad_configs);
 	RUN(mem_destroy_reports_referenced_and_raw_frames);
 	RUN(mem_leak_report_is_clean_after_everything_is_dropped);

@@ -242,8 +242,9 @@ static void region_hot_plug_under_allocation_load_keeps_every_frame(void)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	fk_test_args(argc, argv);
 	RUN(frame_from_in_use_never_revives_a_dying_frame);
 	RUN(shared_segment_clone_and_drop_race_back_to_the_start_counts);
 	RUN(region_hot_plug_under_allocation_load_keeps_every_frame);

@@ -26,21 +26,11 @@
 
 #include <framekit/framekit.h>
 
-#include "fk_variants.h"
+#include "fk_test.h"
 
 #define U_BASE 0x100000ull
 #define M_BASE 0x400000ull
 
-static int failures;
-#define CHECK(c, ...)                                                                              \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
 
 static atomic_int on_drops;
 static void on_drop(void *meta, uint64_t paddr, void *ctx)
@@ -120,32 +110,32 @@ static void run(int managed)
 	}
 	pthread_join(th, NULL);
 	const char *what = managed ? "alloc_segment" : "segment_from_unused";
-	CHECK(rc == FK_ENOMEM, "%s: expected init's error FK_ENOMEM, got %s", what,
+	EXPECT(rc == FK_ENOMEM, "%s: expected init's error FK_ENOMEM, got %s", what,
 	      fk_strerror_name(rc));
 	/* from_unused holds its frames busy (count 0) until all are claimed;
 	 * alloc_segment leaves the granted frames UNUSED until it publishes. */
 	int expect_rc = managed ? FK_EUNUSED : FK_EBUSY;
-	CHECK(steal_rc == expect_rc,
+	EXPECT(steal_rc == expect_rc,
 	      "%s: from_in_use on a frame of a half-built segment -> %s, expected %s", what,
 	      fk_strerror_name(steal_rc), fk_strerror_name(expect_rc));
 	if (steal_rc == 0)
 		fk_frame_drop(mem, &stolen);
 	uint64_t c = 0;
 	fk_mem_refcount_at(mem, first_pa, &c);
-	CHECK(c == FK_REF_UNUSED, "%s: frame 0 not UNUSED after the rollback", what);
-	CHECK(atomic_load(&on_drops) == 1, "%s: on_drop ran %d times, expected 1 (frame 0)", what,
+	EXPECT(c == FK_REF_UNUSED, "%s: frame 0 not UNUSED after the rollback", what);
+	EXPECT(atomic_load(&on_drops) == 1, "%s: on_drop ran %d times, expected 1 (frame 0)", what,
 	      atomic_load(&on_drops));
 	if (managed) {
 		struct fk_alloc_stats st;
 		fk_mem_alloc_drain(mem);
 		fk_mem_alloc_stats(mem, -1, &st);
-		CHECK(st.free_frames == st.total_frames,
+		EXPECT(st.free_frames == st.total_frames,
 		      "%s: allocator free %llu != total %llu (frame lost or returned twice)", what,
 		      (unsigned long long)st.free_frames, (unsigned long long)st.total_frames);
 	}
 }
 
-static int run_variant(const struct fk_variant *v)
+static void claim_rollback_never_tears_down_a_frame_someone_else_holds(void)
 {
 	struct fk_region_config regs[2] = {
 	    {U_BASE, 4, 0, FK_REGION_UNMANAGED},
@@ -158,30 +148,21 @@ static int run_variant(const struct fk_variant *v)
 	cfg.nr_nodes = 1;
 	cfg.raw_tracking = 1;
 	cfg.allocator = "simple";
-	fk_variant_apply(&cfg, v);
-	if (fk_mem_create(&cfg, &mem) != 0)
-		return 2;
+	fk_variant_apply(&cfg, fk_test_variant);
+	CHECK_OK(fk_mem_create(&cfg, &mem));
 	fk_thread_enter(mem);
 	run(0);
 	run(1);
 	fk_thread_leave(mem);
 	struct fk_leak_report lr;
 	int rc = fk_mem_destroy(mem, &lr);
-	CHECK(rc == 0, "leak report: referenced=%llu raw=%llu",
+	EXPECT(rc == 0, "leak report: referenced=%llu raw=%llu",
 	      (unsigned long long)lr.frames_referenced, (unsigned long long)lr.frames_raw);
-	if (failures)
-		fprintf(stderr, "%d failure(s)\n", failures);
-	else
-		printf("OK claim_rollback_never_tears_down_a_frame_someone_else_holds\n");
-	return failures ? 1 : 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	int failed = 0;
-	for (size_t v = 0; v < FK_NR_VARIANTS; v++) {
-		printf("[%s]\n", fk_variants[v].name);
-		failed |= run_variant(&fk_variants[v]);
-	}
-	return failed;
+	fk_test_args(argc, argv);
+	RUN(claim_rollback_never_tears_down_a_frame_someone_else_holds);
+	return fk_test_finish();
 }

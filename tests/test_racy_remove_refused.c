@@ -17,7 +17,7 @@
 
 #include <framekit/framekit.h>
 
-#include "fk_variants.h"
+#include "fk_test.h"
 
 #define R_BASE 0x200000ull
 
@@ -106,19 +106,12 @@ static int run_variant(const struct fk_variant *v)
 	       "%d times, refcount_at wrong %d times (first error %s)\n",
 	       iters, atomic_load(&removals), errs_fiu, errs_raw, errs_rc,
 	       fk_strerror_name(first_err));
-	if (failed)
-		fprintf(stderr, "FAIL refused_region_removal_is_invisible_to_lookups\n");
-	else
-		printf("OK refused_region_removal_is_invisible_to_lookups\n");
 	return failed ? 1 : 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	int failed = 0;
-	for (size_t v = 0; v < FK_NR_VARIANTS; v++) {
-		printf("[%s]\n", fk_variants[v].name);
-		failed |= run_variant(&fk_variants[v]);
-	}
-	return failed;
+	fk_test_args(argc, argv);
+	fk_run_test_v("refused_region_removal_is_invisible_to_lookups", run_variant);
+	return fk_test_finish();
 }

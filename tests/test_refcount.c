@@ -324,8 +324,9 @@ static void stale_clones_of_a_frame_toggling_unique_never_corrupt_it(void)
 	CHECK_OK(fix_destroy(mem));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	fk_test_args(argc, argv);
 	RUN(a_blind_step_from_any_state_never_lands_on_unused_or_unique);
 	RUN(state_errors_name_the_state_and_treat_displaced_values_as_busy);
 	RUN(checked_transitions_move_only_from_a_shared_count);

@@ -410,8 +410,9 @@ static void alloc_segment_init_failure_returns_frames_to_the_allocator(void)
 	}
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	fk_test_args(argc, argv);
 	RUN(segment_from_unused_claims_every_frame);
 	RUN(segment_from_unused_rejects_bad_ranges);
 	RUN(segment_from_unused_is_all_or_nothing_when_a_middle_frame_is_in_use);

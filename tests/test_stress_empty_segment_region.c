@@ -14,7 +14,7 @@
 
 #include <framekit/framekit.h>
 
-#include "fk_variants.h"
+#include "fk_test.h"
 
 static int run_variant(const struct fk_variant *v)
 {
@@ -71,17 +71,12 @@ static int run_variant(const struct fk_variant *v)
 	fk_thread_leave(mem);
 	if (fk_mem_destroy(mem, NULL) != 0)
 		failed = 1;
-	if (!failed)
-		printf("OK empty_segment_does_not_outlive_its_region\n");
 	return failed;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	int failed = 0;
-	for (size_t v = 0; v < FK_NR_VARIANTS; v++) {
-		printf("[%s]\n", fk_variants[v].name);
-		failed |= run_variant(&fk_variants[v]);
-	}
-	return failed;
+	fk_test_args(argc, argv);
+	fk_run_test_v("empty_segment_does_not_outlive_its_region", run_variant);
+	return fk_test_finish();
 }

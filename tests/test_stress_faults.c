@@ -18,7 +18,7 @@
 #include <framekit/framekit.h>
 
 #include "../stress/stress_common.h"
-#include "fk_variants.h"
+#include "fk_test.h"
 
 #define M0       0x1000000ull
 #define M1       0x2000000ull
@@ -28,19 +28,9 @@
 #define H        0x4000000ull
 #define HN       32
 #define INIT_ERR FK_ENOMEM
+#define TEST_NAME "failed_allocations_and_init_callbacks_leave_state_intact"
 
-static int failures;
-#define CHECK(c, ...)                                                                              \
-	do {                                                                                       \
-		if (!(c)) {                                                                        \
-			fprintf(stderr, "FAIL [%s] %s:%d: ", cur_alloc, __FILE__, __LINE__);       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
 
-static const char *cur_alloc;
 static uint64_t on_drops;
 static int init_calls, init_fail_at = -1;
 
@@ -93,13 +83,13 @@ static void same(fk_mem *mem, const struct snap *a, const char *what)
 	struct snap b;
 	take(mem, &b);
 	for (int i = 0; i < 2 * MN + UN; i++)
-		CHECK(a->rc[i] == b.rc[i] && a->raw[i] == b.raw[i],
+		EXPECT(a->rc[i] == b.rc[i] && a->raw[i] == b.raw[i],
 		      "%s changed frame 0x%" PRIx64 ": refcount %" PRIu64 " -> %" PRIu64, what,
 		      pa_of(i), a->rc[i], b.rc[i]);
-	CHECK(a->free_frames == b.free_frames,
+	EXPECT(a->free_frames == b.free_frames,
 	      "%s changed allocator free frames %" PRIu64 " -> %" PRIu64, what, a->free_frames,
 	      b.free_frames);
-	CHECK(a->managed == b.managed, "%s changed managed frames", what);
+	EXPECT(a->managed == b.managed, "%s changed managed frames", what);
 }
 
 static void arm(int fail_at)
@@ -110,7 +100,6 @@ static void arm(int fail_at)
 
 static void run(const char *name, const struct fk_variant *v)
 {
-	cur_alloc = name;
 	struct fk_region_config regs[3] = {
 	    {M0, MN, 0, 0},
 	    {M1, MN, 1, 0},
@@ -126,7 +115,7 @@ static void run(const char *name, const struct fk_variant *v)
 	fk_variant_apply(&cfg, v);
 	fk_mem *mem;
 	int rc = fk_mem_create(&cfg, &mem);
-	CHECK(rc == 0, "fk_mem_create -> %s", fk_strerror_name(rc));
+	EXPECT(rc == 0, "fk_mem_create -> %s", fk_strerror_name(rc));
 	if (rc)
 		return;
 	fk_thread_enter(mem);
@@ -134,7 +123,7 @@ static void run(const char *name, const struct fk_variant *v)
 	fk_segment held[8];
 	memset(held, 0, sizeof(held));
 	struct snap s;
-	int failures0 = failures;
+	int failures0 = fk_test_failures;
 
 	for (int it = 0; it < 400; it++) {
 		uint64_t n = 1 + sc_below(&rng, 12);
@@ -143,11 +132,11 @@ static void run(const char *name, const struct fk_variant *v)
 		int h = (int)sc_below(&rng, 8);
 		if (held[h].region) {
 			rc = fk_segment_drop(mem, &held[h]);
-			CHECK(rc == 0, "drop -> %s", fk_strerror_name(rc));
+			EXPECT(rc == 0, "drop -> %s", fk_strerror_name(rc));
 		} else {
 			arm(-1);
 			rc = fk_alloc_segment(mem, n, &type, init, NULL, 0, &held[h]);
-			CHECK(rc == 0 || rc == FK_ENOMEM, "alloc -> %s", fk_strerror_name(rc));
+			EXPECT(rc == 0 || rc == FK_ENOMEM, "alloc -> %s", fk_strerror_name(rc));
 		}
 		take(mem, &s);
 		uint64_t d0 = on_drops;
@@ -160,7 +149,7 @@ static void run(const char *name, const struct fk_variant *v)
 			rc = fk_alloc_segment(mem, n, &type, init, NULL,
 			                      sc_chance(&rng, 0.5) ? FK_ALLOC_ALIGNED : 0, &seg);
 			atomic_store(&sc_fault_armed, 0);
-			CHECK(rc == FK_ENOMEM && init_calls == 0,
+			EXPECT(rc == FK_ENOMEM && init_calls == 0,
 			      "alloc with failing allocator -> %s, %d init calls",
 			      fk_strerror_name(rc), init_calls);
 			same(mem, &s, "failed allocation");
@@ -172,9 +161,9 @@ static void run(const char *name, const struct fk_variant *v)
 			                      FK_ALLOC_NODE(sc_below(&rng, 2)), &seg);
 			if (rc == FK_ENOMEM && init_calls == 0)
 				break; /* nothing contiguous: fine */
-			CHECK(rc == INIT_ERR, "alloc_segment with init failing at %d -> %s", k,
+			EXPECT(rc == INIT_ERR, "alloc_segment with init failing at %d -> %s", k,
 			      fk_strerror_name(rc));
-			CHECK(on_drops - d0 == (uint64_t)k,
+			EXPECT(on_drops - d0 == (uint64_t)k,
 			      "rollback ran on_drop %" PRIu64 " times for %d", on_drops - d0, k);
 			same(mem, &s, "alloc_segment with failing init");
 			break;
@@ -186,9 +175,9 @@ static void run(const char *name, const struct fk_variant *v)
 			rc = fk_segment_from_unused(mem, U + first * FK_PAGE_SIZE,
 			                            U + (first + m) * FK_PAGE_SIZE, &type, init,
 			                            NULL, &seg);
-			CHECK(rc == INIT_ERR, "segment_from_unused with init failing at %d -> %s",
+			EXPECT(rc == INIT_ERR, "segment_from_unused with init failing at %d -> %s",
 			      k, fk_strerror_name(rc));
-			CHECK(on_drops - d0 == (uint64_t)k,
+			EXPECT(on_drops - d0 == (uint64_t)k,
 			      "rollback ran on_drop %" PRIu64 " times for %d", on_drops - d0, k);
 			same(mem, &s, "segment_from_unused with failing init");
 			break;
@@ -197,7 +186,7 @@ static void run(const char *name, const struct fk_variant *v)
 			arm(0);
 			rc = fk_unique_frame_from_unused(mem, U + sc_below(&rng, UN) * FK_PAGE_SIZE,
 			                                 &type, init, NULL, &uf);
-			CHECK(rc == INIT_ERR && on_drops == d0,
+			EXPECT(rc == INIT_ERR && on_drops == d0,
 			      "unique from_unused with failing init -> %s", fk_strerror_name(rc));
 			same(mem, &s, "unique from_unused with failing init");
 			break;
@@ -206,22 +195,22 @@ static void run(const char *name, const struct fk_variant *v)
 			atomic_store(&sc_fault_armed, 1);
 			rc = fk_mem_add_region(mem, &hc);
 			atomic_store(&sc_fault_armed, 0);
-			CHECK(rc == FK_ENOMEM, "add_region with failing allocator -> %s",
+			EXPECT(rc == FK_ENOMEM, "add_region with failing allocator -> %s",
 			      fk_strerror_name(rc));
 			uint64_t c;
-			CHECK(fk_mem_refcount_at(mem, H, &c) == FK_EOUTOFBOUND,
+			EXPECT(fk_mem_refcount_at(mem, H, &c) == FK_EOUTOFBOUND,
 			      "failed add_region left the region visible");
 			same(mem, &s, "failed add_region");
 			rc = fk_mem_add_region(mem, &hc);
-			CHECK(rc == 0, "add_region -> %s", fk_strerror_name(rc));
+			EXPECT(rc == 0, "add_region -> %s", fk_strerror_name(rc));
 			fk_mem_alloc_drain(mem);
 			rc = fk_mem_remove_region(mem, H);
-			CHECK(rc == 0, "remove_region(idle) -> %s", fk_strerror_name(rc));
+			EXPECT(rc == 0, "remove_region(idle) -> %s", fk_strerror_name(rc));
 			same(mem, &s, "add + remove region");
 			break;
 		}
 		}
-		if (failures - failures0 > 20)
+		if (fk_test_failures - failures0 > 20)
 			break;
 	}
 	for (int h = 0; h < 8; h++)
@@ -231,37 +220,42 @@ static void run(const char *name, const struct fk_variant *v)
 	for (int node = 0; node < 2; node++) {
 		struct fk_region_config hc = {H, HN, node, 0};
 		rc = fk_mem_add_region(mem, &hc);
-		CHECK(rc == 0, "re-add of a removed range on node %d -> %s (nothing is there)",
+		EXPECT(rc == 0, "re-add of a removed range on node %d -> %s (nothing is there)",
 		      node, fk_strerror_name(rc));
 		fk_mem_alloc_drain(mem);
 		if (rc == 0) {
 			rc = fk_mem_remove_region(mem, H);
-			CHECK(rc == 0, "remove_region(idle) -> %s", fk_strerror_name(rc));
+			EXPECT(rc == 0, "remove_region(idle) -> %s", fk_strerror_name(rc));
 		}
 	}
 	struct sc_region sr[3] = {{M0, MN, 0, 0}, {M1, MN, 1, 0}, {U, UN, 0, FK_REGION_UNMANAGED}};
 	int bad = sc_check_conservation(mem, sr, 3, stderr) + sc_check_wrap_balance(stderr);
-	CHECK(bad == 0, "conservation check found %d problem(s)", bad);
+	EXPECT(bad == 0, "conservation check found %d problem(s)", bad);
 	fk_thread_leave(mem);
 	rc = fk_mem_destroy(mem, NULL);
-	CHECK(rc == 0, "fk_mem_destroy -> %s", fk_strerror_name(rc));
+	EXPECT(rc == 0, "fk_mem_destroy -> %s", fk_strerror_name(rc));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const char *names[16];
+	char var[96], buf[200];
 	size_t n = fk_allocator_names(names, 16);
 	if (n > 16)
 		n = 16;
+	fk_test_args(argc, argv);
 	for (size_t i = 0; i < n * FK_NR_VARIANTS; i++) {
-		int before = failures;
 		const struct fk_variant *v = &fk_variants[i % FK_NR_VARIANTS];
+		snprintf(var, sizeof(var), "%s/%s", names[i / FK_NR_VARIANTS], v->name);
+		snprintf(buf, sizeof(buf), "%s [%s]", TEST_NAME, var);
+		if (!fk_test_selected(buf))
+			continue;
+		int before = fk_test_failures;
 		run(names[i / FK_NR_VARIANTS], v);
-		printf("%s %s [%s]: injected %" PRIu64 " allocator and %" PRIu64
-		       " add_free_memory failures\n",
-		       failures == before ? "OK" : "FAILED", names[i / FK_NR_VARIANTS], v->name,
+		printf("  injected %" PRIu64 " allocator and %" PRIu64 " add_free_memory failures\n",
 		       (uint64_t)atomic_load(&sc_wstats.injected_alloc),
 		       (uint64_t)atomic_load(&sc_wstats.injected_add));
+		fk_test_record(TEST_NAME, var, fk_test_failures != before);
 	}
-	return failures ? 1 : 0;
+	return fk_test_finish();
 }
