@@ -1,5 +1,5 @@
 /*
- * Contract 3 of the allocator plug-in (alloc.h, dealloc): freeing a range
+ * Contract 3 of the allocator plug-in (allocator.h, dealloc): freeing a range
  * that is (partly) free already returns FK_EUNUSED and changes nothing,
  * also when two threads free the same range at the same moment: exactly
  * one of them succeeds (issue 8 defect 11: a read-then-act check let both

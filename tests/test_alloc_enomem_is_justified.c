@@ -1,5 +1,5 @@
 /*
- * Contract 2 of the allocator plug-in (alloc.h): FK_ENOMEM only when no
+ * Contract 2 of the allocator plug-in (allocator.h): FK_ENOMEM only when no
  * suitable free block exists, per-CPU caches included. Every registered
  * allocator runs random histories of allocations and frees, single-threaded
  * with the thread hopping between CPUs (so per-CPU caches fill on several

@@ -1,5 +1,5 @@
 /*
- * Contract 1 of the allocator plug-in (alloc.h, remove_free_memory) for
+ * Contract 1 of the allocator plug-in (allocator.h, remove_free_memory) for
  * every registered allocator: add/remove cycles at ever new bases never
  * exhaust anything (issue 8 defect 5: a fixed table of 256 ranges ran out),
  * frames in per-CPU caches count as free for a removal, and a removal -

@@ -108,7 +108,7 @@ struct fk_mem_config {
 	 * NULL = "lockfree" if built, else "simple".
 	 */
 	const char *allocator;
-	/** Or a caller-supplied allocator (overrides `allocator`); see alloc.h. */
+	/** Or a caller-supplied allocator (overrides `allocator`); see allocator.h. */
 	const struct fk_allocator_ops *allocator_ops;
 	struct fk_alloc_params alloc; /**< tuning of the built-in allocators */
 };
