@@ -123,9 +123,14 @@ static inline void fk_test_record(const char *name, const char *variant, int fai
 	fflush(stdout);
 }
 
-/* Runs fn once per core variant (fk_variants.h) that the filter selects:
- * it is matched against "name [variant]", as the result line prints it. */
-static inline void fk_run_test(const char *name, void (*fn)(void))
+/*
+ * Runs a test once per core variant (fk_variants.h) that the filter
+ * selects: it is matched against "name [variant]", as the result line
+ * prints it. The test is either fn (fails through CHECK*) or fn_v, which
+ * returns nonzero when it failed and reports its own failures.
+ */
+static inline void fk_run_variants(const char *name, void (*fn)(void),
+                                   int (*fn_v)(const struct fk_variant *))
 {
 	char buf[200];
 	for (size_t v = 0; v < FK_NR_VARIANTS; v++) {
@@ -134,25 +139,25 @@ static inline void fk_run_test(const char *name, void (*fn)(void))
 			continue;
 		fk_test_variant = &fk_variants[v];
 		fk_test_failed_flag = 0;
-		fn();
+		if (fn)
+			fn();
+		else if (fn_v(fk_test_variant))
+			fk_test_failed_flag = 1;
 		fk_test_record(name, fk_test_variant->name, fk_test_failed_flag);
 	}
 }
 
+static inline void fk_run_test(const char *name, void (*fn)(void))
+{
+	fk_run_variants(name, fn, NULL);
+}
+
 #define RUN(fn) fk_run_test(#fn, fn)
 
-/* The same for a test written as `int fn(const struct fk_variant *)` that
- * returns nonzero when it failed and reports its own failures. */
+/* RUN for a test written as `int fn(const struct fk_variant *)`. */
 static inline void fk_run_test_v(const char *name, int (*fn)(const struct fk_variant *))
 {
-	char buf[200];
-	for (size_t v = 0; v < FK_NR_VARIANTS; v++) {
-		snprintf(buf, sizeof(buf), "%s [%s]", name, fk_variants[v].name);
-		if (!fk_test_selected(buf))
-			continue;
-		fk_test_variant = &fk_variants[v];
-		fk_test_record(name, fk_variants[v].name, fn(&fk_variants[v]) != 0);
-	}
+	fk_run_variants(name, NULL, fn);
 }
 
 static inline int fk_test_finish(void)
