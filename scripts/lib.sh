@@ -26,6 +26,20 @@ fk_jobs() {
 	echo "${FK_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 }
 
+# Export the sanitizer options of scripts/sanitizers.env (their one home;
+# CMake reads the same file). --keep: leave a variable that is already set.
+fk_sanitizer_env() {
+	local root line name
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	while IFS= read -r line; do
+		case "$line" in [A-Z]*_OPTIONS=*) ;; *) continue ;; esac
+		name=${line%%=*}
+		[ "${1:-}" = --keep ] && [ -n "${!name:-}" ] && continue
+		line=${line#*=}
+		export "$name=${line//@SRC@/$root}"
+	done <"$root/scripts/sanitizers.env"
+}
+
 # Run directly rather than sourced: print this header (--help) or refuse.
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	case "${1:-}" in

@@ -39,8 +39,7 @@ CC=clang CXX=clang++ cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebI
 cmake --build "$BUILD" -j"$JOBS" --target fk_fuzz_api
 
 mkdir -p "$BUILD/corpus" "$BUILD/artifacts"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+fk_sanitizer_env --keep # ASAN/UBSAN_OPTIONS from scripts/sanitizers.env unless set
 echo "run-fuzz: fuzzing for ${SECONDS_BUDGET}s"
 # Fresh inputs go to build/fuzz/corpus; the seed corpus is only read.
 "$BUILD/stress/fk_fuzz_api" -max_total_time="$SECONDS_BUDGET" -timeout=10 -rss_limit_mb=2048 \

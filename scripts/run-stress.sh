@@ -61,9 +61,7 @@ JOBS=${JOBS:-2}
 LOGS=$REPO/build/stress-logs
 mkdir -p "$LOGS"
 FAILED=()
-export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 history_size=4 atexit_sleep_ms=0 report_signal_unsafe=1 exitcode=66 suppressions=$REPO/stress/tsan.supp"
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
-export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+fk_sanitizer_env # TSAN/ASAN/UBSAN_OPTIONS from scripts/sanitizers.env
 echo "run-stress: seed=$SEED seconds/run=$SECS threads=$THREADS soak=$SOAK"
 
 build() { # preset extra-target
