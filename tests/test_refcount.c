@@ -23,16 +23,16 @@ static void a_blind_step_from_any_state_never_lands_on_unused_or_unique(void)
 			CHECK(v != FK_REF_UNUSED && v != FK_REF_UNIQUE);
 		}
 	}
-	/* ...and a step off UNUSED or UNIQUE stays in its zone, which no
+	/* ...and a step off UNUSED or UNIQUE stays in its class, which no
 	 * transition other than the undo leaves. */
 	for (int d = -3; d <= 3; d++) {
-		CHECK_EQ(fk_ref_zone(FK_REF_UNUSED + (uint64_t)(int64_t)d), FK_REF_Z_UNUSED);
-		CHECK_EQ(fk_ref_zone(FK_REF_UNIQUE + (uint64_t)(int64_t)d), FK_REF_Z_UNIQUE);
+		CHECK_EQ(fk_ref_class(FK_REF_UNUSED + (uint64_t)(int64_t)d), FK_REF_C_UNUSED);
+		CHECK_EQ(fk_ref_class(FK_REF_UNIQUE + (uint64_t)(int64_t)d), FK_REF_C_UNIQUE);
 	}
-	CHECK_EQ(fk_ref_zone(0), FK_REF_Z_BUSY);
-	CHECK_EQ(fk_ref_zone(0 - 1ull), FK_REF_Z_UNDERFLOW);
-	CHECK_EQ(fk_ref_zone(FK_REF_MAX), FK_REF_Z_SHARED);
-	CHECK_EQ(fk_ref_zone(FK_REF_MAX + 1), FK_REF_Z_OVERFLOW);
+	CHECK_EQ(fk_ref_class(0), FK_REF_C_BUSY);
+	CHECK_EQ(fk_ref_class(0 - 1ull), FK_REF_C_UNDERFLOW);
+	CHECK_EQ(fk_ref_class(FK_REF_MAX), FK_REF_C_SHARED);
+	CHECK_EQ(fk_ref_class(FK_REF_MAX + 1), FK_REF_C_OVERFLOW);
 }
 
 static void state_errors_name_the_state_and_treat_displaced_values_as_busy(void)

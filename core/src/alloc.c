@@ -19,7 +19,7 @@ static void return_range(fk_mem *mem, struct fk_region *r, uint64_t start, uint6
 {
 	uint64_t run = start;
 	for (uint64_t p = start; p < end; p += FK_PAGE_SIZE) {
-		if (fk_ref_zone(fk_slot_refcount(fk_region_slot(r, p))) == FK_REF_Z_UNUSED)
+		if (fk_ref_class(fk_slot_refcount(fk_region_slot(r, p))) == FK_REF_C_UNUSED)
 			continue;
 		if (run < p)
 			mem->ops->dealloc(mem->alloc, run, (p - run) >> FK_PAGE_SHIFT);

@@ -88,7 +88,7 @@ int fk_claim_granted(struct fk_region *r, uint64_t start, uint64_t end,
 	 */
 	for (p = start; p < end; p += FK_PAGE_SIZE) {
 		struct fk_meta_slot *s = fk_region_slot(r, p);
-		if (fk_ref_zone(fk_ref_read_granted(&s->refcount)) != FK_REF_Z_UNUSED) {
+		if (fk_ref_class(fk_ref_read_granted(&s->refcount)) != FK_REF_C_UNUSED) {
 			/* A faulty allocator handed out a frame in use (or a frame
 			 * a stale handle is stepping on, see refcount_internal.h). */
 			err = FK_EBUSY;

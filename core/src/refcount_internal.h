@@ -10,13 +10,13 @@
  *   1 .. FK_REF_MAX      shared, that many references
  *   FK_REF_UNIQUE        exclusively owned (a unique frame)
  *   FK_REF_UNUSED        free (or never claimed)
- *   any other value      guard band, in four zones: above FK_REF_MAX
+ *   any other value      guard band, in four classes: above FK_REF_MAX
  *                        (overflow), around UNIQUE, around UNUSED, and
  *                        just below 2^64 (a -1 from 0, still busy)
  *
  * UNIQUE and UNUSED sit at least 2^61 away from each other, from 0 and
  * from FK_REF_MAX, so a blind +1 or -1 through a stale handle moves the word
- * into a guard zone where no other transition applies (claims and the
+ * into a guard class where no other transition applies (claims and the
  * unique transitions compare with the exact value), never onto another
  * state. The fast policy relies on this to check after the fact.
  *
@@ -30,7 +30,7 @@
  *    value is classified afterwards (fk_ref_fast_inc_verdict,
  *    fk_ref_fast_dec_verdict). A +1 past FK_REF_MAX or a step off UNUSED
  *    or UNIQUE is undone by the inverse RMW: exact, because the word only
- *    leaves those zones by RMWs or by CASes that compare with the exact
+ *    leaves those classes by RMWs or by CASes that compare with the exact
  *    state, which the displaced value fails (so a claim or a unique
  *    transition racing with the misstep gets FK_EBUSY, never the frame).
  *    Linux's refcount_t saturates instead; framekit can restore because
@@ -46,7 +46,7 @@
  * from_in_use (no reference held) is a CAS under both policies: it must
  * never take a reference to a busy (dying) or unused frame.
  *
- * The pure functions (fk_ref_zone, fk_ref_state_error, fk_ref_inc_next,
+ * The pure functions (fk_ref_class, fk_ref_state_error, fk_ref_inc_next,
  * fk_ref_dec_next, fk_ref_fast_*_verdict) take and return plain values;
  * tests/test_refcount.c checks them without atomics.
  */
@@ -60,33 +60,33 @@
 #include <framekit/mem.h>
 #include <framekit/meta.h>
 
-/* Zone boundaries of the guard band (see the encoding above). */
-#define FK_REF_ZONE_UNIQUE_LO 0x9000000000000000ull
-#define FK_REF_ZONE_UNUSED_LO 0xB000000000000000ull
-#define FK_REF_ZONE_UNDER_LO  0xD000000000000000ull
+/* Class boundaries of the guard band (see the encoding above). */
+#define FK_REF_CLASS_UNIQUE_LO 0x9000000000000000ull
+#define FK_REF_CLASS_UNUSED_LO 0xB000000000000000ull
+#define FK_REF_CLASS_UNDER_LO  0xD000000000000000ull
 
-enum fk_ref_zone {
-	FK_REF_Z_BUSY,
-	FK_REF_Z_SHARED,
-	FK_REF_Z_OVERFLOW,  /* above FK_REF_MAX: a +1 past the maximum */
-	FK_REF_Z_UNIQUE,    /* FK_REF_UNIQUE, or moved off it by a stale handle */
-	FK_REF_Z_UNUSED,    /* FK_REF_UNUSED, or moved off it by a stale handle */
-	FK_REF_Z_UNDERFLOW, /* just below 2^64: a -1 from 0 */
+enum fk_ref_class {
+	FK_REF_C_BUSY,
+	FK_REF_C_SHARED,
+	FK_REF_C_OVERFLOW,  /* above FK_REF_MAX: a +1 past the maximum */
+	FK_REF_C_UNIQUE,    /* FK_REF_UNIQUE, or moved off it by a stale handle */
+	FK_REF_C_UNUSED,    /* FK_REF_UNUSED, or moved off it by a stale handle */
+	FK_REF_C_UNDERFLOW, /* just below 2^64: a -1 from 0 */
 };
 
-static inline enum fk_ref_zone fk_ref_zone(uint64_t v)
+static inline enum fk_ref_class fk_ref_class(uint64_t v)
 {
 	if (v == 0)
-		return FK_REF_Z_BUSY;
+		return FK_REF_C_BUSY;
 	if (v <= FK_REF_MAX)
-		return FK_REF_Z_SHARED;
-	if (v < FK_REF_ZONE_UNIQUE_LO)
-		return FK_REF_Z_OVERFLOW;
-	if (v < FK_REF_ZONE_UNUSED_LO)
-		return FK_REF_Z_UNIQUE;
-	if (v < FK_REF_ZONE_UNDER_LO)
-		return FK_REF_Z_UNUSED;
-	return FK_REF_Z_UNDERFLOW;
+		return FK_REF_C_SHARED;
+	if (v < FK_REF_CLASS_UNIQUE_LO)
+		return FK_REF_C_OVERFLOW;
+	if (v < FK_REF_CLASS_UNUSED_LO)
+		return FK_REF_C_UNIQUE;
+	if (v < FK_REF_CLASS_UNDER_LO)
+		return FK_REF_C_UNUSED;
+	return FK_REF_C_UNDERFLOW;
 }
 
 static inline int fk_ref_is_shared(uint64_t v)
@@ -97,15 +97,15 @@ static inline int fk_ref_is_shared(uint64_t v)
 /* The error for an observed non-shared value (Asterinas GetFrameError). */
 static inline int fk_ref_state_error(uint64_t v)
 {
-	switch (fk_ref_zone(v)) {
-	case FK_REF_Z_BUSY:
-	case FK_REF_Z_UNDERFLOW:
+	switch (fk_ref_class(v)) {
+	case FK_REF_C_BUSY:
+	case FK_REF_C_UNDERFLOW:
 		return FK_EBUSY;
-	case FK_REF_Z_UNIQUE:
+	case FK_REF_C_UNIQUE:
 		return FK_EUNIQUE;
-	case FK_REF_Z_UNUSED:
+	case FK_REF_C_UNUSED:
 		return FK_EUNUSED;
-	case FK_REF_Z_SHARED:
+	case FK_REF_C_SHARED:
 		return 0;
 	default:
 		return FK_EOVERFLOW; /* above FK_REF_MAX */
@@ -120,9 +120,9 @@ static inline int fk_ref_state_error(uint64_t v)
  */
 static inline int fk_ref_cas_error(uint64_t v, uint64_t state)
 {
-	if (fk_ref_is_shared(v) || fk_ref_zone(v) == FK_REF_Z_OVERFLOW)
+	if (fk_ref_is_shared(v) || fk_ref_class(v) == FK_REF_C_OVERFLOW)
 		return FK_EINUSE; /* shared (overflow: shared at the maximum) */
-	if (v != state && fk_ref_zone(v) == fk_ref_zone(state))
+	if (v != state && fk_ref_class(v) == fk_ref_class(state))
 		return FK_EBUSY;
 	return fk_ref_state_error(v);
 }
@@ -186,15 +186,15 @@ struct fk_ref_verdict {
 static inline struct fk_ref_verdict fk_ref_fast_inc_verdict(uint64_t old, uint64_t max)
 {
 	struct fk_ref_verdict r = {0, FK_REF_FIX_NONE};
-	switch (fk_ref_zone(old)) {
-	case FK_REF_Z_SHARED:
+	switch (fk_ref_class(old)) {
+	case FK_REF_C_SHARED:
 		if (old >= max) {
 			r.err = FK_EOVERFLOW;
 			r.fix = FK_REF_FIX_UNDO;
 		}
 		return r;
-	case FK_REF_Z_BUSY:
-	case FK_REF_Z_UNDERFLOW:
+	case FK_REF_C_BUSY:
+	case FK_REF_C_UNDERFLOW:
 		/* Stale handle of a frame being built or torn down: the
 		 * claimer's publish or the dropper's UNUSED store overwrites
 		 * our step (an undo after that store would displace it). */
@@ -211,16 +211,16 @@ static inline struct fk_ref_verdict fk_ref_fast_inc_verdict(uint64_t old, uint64
 static inline struct fk_ref_verdict fk_ref_fast_dec_verdict(uint64_t old)
 {
 	struct fk_ref_verdict r = {0, FK_REF_FIX_NONE};
-	switch (fk_ref_zone(old)) {
-	case FK_REF_Z_SHARED:
+	switch (fk_ref_class(old)) {
+	case FK_REF_C_SHARED:
 		r.err = old == 1; /* the last reference */
 		return r;
-	case FK_REF_Z_OVERFLOW:
+	case FK_REF_C_OVERFLOW:
 		/* A concurrent +1 past the maximum is about to undo itself; our
 		 * reference is real and not the last. */
 		return r;
-	case FK_REF_Z_BUSY:
-	case FK_REF_Z_UNDERFLOW:
+	case FK_REF_C_BUSY:
+	case FK_REF_C_UNDERFLOW:
 		/* Double drop of a frame being built or torn down: the word is
 		 * now just below 2^64 (still busy to everyone) until the
 		 * owner's store overwrites it. */
