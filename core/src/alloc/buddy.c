@@ -83,12 +83,12 @@ static uint64_t bm_count(_Atomic uint64_t *bm, uint64_t from, uint64_t to)
 
 /* ---- free lists ---- */
 
-static void list_init(struct buddy_node *h)
+static void list_init(struct buddy_link *h)
 {
 	h->next = h->prev = h;
 }
 
-static void list_add(struct buddy_node *h, struct buddy_node *n)
+static void list_add(struct buddy_link *h, struct buddy_link *n)
 {
 	n->next = h->next;
 	n->prev = h;
@@ -96,7 +96,7 @@ static void list_add(struct buddy_node *h, struct buddy_node *n)
 	h->next = n;
 }
 
-static void list_del(struct buddy_node *n)
+static void list_del(struct buddy_link *n)
 {
 	n->prev->next = n->next;
 	n->next->prev = n->prev;
@@ -122,7 +122,7 @@ static void block_insert(struct fk_buddy *b, struct buddy_chunk *c, uint64_t pfn
 		uint64_t bud = pfn ^ (1ull << o);
 		if (bud < c->start || bud + (1ull << o) > c->end)
 			break;
-		struct buddy_node *bn = &c->nodes[bud - c->start];
+		struct buddy_link *bn = &c->links[bud - c->start];
 		if (bn->order != (int8_t)o)
 			break;
 		list_del(bn);
@@ -131,7 +131,7 @@ static void block_insert(struct fk_buddy *b, struct buddy_chunk *c, uint64_t pfn
 		pfn = pfn < bud ? pfn : bud;
 		o++;
 	}
-	struct buddy_node *n = &c->nodes[pfn - c->start];
+	struct buddy_link *n = &c->links[pfn - c->start];
 	n->order = (int8_t)o;
 	list_add(&z->head[o], n);
 	z->nr_free[o]++;
@@ -162,13 +162,13 @@ static void withdraw(struct fk_buddy *b, struct buddy_chunk *c, uint64_t p, uint
 			h = q & ~((1ull << k) - 1);
 			if (h < c->start)
 				break;
-			int8_t ho = c->nodes[h - c->start].order;
+			int8_t ho = c->links[h - c->start].order;
 			if (ho >= (int8_t)k && q < h + (1ull << ho)) {
 				o = (unsigned)ho;
 				break;
 			}
 		}
-		struct buddy_node *hn = &c->nodes[h - c->start];
+		struct buddy_link *hn = &c->links[h - c->start];
 		list_del(hn);
 		hn->order = -1;
 		z->nr_free[o]--;
@@ -237,15 +237,15 @@ int fk_buddy_alloc_node(struct fk_buddy *b, uint64_t n, unsigned align, int node
 		k++;
 	if (k > FK_BUDDY_TOP)
 		return FK_ENOMEM;
-	struct buddy_node *hn = z->head[k].next;
+	struct buddy_link *hn = z->head[k].next;
 	struct buddy_chunk *c = chunk_at(b, hn->chunk);
-	uint64_t p = c->start + (uint64_t)(hn - c->nodes);
+	uint64_t p = c->start + (uint64_t)(hn - c->links);
 	list_del(hn);
 	hn->order = -1;
 	z->nr_free[k]--;
 	while (k > o) { /* split: the upper half stays free */
 		k--;
-		struct buddy_node *up = &c->nodes[p + (1ull << k) - c->start];
+		struct buddy_link *up = &c->links[p + (1ull << k) - c->start];
 		up->order = (int8_t)k;
 		list_add(&z->head[k], up);
 		z->nr_free[k]++;
@@ -277,7 +277,7 @@ static void chunk_free(struct buddy_chunk *c)
 {
 	free((void *)c->free_bm);
 	free((void *)c->absent_bm);
-	free(c->nodes);
+	free(c->links);
 	free((void *)c->cached_bm);
 	free(c);
 }
@@ -340,19 +340,19 @@ static struct buddy_chunk *chunk_new(uint64_t pfn, uint64_t n, int node, int cac
 	c->node = node;
 	c->free_bm = calloc(words, sizeof(uint64_t));
 	c->absent_bm = calloc(words, sizeof(uint64_t));
-	c->nodes = calloc((size_t)n, sizeof(struct buddy_node));
+	c->links = calloc((size_t)n, sizeof(struct buddy_link));
 	if (cached)
 		c->cached_bm = calloc(words, sizeof(uint64_t));
-	if (!c->free_bm || !c->absent_bm || !c->nodes || (cached && !c->cached_bm)) {
+	if (!c->free_bm || !c->absent_bm || !c->links || (cached && !c->cached_bm)) {
 		free((void *)c->free_bm);
 		free((void *)c->absent_bm);
-		free(c->nodes);
+		free(c->links);
 		free((void *)c->cached_bm);
 		free(c);
 		return NULL;
 	}
 	for (uint64_t i = 0; i < n; i++)
-		c->nodes[i].order = -1;
+		c->links[i].order = -1;
 	return c;
 }
 
@@ -410,7 +410,7 @@ int fk_buddy_add(struct fk_buddy *b, uint64_t pfn, uint64_t n, int node)
 	}
 	fresh->idx = idx;
 	for (uint64_t i = 0; i < n; i++)
-		fresh->nodes[i].chunk = idx;
+		fresh->links[i].chunk = idx;
 	b->chunks[idx] = fresh;
 	b->zones[node].total_frames += n;
 	free_range(b, fresh, pfn, n);

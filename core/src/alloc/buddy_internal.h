@@ -5,7 +5,7 @@
  * per-frame array of free-list links and two bitmaps (free, absent). The
  * links live here, never in the metadata slots. Invariants, all under
  * fk_buddy.lock: a frame is free iff its bit in free_bm is set; every free
- * frame belongs to exactly one free block (head: nodes[].order >= 0, on the
+ * frame belongs to exactly one free block (head: links[].order >= 0, on the
  * zone list of that order); blocks never cross chunk boundaries.
  *
  * The chunk table grows on demand and a chunk whose every frame has been
@@ -27,8 +27,8 @@
 
 #define FK_BUDDY_TOP        (FK_MAX_ORDER - 1) /* largest block order */
 
-struct buddy_node {
-	struct buddy_node *next, *prev;
+struct buddy_link {
+	struct buddy_link *next, *prev;
 	uint32_t chunk;
 	int8_t order; /* >= 0: head of a free block of that order; -1 otherwise */
 };
@@ -43,11 +43,11 @@ struct buddy_chunk {
 	/* buddy-pcp: frames in per-CPU lists or being freed right now (a
 	 * claim bit per frame, so two frees of one frame cannot both pass). */
 	_Atomic uint64_t *cached_bm;
-	struct buddy_node *nodes;
+	struct buddy_link *links; /* per frame: free-list link, block order */
 };
 
 struct buddy_zone {
-	struct buddy_node head[FK_MAX_ORDER]; /* circular list sentinels */
+	struct buddy_link head[FK_MAX_ORDER]; /* circular list sentinels */
 	uint64_t nr_free[FK_MAX_ORDER];
 	uint64_t free_frames, total_frames;
 	uint64_t allocs, frees, remote_frees, fallback_allocs; /* buddy-global's counters */
