@@ -7,16 +7,11 @@
  * in main() runs four threads that allocate, split and drop segments on two
  * logical NUMA nodes, then checks that every frame came back.
  *
- * The contract every allocator keeps (see <framekit/allocator.h>):
- *   - callbacks run concurrently from any thread: they must be thread safe;
- *   - alloc returns nframes contiguous frames whose first frame number is a
- *     multiple of 2^align_order, preferring `node` (-1: the calling CPU's
- *     node), never another node with FK_ALLOC_NODE_STRICT; FK_ENOMEM if none;
- *   - dealloc takes back any sub-range of an allocation; FK_EUNUSED (and no
- *     change) if any frame of it is free already;
- *   - add_free_memory donates a new range (FK_EEXIST if it overlaps one);
- *     remove_free_memory withdraws one completely, only if all of it is free
- *     (FK_EBUSY and no change otherwise).
+ * The contract it keeps is stated once, in <framekit/allocator.h>: thread
+ * safe callbacks, errors change nothing, FK_ENOMEM only when no suitable
+ * block exists (this allocator has no per-CPU caches, so its first-fit
+ * search over every range is that check), one of two concurrent frees of
+ * a range wins (the mutex), all-or-nothing remove_free_memory.
  */
 #define _GNU_SOURCE /* sched_getcpu */
 #include <pthread.h>
@@ -222,16 +217,21 @@ static int bm_add_free_memory(void *state, uint64_t paddr, uint64_t nframes, int
 	return err;
 }
 
-/* Only whole ranges, as added (the core removes whole regions). */
+/* Only whole ranges, as added (the core removes whole regions):
+ * FK_EOUTOFBOUND for any other range. */
 static int bm_remove_free_memory(void *state, uint64_t paddr, uint64_t nframes)
 {
 	struct bm *b = state;
+	if (paddr % FK_PAGE_SIZE)
+		return FK_ENOTALIGNED;
+	if (nframes == 0)
+		return FK_EINVAL;
 	uint64_t pfn = paddr >> FK_PAGE_SHIFT;
-	int err = FK_ENOENT;
+	int err = FK_EOUTOFBOUND;
 	pthread_mutex_lock(&b->lock);
 	for (size_t i = 0; i < b->nranges; i++) {
 		struct bm_range *r = &b->ranges[i];
-		if (r->base_pfn != pfn || r->nframes != nframes || paddr % FK_PAGE_SIZE)
+		if (r->base_pfn != pfn || r->nframes != nframes)
 			continue;
 		if (r->nfree != r->nframes) {
 			err = FK_EBUSY; /* some frame is allocated: change nothing */
@@ -401,7 +401,12 @@ int main(void)
 	CHECK(fk_mem_alloc_stats(mem, -1, &all));
 	EXPECT(all.allocs > 0 && all.frees >= all.allocs);
 
-	/* Hot-remove goes through remove_free_memory. */
+	/* Hot-remove goes through remove_free_memory: refused (FK_EBUSY from
+	 * the allocator, FK_EINUSE from the core) while a frame is allocated. */
+	fk_frame f;
+	CHECK(fk_alloc_frame(mem, NULL, NULL, NULL, FK_ALLOC_NODE(1) | FK_ALLOC_NODE_STRICT, &f));
+	EXPECT(fk_mem_remove_region(mem, regs[1].base) == FK_EINUSE);
+	CHECK(fk_frame_drop(mem, &f));
 	CHECK(fk_mem_remove_region(mem, regs[1].base));
 	CHECK(fk_mem_alloc_stats(mem, -1, &all));
 	EXPECT(all.total_frames == 2048);
