@@ -10,8 +10,16 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "area.h"
+
+static uint64_t lf_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no lock, no system call */
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /*
  * The rest of an allocation after the local node failed: the other nodes,
@@ -22,7 +30,7 @@ static __attribute__((noinline)) bool lf_alloc_retry(struct lockfree *lf, unsign
                                                      uint64_t n, unsigned align, unsigned flags,
                                                      uint64_t *pfn)
 {
-	uint64_t done0 = 0;
+	uint64_t done0 = 0, deadline = 0;
 	for (unsigned tries = 0;; tries++) {
 		if (tries && lf_alloc_node(lf, cpu, node, n, align, pfn))
 			return true;
@@ -48,10 +56,21 @@ static __attribute__((noinline)) bool lf_alloc_retry(struct lockfree *lf, unsign
 		uint64_t active = atomic_load_explicit(&lf->wd_active, memory_order_acquire);
 		/* relaxed: ordered by the acquire load above. */
 		uint64_t done1 = atomic_load_explicit(&lf->wd_done, memory_order_relaxed);
-		if (tries >= LF_WD_RETRIES || (tries && !active && done1 == done0))
+		if (tries && !active && done1 == done0)
 			return false;
-		if (active)
+		if (active) {
+			/* A preempted remover can hold the quota for a while
+			 * (measured: longer than 64 yields under TSan on a
+			 * loaded 2-CPU machine): wait for it by time, bounded. */
+			uint64_t now = lf_now_ns();
+			if (!deadline)
+				deadline = now + LF_WD_WAIT_NS;
+			if (now > deadline)
+				return false;
 			sched_yield();
+		} else if (tries >= LF_WD_RETRIES) {
+			return false;
+		}
 		done0 = done1;
 	}
 }

@@ -41,7 +41,8 @@
 #define LF_AREA_WORDS  8u
 #define LF_MAX_REGIONS 1024u /* records present at once: live or dead (recyclable) */
 #define LF_HUGE_NEAR   8u    /* areas tried after the huge hint before a scan */
-#define LF_WD_RETRIES  64u   /* bounded retries of a failing allocation (lockfree.c) */
+#define LF_WD_RETRIES  64u   /* retries of a failing allocation after withdrawals finished */
+#define LF_WD_WAIT_NS  50000000u /* longest wait of a failing allocation for one in flight */
 
 /* Area counter word: free frames (quota) in the low 16 bits, reserved flag. */
 #define LF_CTR_FREE     0xffffu
