@@ -21,10 +21,24 @@ static uint64_t lf_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Does a node the request may use show a fitting clear block (reserve.c)? */
+static bool lf_block_shown(struct lockfree *lf, int node, uint64_t n, unsigned align,
+                           unsigned flags)
+{
+	if (lf_block_visible(lf, node, n, align))
+		return true;
+	if (!(flags & FK_ALLOC_NODE_STRICT))
+		for (unsigned i = 1; i < lf->nr_nodes; i++)
+			if (lf_block_visible(lf, (int)(((unsigned)node + i) % lf->nr_nodes), n, align))
+				return true;
+	return false;
+}
+
 /*
  * The rest of an allocation after the local node failed: the other nodes,
  * then, before FK_ENOMEM, bounded retries while a withdrawal may hold the
- * frames we need (kept out of the fast path).
+ * frames we need, or while the bit fields show a fitting block that the
+ * counters refused (kept out of the fast path).
  */
 static __attribute__((noinline)) bool lf_alloc_retry(struct lockfree *lf, unsigned cpu, int node,
                                                      uint64_t n, unsigned align, unsigned flags,
@@ -56,12 +70,22 @@ static __attribute__((noinline)) bool lf_alloc_retry(struct lockfree *lf, unsign
 		uint64_t active = atomic_load_explicit(&lf->wd_active, memory_order_acquire);
 		/* relaxed: ordered by the acquire load above. */
 		uint64_t done1 = atomic_load_explicit(&lf->wd_done, memory_order_relaxed);
-		if (tries && !active && done1 == done0)
+		/*
+		 * Another allocation that took an area's quota and found no
+		 * fitting bits holds that quota until it gives it back, and
+		 * meanwhile the counter shows less than is free: our search
+		 * may have failed on it although a fitting block stayed clear
+		 * (tests/test_lockfree_contended_enomem.c). So FK_ENOMEM only
+		 * once the bit fields show no fitting block either.
+		 */
+		bool shown = !active && lf_block_shown(lf, node, n, align, flags);
+		if (tries && !active && done1 == done0 && !shown)
 			return false;
-		if (active) {
-			/* A preempted remover can hold the quota for a while
-			 * (measured: longer than 64 yields under TSan on a
-			 * loaded 2-CPU machine): wait for it by time, bounded. */
+		if (active || shown) {
+			/* A preempted remover (or quota holder) can hold the
+			 * quota for a while (measured: longer than 64 yields
+			 * under TSan on a loaded 2-CPU machine): wait for it
+			 * by time, bounded. */
 			uint64_t now = lf_now_ns();
 			if (!deadline)
 				deadline = now + LF_WD_WAIT_NS;

@@ -239,6 +239,7 @@ void lf_regions_destroy(struct lockfree *lf);
 void lf_unreserve(struct lockfree *lf, uint64_t code);
 bool lf_alloc_node(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsigned align,
                    uint64_t *pfn);
+bool lf_block_visible(struct lockfree *lf, int node, uint64_t n, unsigned align);
 void lf_huge_hint(struct lockfree *lf, unsigned cpu, int node, unsigned region, uint32_t area);
 void lf_forget_region(struct lockfree *lf, unsigned idx);
 void lf_drain(void *state);

@@ -324,6 +324,66 @@ bool lf_alloc_node(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsi
 	return ok;
 }
 
+/*
+ * Does area k of r show, in its bit field alone, a clear block for a small
+ * request (n <= 256, align < 9: lf_area_alloc's bit searches, read only)?
+ * Clear bits are free frames, or frames of a free in flight; the counter
+ * can show less than that for a moment: while an allocation holds quota it
+ * will give back (no fitting bits for it) or turn into bits, or a free
+ * has cleared its bits and not yet given its quota.
+ */
+static bool area_shows_block(struct lf_region *r, uint32_t k, unsigned n, unsigned align)
+{
+	unsigned o = fk_order_ceil(n);
+	if ((1u << o) == n && align < o)
+		align = o;
+	uint64_t w[LF_AREA_WORDS];
+	for (unsigned i = 0; i < LF_AREA_WORDS; i++)
+		/* relaxed: a snapshot that only decides whether to search
+		 * again; the search's own CASes decide. */
+		w[i] = atomic_load_explicit(&r->areas[k].bits.w[i], memory_order_relaxed);
+	if (n > 64 || align > 6) {
+		unsigned bo = o > align ? o : align;
+		unsigned g = 1u << ((bo < 7 ? 7 : bo) - 6); /* whole words, aligned */
+		for (unsigned s = 0; s < LF_AREA_WORDS; s += g) {
+			unsigned j = 0;
+			while (j < g && w[s + j] == 0)
+				j++;
+			if (j == g)
+				return true;
+		}
+		return false;
+	}
+	uint64_t m = lf_word_mask(0, n);
+	for (unsigned i = 0; i < LF_AREA_WORDS; i++)
+		for (unsigned p = 0; p + n <= 64; p += 1u << align)
+			if (!(w[i] & (m << p)))
+				return true;
+	return false;
+}
+
+/*
+ * Before a small request of node ends in FK_ENOMEM: does some live area of
+ * node show a fitting clear block although the search just failed (the
+ * counter was low for a moment)? Then the caller searches again.
+ */
+bool lf_block_visible(struct lockfree *lf, int node, uint64_t n, unsigned align)
+{
+	if (n > 256 || align >= LF_AREA_ORDER)
+		return false; /* whole areas: the counter alone decides */
+	unsigned nr = lf_nr_regions(lf);
+	for (unsigned i = 0; i < nr; i++) {
+		struct lf_region *r = lf_region_at(lf, i);
+		if (!r || lf_region_node(r) != node || !lf_region_live(r))
+			continue;
+		uint32_t na = lf_region_areas(r);
+		for (uint32_t k = 0; k < na; k++)
+			if (area_shows_block(r, k, (unsigned)n, align))
+				return true;
+	}
+	return false;
+}
+
 /* A record is being recycled: clear every CPU slot that names it. */
 void lf_forget_region(struct lockfree *lf, unsigned idx)
 {
