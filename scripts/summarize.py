@@ -448,8 +448,9 @@ def report_limits(res, ctx):
         lines.append("* NUMA: %s. On a machine with several nodes the default is `--numa real`." %
                      ctx.get("numa_mode"))
     if maxt > n > 0 and any(r["budget"] for r in res.values()):
-        lines.append("* Runs marked `*` are spinlock convoys (a FIFO lock handed to a descheduled "
-                     "waiter); that is the baselines' real behaviour when oversubscribed.")
+        lines.append("* Runs marked `*` stopped at the per-run budget: a lock handed to a "
+                     "descheduled waiter (a convoy, the lock-based baselines' real behaviour when "
+                     "oversubscribed) or, on a loaded machine, threads starved by other work.")
     if not lines:
         return []
     return ["## What this run cannot show", ""] + lines + [""]
