@@ -30,7 +30,8 @@ void *lf_meta_alloc(size_t bytes, int node, int *on_numa)
 	*on_numa = 0;
 #ifdef FK_HAVE_LIBNUMA
 	/* Only nodes libnuma knows: numa_alloc_onnode on a missing node "works"
-	 * with a warning (ecosystem.md section 6); logical nodes get plain
+	 * with a warning (numa(3): numa_alloc_onnode, numa_max_node); logical
+	 * nodes get plain
 	 * pages. Both are zero-filled. */
 	if (numa_available() >= 0 && node <= numa_max_node() &&
 	    numa_bitmask_isbitset(numa_all_nodes_ptr, (unsigned)node)) {
