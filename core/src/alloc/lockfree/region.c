@@ -31,8 +31,7 @@ void *lf_meta_alloc(size_t bytes, int node, int *on_numa)
 #ifdef FK_HAVE_LIBNUMA
 	/* Only nodes libnuma knows: numa_alloc_onnode on a missing node "works"
 	 * with a warning (numa(3): numa_alloc_onnode, numa_max_node); logical
-	 * nodes get plain
-	 * pages. Both are zero-filled. */
+	 * nodes get plain pages. Both are zero-filled. */
 	if (numa_available() >= 0 && node <= numa_max_node() &&
 	    numa_bitmask_isbitset(numa_all_nodes_ptr, (unsigned)node)) {
 		void *p = numa_alloc_onnode(bytes, node);
