@@ -9,78 +9,21 @@
 #include <stdatomic.h>
 
 #include "alloc_internal.h"
-#include "fk_test.h"
-
-struct variant {
-	const char *name, *lock;
-};
-static struct variant variants[16];
-static size_t nr_variants;
-static const struct variant *cur;
+#include "fk_alloc_fix.h"
 
 #define NODE_PFN(n) (0x10000ull * ((uint64_t)(n) + 1)) /* 2 MiB aligned */
 #define MAX_PFN     (0x10000ull * 6)
-#define NCPUS       8
 
-struct fix {
-	const struct fk_allocator_ops *ops;
-	void *st;
-	unsigned nr_nodes;
-	int cpu_node[NCPUS];
-};
-
-static int fix_open(struct fix *f, unsigned nr_nodes)
+static int fix_open(struct af *f, unsigned nr_nodes)
 {
-	struct fk_alloc_params p = {0};
-	memset(f, 0, sizeof(*f));
-	f->ops = fk_allocator_find(cur->name);
-	f->nr_nodes = nr_nodes;
-	for (unsigned c = 0; c < NCPUS; c++)
-		f->cpu_node[c] = (int)(c % nr_nodes);
-	p.lock = cur->lock;
-	p.nr_cpus = NCPUS;
-	if (!f->ops)
-		return FK_ENOENT;
-	return f->ops->create(&p, nr_nodes, f->cpu_node, NCPUS, &f->st);
+	return af_open(f, nr_nodes, 0, 0);
 }
 
-static void fix_close(struct fix *f)
+/* Conservation is judged after a drain, so every cached frame is back. */
+static struct fk_alloc_stats stats(struct af *f, int node)
 {
-	f->ops->destroy(f->st);
-}
-
-static int add(struct fix *f, uint64_t pfn, uint64_t n, int node)
-{
-	return f->ops->add_free_memory(f->st, pfn << FK_PAGE_SHIFT, n, node);
-}
-
-static int alloc(struct fix *f, uint64_t n, unsigned align, int node, unsigned flags, uint64_t *pfn)
-{
-	uint64_t pa = 0;
-	int err = f->ops->alloc(f->st, n, align, node, flags, &pa);
-	*pfn = pa >> FK_PAGE_SHIFT;
-	return err;
-}
-
-static int dealloc(struct fix *f, uint64_t pfn, uint64_t n)
-{
-	return f->ops->dealloc(f->st, pfn << FK_PAGE_SHIFT, n);
-}
-
-static void drain(struct fix *f)
-{
-	if (f->ops->drain)
-		f->ops->drain(f->st);
-}
-
-static struct fk_alloc_stats stats(struct fix *f, int node)
-{
-	struct fk_alloc_stats s;
-	memset(&s, 0, sizeof(s));
-	drain(f);
-	if (f->ops->stats(f->st, node, &s))
-		s.total_frames = UINT64_MAX;
-	return s;
+	af_drain(f);
+	return af_stats(f, node);
 }
 
 /* ---- ownership bitmap ---- */
@@ -112,66 +55,58 @@ static void disown(uint64_t pfn, uint64_t n)
 		                          memory_order_relaxed);
 }
 
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 /* ---- tests ---- */
 
 static void alloc_exhaust_and_refill_hands_out_every_frame_once(void)
 {
-	struct fix f;
+	struct af f;
 	const uint64_t base = NODE_PFN(0) + 13, n = 2048 + 37; /* partial areas at both edges */
 	static uint64_t got[2048 + 37];
 	CHECK_OK(fix_open(&f, 1));
-	CHECK_OK(add(&f, base, n, 0));
+	CHECK_OK(af_add(&f, base, n, 0));
 	for (int round = 0; round < 2; round++) {
 		uint64_t k = 0, pfn;
 		owned_reset();
-		while (alloc(&f, 1, 0, 0, 0, &pfn) == 0) {
+		while (af_alloc(&f, 1, 0, 0, 0, &pfn) == 0) {
 			CHECK(k < n);
 			CHECK(pfn >= base && pfn < base + n);
 			CHECK(own(pfn, 1));
 			got[k++] = pfn;
 		}
 		CHECK_EQ(k, n);
-		CHECK_ERR(alloc(&f, 1, 0, 0, 0, &pfn), FK_ENOMEM);
+		CHECK_ERR(af_alloc(&f, 1, 0, 0, 0, &pfn), FK_ENOMEM);
 		CHECK_EQ(stats(&f, -1).free_frames, 0);
 		uint64_t seed = 0x9e3779b97f4a7c15ull + (uint64_t)round;
 		for (uint64_t i = n - 1; i > 0; i--) { /* free in random order */
-			uint64_t j = rnd(&seed) % (i + 1), t = got[i];
+			uint64_t j = af_rnd(&seed) % (i + 1), t = got[i];
 			got[i] = got[j];
 			got[j] = t;
 		}
 		for (uint64_t i = 0; i < n; i++)
-			CHECK_OK(dealloc(&f, got[i], 1));
+			CHECK_OK(af_dealloc(&f, got[i], 1));
 		struct fk_alloc_stats s = stats(&f, -1);
 		CHECK_EQ(s.free_frames, n);
 		CHECK_EQ(s.total_frames, n);
 	}
-	fix_close(&f);
+	af_close(&f);
 }
 
 static void alloc_mixed_orders_never_overlap(void)
 {
-	struct fix f;
+	struct af f;
 	struct {
 		uint64_t pfn, n;
 	} held[64];
 	unsigned nh = 0;
 	uint64_t seed = 42, total = 4096;
 	CHECK_OK(fix_open(&f, 1));
-	CHECK_OK(add(&f, NODE_PFN(0), total, 0));
+	CHECK_OK(af_add(&f, NODE_PFN(0), total, 0));
 	owned_reset();
 	for (int it = 0; it < 3000; it++) {
-		if (nh < 64 && (rnd(&seed) % 3 != 0 || nh == 0)) {
-			unsigned o = (unsigned)(rnd(&seed) % FK_MAX_ORDER);
+		if (nh < 64 && (af_rnd(&seed) % 3 != 0 || nh == 0)) {
+			unsigned o = (unsigned)(af_rnd(&seed) % FK_MAX_ORDER);
 			uint64_t pfn;
-			int err = alloc(&f, 1ull << o, o, 0, 0, &pfn);
+			int err = af_alloc(&f, 1ull << o, o, 0, 0, &pfn);
 			if (err == FK_ENOMEM)
 				continue;
 			CHECK_OK(err);
@@ -181,136 +116,136 @@ static void alloc_mixed_orders_never_overlap(void)
 			held[nh].pfn = pfn;
 			held[nh++].n = 1ull << o;
 		} else {
-			unsigned i = (unsigned)(rnd(&seed) % nh);
+			unsigned i = (unsigned)(af_rnd(&seed) % nh);
 			disown(held[i].pfn, held[i].n);
-			CHECK_OK(dealloc(&f, held[i].pfn, held[i].n));
+			CHECK_OK(af_dealloc(&f, held[i].pfn, held[i].n));
 			held[i] = held[--nh];
 		}
 	}
 	while (nh) {
 		nh--;
 		disown(held[nh].pfn, held[nh].n);
-		CHECK_OK(dealloc(&f, held[nh].pfn, held[nh].n));
+		CHECK_OK(af_dealloc(&f, held[nh].pfn, held[nh].n));
 	}
 	CHECK_EQ(stats(&f, -1).free_frames, total);
 	for (int i = 0; i < 8; i++) { /* everything coalesced: 8 huge pages */
 		uint64_t pfn;
-		CHECK_OK(alloc(&f, 512, 9, 0, 0, &pfn));
+		CHECK_OK(af_alloc(&f, 512, 9, 0, 0, &pfn));
 	}
-	fix_close(&f);
+	af_close(&f);
 }
 
 static void alloc_power_of_two_sizes_are_naturally_aligned(void)
 {
-	struct fix f;
+	struct af f;
 	CHECK_OK(fix_open(&f, 1));
-	CHECK_OK(add(&f, NODE_PFN(0) + 1, 4095, 0));
+	CHECK_OK(af_add(&f, NODE_PFN(0) + 1, 4095, 0));
 	for (unsigned o = 0; o < FK_MAX_ORDER; o++) {
 		uint64_t pfn, pad;
-		CHECK_OK(alloc(&f, 1, 0, 0, 0, &pad)); /* disturb the layout */
-		CHECK_OK(alloc(&f, 1ull << o, o, 0, 0, &pfn));
+		CHECK_OK(af_alloc(&f, 1, 0, 0, 0, &pad)); /* disturb the layout */
+		CHECK_OK(af_alloc(&f, 1ull << o, o, 0, 0, &pfn));
 		CHECK((pfn & ((1ull << o) - 1)) == 0);
-		CHECK_OK(dealloc(&f, pfn, 1ull << o));
-		CHECK_OK(alloc(&f, 1ull << o, 0, 0, FK_ALLOC_ALIGNED, &pfn));
+		CHECK_OK(af_dealloc(&f, pfn, 1ull << o));
+		CHECK_OK(af_alloc(&f, 1ull << o, 0, 0, FK_ALLOC_ALIGNED, &pfn));
 		CHECK((pfn & ((1ull << o) - 1)) == 0);
-		CHECK_OK(dealloc(&f, pfn, 1ull << o));
-		CHECK_OK(dealloc(&f, pad, 1));
+		CHECK_OK(af_dealloc(&f, pfn, 1ull << o));
+		CHECK_OK(af_dealloc(&f, pad, 1));
 	}
 	CHECK_EQ(stats(&f, -1).free_frames, 4095);
-	fix_close(&f);
+	af_close(&f);
 }
 
 static void alloc_non_power_of_two_sizes_are_exact(void)
 {
 	static const uint64_t sizes[] = {3, 5, 33, 100, 300, 511, 700, 1500};
-	struct fix f;
+	struct af f;
 	const uint64_t total = 4096;
 	CHECK_OK(fix_open(&f, 1));
-	CHECK_OK(add(&f, NODE_PFN(0), total, 0));
+	CHECK_OK(af_add(&f, NODE_PFN(0), total, 0));
 	owned_reset();
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		uint64_t n = sizes[i], pfn;
-		CHECK_OK(alloc(&f, n, 0, 0, 0, &pfn));
+		CHECK_OK(af_alloc(&f, n, 0, 0, 0, &pfn));
 		CHECK(own(pfn, n));
 		/* the rounded-up tail went back: free == total - allocated */
 		struct fk_alloc_stats s = stats(&f, -1);
 		CHECK_EQ(s.free_frames, total - n);
 		/* give it back in two pieces, tail first */
 		disown(pfn, n);
-		CHECK_OK(dealloc(&f, pfn + n / 2, n - n / 2));
-		CHECK_OK(dealloc(&f, pfn, n / 2));
+		CHECK_OK(af_dealloc(&f, pfn + n / 2, n - n / 2));
+		CHECK_OK(af_dealloc(&f, pfn, n / 2));
 		CHECK_EQ(stats(&f, -1).free_frames, total);
 	}
-	fix_close(&f);
+	af_close(&f);
 }
 
 static void alloc_partial_frees_coalesce_back_to_order9(void)
 {
-	struct fix f;
+	struct af f;
 	uint64_t pfn, again;
 	CHECK_OK(fix_open(&f, 1));
-	CHECK_OK(add(&f, NODE_PFN(0), 512, 0));
-	CHECK_OK(alloc(&f, 512, 9, 0, 0, &pfn));
+	CHECK_OK(af_add(&f, NODE_PFN(0), 512, 0));
+	CHECK_OK(af_alloc(&f, 512, 9, 0, 0, &pfn));
 	CHECK_EQ(pfn, NODE_PFN(0));
 	/* sub-ranges of the huge page, in scattered order */
-	CHECK_OK(dealloc(&f, pfn + 100, 128));
-	CHECK_OK(dealloc(&f, pfn + 3, 97));
-	CHECK_OK(dealloc(&f, pfn + 300, 212));
-	CHECK_OK(dealloc(&f, pfn, 3));
-	CHECK_OK(dealloc(&f, pfn + 228, 72));
-	drain(&f);
-	CHECK_OK(alloc(&f, 512, 9, 0, 0, &again));
+	CHECK_OK(af_dealloc(&f, pfn + 100, 128));
+	CHECK_OK(af_dealloc(&f, pfn + 3, 97));
+	CHECK_OK(af_dealloc(&f, pfn + 300, 212));
+	CHECK_OK(af_dealloc(&f, pfn, 3));
+	CHECK_OK(af_dealloc(&f, pfn + 228, 72));
+	af_drain(&f);
+	CHECK_OK(af_alloc(&f, 512, 9, 0, 0, &again));
 	CHECK_EQ(again, pfn);
-	CHECK_OK(dealloc(&f, again, 512));
+	CHECK_OK(af_dealloc(&f, again, 512));
 	/* 512 single frames freed in reverse order */
 	static uint64_t one[512];
 	for (int i = 0; i < 512; i++)
-		CHECK_OK(alloc(&f, 1, 0, 0, 0, &one[i]));
-	CHECK_ERR(alloc(&f, 1, 0, 0, 0, &again), FK_ENOMEM);
+		CHECK_OK(af_alloc(&f, 1, 0, 0, 0, &one[i]));
+	CHECK_ERR(af_alloc(&f, 1, 0, 0, 0, &again), FK_ENOMEM);
 	for (int i = 511; i >= 0; i--)
-		CHECK_OK(dealloc(&f, one[i], 1));
-	drain(&f);
-	CHECK_OK(alloc(&f, 512, 9, 0, 0, &again));
-	CHECK_OK(dealloc(&f, again, 512));
+		CHECK_OK(af_dealloc(&f, one[i], 1));
+	af_drain(&f);
+	CHECK_OK(af_alloc(&f, 512, 9, 0, 0, &again));
+	CHECK_OK(af_dealloc(&f, again, 512));
 	CHECK_EQ(stats(&f, -1).free_frames, 512);
-	fix_close(&f);
+	af_close(&f);
 }
 
 static void fallback_across(unsigned nodes)
 {
-	struct fix f;
+	struct af f;
 	uint64_t pfn, held[512];
 	CHECK_OK(fix_open(&f, nodes));
 	for (unsigned n = 0; n < nodes; n++)
-		CHECK_OK(add(&f, NODE_PFN(n), 512, (int)n));
+		CHECK_OK(af_add(&f, NODE_PFN(n), 512, (int)n));
 	for (int i = 0; i < 512; i++) {
-		CHECK_OK(alloc(&f, 1, 0, 0, FK_ALLOC_NODE_STRICT, &held[i]));
+		CHECK_OK(af_alloc(&f, 1, 0, 0, FK_ALLOC_NODE_STRICT, &held[i]));
 		CHECK(held[i] >= NODE_PFN(0) && held[i] < NODE_PFN(0) + 512);
 	}
-	CHECK_ERR(alloc(&f, 1, 0, 0, FK_ALLOC_NODE_STRICT, &pfn), FK_ENOMEM);
+	CHECK_ERR(af_alloc(&f, 1, 0, 0, FK_ALLOC_NODE_STRICT, &pfn), FK_ENOMEM);
 	CHECK_EQ(stats(&f, 0).free_frames, 0);
 	/* Not strict: served by another node, and counted as a fallback. */
-	CHECK_OK(alloc(&f, 1, 0, 0, 0, &pfn));
+	CHECK_OK(af_alloc(&f, 1, 0, 0, 0, &pfn));
 	CHECK(pfn >= NODE_PFN(1) && pfn < NODE_PFN(nodes));
 	unsigned other = (unsigned)((pfn >> 16) - 1);
 	CHECK_EQ(stats(&f, (int)other).free_frames, 511);
 	CHECK(stats(&f, -1).fallback_allocs >= 1);
 	/* Frees go back to the frame's own node. */
-	CHECK_OK(dealloc(&f, pfn, 1));
+	CHECK_OK(af_dealloc(&f, pfn, 1));
 	CHECK_EQ(stats(&f, (int)other).free_frames, 512);
-	CHECK_OK(dealloc(&f, held[7], 1));
+	CHECK_OK(af_dealloc(&f, held[7], 1));
 	CHECK_EQ(stats(&f, 0).free_frames, 1);
-	CHECK_OK(alloc(&f, 1, 0, 0, FK_ALLOC_NODE_STRICT, &pfn));
+	CHECK_OK(af_alloc(&f, 1, 0, 0, FK_ALLOC_NODE_STRICT, &pfn));
 	CHECK_EQ(pfn, held[7]);
 	for (int i = 0; i < 512; i++)
-		CHECK_OK(dealloc(&f, held[i], 1));
+		CHECK_OK(af_dealloc(&f, held[i], 1));
 	for (unsigned n = 0; n < nodes; n++) {
 		struct fk_alloc_stats s = stats(&f, (int)n);
 		CHECK_EQ(s.free_frames, 512);
 		CHECK_EQ(s.total_frames, 512);
 	}
 	CHECK_EQ(stats(&f, -1).total_frames, 512ull * nodes);
-	fix_close(&f);
+	af_close(&f);
 }
 
 static void alloc_falls_back_across_2_nodes_unless_strict(void)
@@ -325,15 +260,15 @@ static void alloc_falls_back_across_4_nodes_unless_strict(void)
 
 static void alloc_out_of_memory_leaves_state_intact(void)
 {
-	struct fix f;
+	struct af f;
 	uint64_t pfn, held[1024];
 	CHECK_OK(fix_open(&f, 1));
-	CHECK_OK(add(&f, NODE_PFN(0), 1024, 0));
-	CHECK_ERR(alloc(&f, 1025, 0, 0, 0, &pfn), FK_ENOMEM);
-	CHECK_ERR(alloc(&f, 2048, 11, 0, 0, &pfn), FK_ENOMEM);
+	CHECK_OK(af_add(&f, NODE_PFN(0), 1024, 0));
+	CHECK_ERR(af_alloc(&f, 1025, 0, 0, 0, &pfn), FK_ENOMEM);
+	CHECK_ERR(af_alloc(&f, 2048, 11, 0, 0, &pfn), FK_ENOMEM);
 	CHECK_EQ(stats(&f, -1).free_frames, 1024);
 	for (int i = 0; i < 1024; i++)
-		CHECK_OK(alloc(&f, 1, 0, 0, 0, &held[i]));
+		CHECK_OK(af_alloc(&f, 1, 0, 0, 0, &held[i]));
 	/* free every other frame: 512 free, no two adjacent */
 	owned_reset();
 	for (int i = 0; i < 1024; i++)
@@ -341,51 +276,51 @@ static void alloc_out_of_memory_leaves_state_intact(void)
 	int freed = 0;
 	for (int i = 0; i < 1024; i++)
 		if (held[i] % 2 == 0) {
-			CHECK_OK(dealloc(&f, held[i], 1));
+			CHECK_OK(af_dealloc(&f, held[i], 1));
 			freed++;
 		}
 	CHECK_EQ(freed, 512);
 	CHECK_EQ(stats(&f, -1).free_frames, 512);
-	CHECK_ERR(alloc(&f, 2, 1, 0, 0, &pfn), FK_ENOMEM);
-	CHECK_ERR(alloc(&f, 512, 9, 0, 0, &pfn), FK_ENOMEM);
+	CHECK_ERR(af_alloc(&f, 2, 1, 0, 0, &pfn), FK_ENOMEM);
+	CHECK_ERR(af_alloc(&f, 512, 9, 0, 0, &pfn), FK_ENOMEM);
 	CHECK_EQ(stats(&f, -1).free_frames, 512);
 	/* a failed double free changes nothing either */
 	uint64_t even = held[0] % 2 == 0 ? held[0] : held[1];
-	CHECK_ERR(dealloc(&f, even, 1), FK_EUNUSED);
+	CHECK_ERR(af_dealloc(&f, even, 1), FK_EUNUSED);
 	CHECK_EQ(stats(&f, -1).free_frames, 512);
 	for (int i = 0; i < 1024; i++)
 		if (held[i] % 2)
-			CHECK_OK(dealloc(&f, held[i], 1));
+			CHECK_OK(af_dealloc(&f, held[i], 1));
 	CHECK_EQ(stats(&f, -1).free_frames, 1024);
-	CHECK_OK(alloc(&f, 1024, 0, 0, 0, &pfn));
-	CHECK_OK(dealloc(&f, pfn, 1024));
-	fix_close(&f);
+	CHECK_OK(af_alloc(&f, 1024, 0, 0, 0, &pfn));
+	CHECK_OK(af_dealloc(&f, pfn, 1024));
+	af_close(&f);
 }
 
 static void alloc_double_free_is_rejected(void)
 {
-	struct fix f;
+	struct af f;
 	uint64_t pfn;
 	CHECK_OK(fix_open(&f, 1));
-	CHECK_OK(add(&f, NODE_PFN(0), 1024, 0));
-	CHECK_OK(alloc(&f, 4, 2, 0, 0, &pfn));
-	CHECK_OK(dealloc(&f, pfn, 4));
-	CHECK_ERR(dealloc(&f, pfn, 4), FK_EUNUSED);
-	CHECK_ERR(dealloc(&f, pfn + 1, 1), FK_EUNUSED);
+	CHECK_OK(af_add(&f, NODE_PFN(0), 1024, 0));
+	CHECK_OK(af_alloc(&f, 4, 2, 0, 0, &pfn));
+	CHECK_OK(af_dealloc(&f, pfn, 4));
+	CHECK_ERR(af_dealloc(&f, pfn, 4), FK_EUNUSED);
+	CHECK_ERR(af_dealloc(&f, pfn + 1, 1), FK_EUNUSED);
 	CHECK_EQ(stats(&f, -1).free_frames, 1024);
-	CHECK_ERR(add(&f, NODE_PFN(0) + 100, 10, 0), FK_EEXIST);
+	CHECK_ERR(af_add(&f, NODE_PFN(0) + 100, 10, 0), FK_EEXIST);
 	CHECK_EQ(stats(&f, -1).total_frames, 1024);
-	fix_close(&f);
+	af_close(&f);
 }
 
 static void remove_free_memory_refused_while_allocated(void)
 {
-	struct fix f;
+	struct af f;
 	uint64_t pfn, q;
 	CHECK_OK(fix_open(&f, 2));
-	CHECK_OK(add(&f, NODE_PFN(0), 1024, 0));
-	CHECK_OK(add(&f, NODE_PFN(1) + 5, 600, 1));
-	CHECK_OK(alloc(&f, 1, 0, 1, FK_ALLOC_NODE_STRICT, &pfn));
+	CHECK_OK(af_add(&f, NODE_PFN(0), 1024, 0));
+	CHECK_OK(af_add(&f, NODE_PFN(1) + 5, 600, 1));
+	CHECK_OK(af_alloc(&f, 1, 0, 1, FK_ALLOC_NODE_STRICT, &pfn));
 	CHECK(pfn >= NODE_PFN(1));
 	struct fk_alloc_stats before = stats(&f, 1);
 	CHECK_ERR(f.ops->remove_free_memory(f.st, (NODE_PFN(1) + 5) << FK_PAGE_SHIFT, 600),
@@ -393,47 +328,47 @@ static void remove_free_memory_refused_while_allocated(void)
 	struct fk_alloc_stats after = stats(&f, 1);
 	CHECK_EQ(after.free_frames, before.free_frames);
 	CHECK_EQ(after.total_frames, 600);
-	CHECK_OK(alloc(&f, 1, 0, 1, FK_ALLOC_NODE_STRICT, &q)); /* still usable */
-	CHECK_OK(dealloc(&f, q, 1));
-	CHECK_OK(dealloc(&f, pfn, 1));
-	drain(&f);
+	CHECK_OK(af_alloc(&f, 1, 0, 1, FK_ALLOC_NODE_STRICT, &q)); /* still usable */
+	CHECK_OK(af_dealloc(&f, q, 1));
+	CHECK_OK(af_dealloc(&f, pfn, 1));
+	af_drain(&f);
 	CHECK_OK(f.ops->remove_free_memory(f.st, (NODE_PFN(1) + 5) << FK_PAGE_SHIFT, 600));
 	CHECK_EQ(stats(&f, 1).total_frames, 0);
 	CHECK_EQ(stats(&f, 1).free_frames, 0);
-	CHECK_ERR(alloc(&f, 1, 0, 1, FK_ALLOC_NODE_STRICT, &pfn), FK_ENOMEM);
+	CHECK_ERR(af_alloc(&f, 1, 0, 1, FK_ALLOC_NODE_STRICT, &pfn), FK_ENOMEM);
 	CHECK_EQ(stats(&f, -1).total_frames, 1024);
 	/* hot-plug back */
-	CHECK_OK(add(&f, NODE_PFN(1) + 5, 600, 1));
-	CHECK_OK(alloc(&f, 1, 0, 1, FK_ALLOC_NODE_STRICT, &pfn));
+	CHECK_OK(af_add(&f, NODE_PFN(1) + 5, 600, 1));
+	CHECK_OK(af_alloc(&f, 1, 0, 1, FK_ALLOC_NODE_STRICT, &pfn));
 	CHECK(pfn >= NODE_PFN(1) + 5 && pfn < NODE_PFN(1) + 605);
-	CHECK_OK(dealloc(&f, pfn, 1));
+	CHECK_OK(af_dealloc(&f, pfn, 1));
 	CHECK_EQ(stats(&f, -1).free_frames, 1624);
 	/* and once more, now on the other node */
 	CHECK_OK(f.ops->remove_free_memory(f.st, (NODE_PFN(1) + 5) << FK_PAGE_SHIFT, 600));
-	CHECK_OK(add(&f, NODE_PFN(1) + 5, 600, 0));
+	CHECK_OK(af_add(&f, NODE_PFN(1) + 5, 600, 0));
 	CHECK_EQ(stats(&f, 0).total_frames, 1624);
 	CHECK_EQ(stats(&f, 1).total_frames, 0);
-	CHECK_ERR(alloc(&f, 1, 0, 1, FK_ALLOC_NODE_STRICT, &pfn), FK_ENOMEM);
-	CHECK_OK(alloc(&f, 512, 9, 0, FK_ALLOC_NODE_STRICT, &pfn)); /* node 0's own area */
-	CHECK_OK(alloc(&f, 100, 0, 0, FK_ALLOC_NODE_STRICT, &q));
+	CHECK_ERR(af_alloc(&f, 1, 0, 1, FK_ALLOC_NODE_STRICT, &pfn), FK_ENOMEM);
+	CHECK_OK(af_alloc(&f, 512, 9, 0, FK_ALLOC_NODE_STRICT, &pfn)); /* node 0's own area */
+	CHECK_OK(af_alloc(&f, 100, 0, 0, FK_ALLOC_NODE_STRICT, &q));
 	CHECK(q < NODE_PFN(1) + 605);
-	CHECK_OK(dealloc(&f, q, 100));
-	CHECK_OK(dealloc(&f, pfn, 512));
+	CHECK_OK(af_dealloc(&f, q, 100));
+	CHECK_OK(af_dealloc(&f, pfn, 512));
 	CHECK_EQ(stats(&f, 0).free_frames, 1624);
-	fix_close(&f);
+	af_close(&f);
 }
 
 static void alloc_stats_are_per_node(void)
 {
-	struct fix f;
+	struct af f;
 	uint64_t a[10], b[3];
 	CHECK_OK(fix_open(&f, 2));
-	CHECK_OK(add(&f, NODE_PFN(0), 1024, 0));
-	CHECK_OK(add(&f, NODE_PFN(1), 512, 1));
+	CHECK_OK(af_add(&f, NODE_PFN(0), 1024, 0));
+	CHECK_OK(af_add(&f, NODE_PFN(1), 512, 1));
 	for (int i = 0; i < 10; i++)
-		CHECK_OK(alloc(&f, 1, 0, 0, FK_ALLOC_NODE_STRICT, &a[i]));
+		CHECK_OK(af_alloc(&f, 1, 0, 0, FK_ALLOC_NODE_STRICT, &a[i]));
 	for (int i = 0; i < 3; i++)
-		CHECK_OK(alloc(&f, 2, 1, 1, FK_ALLOC_NODE_STRICT, &b[i]));
+		CHECK_OK(af_alloc(&f, 2, 1, 1, FK_ALLOC_NODE_STRICT, &b[i]));
 	struct fk_alloc_stats s0 = stats(&f, 0), s1 = stats(&f, 1), all = stats(&f, -1);
 	CHECK_EQ(s0.total_frames, 1024);
 	CHECK_EQ(s0.free_frames, 1014);
@@ -443,13 +378,13 @@ static void alloc_stats_are_per_node(void)
 	CHECK_EQ(all.free_frames, 1520);
 	CHECK_EQ(all.allocs, 13);
 	for (int i = 0; i < 10; i++)
-		CHECK_OK(dealloc(&f, a[i], 1));
+		CHECK_OK(af_dealloc(&f, a[i], 1));
 	for (int i = 0; i < 3; i++)
-		CHECK_OK(dealloc(&f, b[i], 2));
+		CHECK_OK(af_dealloc(&f, b[i], 2));
 	all = stats(&f, -1);
 	CHECK_EQ(all.frees, 13);
 	CHECK_EQ(all.free_frames, 1536);
-	if (strcmp(cur->name, "simple") != 0) { /* simple keeps totals only */
+	if (strcmp(af_cur->name, "simple") != 0) { /* simple keeps totals only */
 		CHECK_EQ(stats(&f, 0).allocs, 10);
 		CHECK_EQ(stats(&f, 1).allocs, 3);
 		uint64_t blocks = 0;
@@ -457,7 +392,7 @@ static void alloc_stats_are_per_node(void)
 			blocks += stats(&f, 1).free_blocks[o] << o;
 		CHECK_EQ(blocks, 512);
 	}
-	fix_close(&f);
+	af_close(&f);
 }
 
 /* ---- concurrency ---- */
@@ -466,7 +401,7 @@ static void alloc_stats_are_per_node(void)
 #define CT_HOLD  16
 
 struct ct_arg {
-	struct fix *f;
+	struct af *f;
 	unsigned id;
 	int failed;
 };
@@ -480,12 +415,12 @@ static void *ct_worker(void *p)
 	unsigned nh = 0;
 	uint64_t seed = 0x1234567ull * (a->id + 1);
 	for (int it = 0; it < CT_ITERS && !a->failed; it++) {
-		if (nh < CT_HOLD && (rnd(&seed) & 1)) {
-			uint64_t r = rnd(&seed) % 64, pfn;
+		if (nh < CT_HOLD && (af_rnd(&seed) & 1)) {
+			uint64_t r = af_rnd(&seed) % 64, pfn;
 			unsigned o = r < 40 ? 0 : r < 52 ? 1 : r < 60 ? 3 : r < 63 ? 5 : 9;
 			uint64_t n = r == 57 ? 3 : 1ull << o; /* an odd size now and then */
-			int node = (int)(rnd(&seed) % a->f->nr_nodes);
-			int err = alloc(a->f, n, n == 3 ? 0 : o, node, 0, &pfn);
+			int node = (int)(af_rnd(&seed) % a->f->nr_nodes);
+			int err = af_alloc(a->f, n, n == 3 ? 0 : o, node, 0, &pfn);
 			if (err == FK_ENOMEM)
 				continue;
 			if (err || !own(pfn, n)) {
@@ -495,14 +430,14 @@ static void *ct_worker(void *p)
 			held[nh].pfn = pfn;
 			held[nh++].n = n;
 		} else if (nh) {
-			unsigned i = (unsigned)(rnd(&seed) % nh);
+			unsigned i = (unsigned)(af_rnd(&seed) % nh);
 			disown(held[i].pfn, held[i].n);
 			/* huge pages come back in two halves, as the core may do */
 			if (held[i].n == 512) {
-				if (dealloc(a->f, held[i].pfn + 256, 256) ||
-				    dealloc(a->f, held[i].pfn, 256))
+				if (af_dealloc(a->f, held[i].pfn + 256, 256) ||
+				    af_dealloc(a->f, held[i].pfn, 256))
 					a->failed = 2;
-			} else if (dealloc(a->f, held[i].pfn, held[i].n)) {
+			} else if (af_dealloc(a->f, held[i].pfn, held[i].n)) {
 				a->failed = 3;
 			}
 			held[i] = held[--nh];
@@ -510,7 +445,7 @@ static void *ct_worker(void *p)
 	}
 	while (nh--) {
 		disown(held[nh].pfn, held[nh].n);
-		if (dealloc(a->f, held[nh].pfn, held[nh].n))
+		if (af_dealloc(a->f, held[nh].pfn, held[nh].n))
 			a->failed = 4;
 	}
 	return NULL;
@@ -518,12 +453,12 @@ static void *ct_worker(void *p)
 
 static void concurrent(unsigned threads)
 {
-	struct fix f;
+	struct af f;
 	pthread_t t[8];
 	struct ct_arg arg[8];
 	CHECK_OK(fix_open(&f, 2));
-	CHECK_OK(add(&f, NODE_PFN(0), 2048, 0));
-	CHECK_OK(add(&f, NODE_PFN(1) + 1, 2047, 1));
+	CHECK_OK(af_add(&f, NODE_PFN(0), 2048, 0));
+	CHECK_OK(af_add(&f, NODE_PFN(1) + 1, 2047, 1));
 	owned_reset();
 	for (unsigned i = 0; i < threads; i++) {
 		arg[i] = (struct ct_arg){.f = &f, .id = i};
@@ -537,9 +472,9 @@ static void concurrent(unsigned threads)
 	CHECK_EQ(s.total_frames, 4095);
 	CHECK_EQ(s.free_frames, 4095);
 	uint64_t pfn;
-	CHECK_OK(alloc(&f, 512, 9, 0, FK_ALLOC_NODE_STRICT, &pfn)); /* nothing leaked */
-	CHECK_OK(dealloc(&f, pfn, 512));
-	fix_close(&f);
+	CHECK_OK(af_alloc(&f, 512, 9, 0, FK_ALLOC_NODE_STRICT, &pfn)); /* nothing leaked */
+	CHECK_OK(af_dealloc(&f, pfn, 512));
+	af_close(&f);
 }
 
 static void alloc_concurrent_4_threads_conserve_frames(void)
@@ -556,7 +491,7 @@ static void alloc_concurrent_8_threads_conserve_frames(void)
  * removes and re-adds a region; a successful removal must own every frame. */
 
 struct rm_arg {
-	struct fix *f;
+	struct af *f;
 	unsigned id;
 	_Atomic int *stop, *started;
 	int failed;
@@ -572,8 +507,8 @@ static void *rm_worker(void *p)
 	for (int it = 0; it < 200000 && !atomic_load_explicit(a->stop, memory_order_relaxed);
 	     it++) {
 		uint64_t pfn;
-		if (nh < 8 && rnd(&seed) % 2) {
-			int err = alloc(a->f, 1, 0, 0, FK_ALLOC_NODE_STRICT, &pfn);
+		if (nh < 8 && af_rnd(&seed) % 2) {
+			int err = af_alloc(a->f, 1, 0, 0, FK_ALLOC_NODE_STRICT, &pfn);
 			if (err == FK_ENOMEM)
 				continue;
 			if (err || !own(pfn, 1)) {
@@ -582,16 +517,16 @@ static void *rm_worker(void *p)
 			}
 			held[nh++] = pfn;
 		} else if (nh) {
-			unsigned i = (unsigned)(rnd(&seed) % nh);
+			unsigned i = (unsigned)(af_rnd(&seed) % nh);
 			disown(held[i], 1);
-			if (dealloc(a->f, held[i], 1))
+			if (af_dealloc(a->f, held[i], 1))
 				a->failed = 2;
 			held[i] = held[--nh];
 		}
 	}
 	while (nh--) {
 		disown(held[nh], 1);
-		if (dealloc(a->f, held[nh], 1))
+		if (af_dealloc(a->f, held[nh], 1))
 			a->failed = 3;
 	}
 	return NULL;
@@ -599,15 +534,15 @@ static void *rm_worker(void *p)
 
 static void remove_free_memory_races_with_allocators_safely(void)
 {
-	struct fix f;
+	struct af f;
 	pthread_t t[2];
 	struct rm_arg arg[2];
 	_Atomic int stop = 0, started = 0;
 	const uint64_t r2 = NODE_PFN(0) + 1024, n2 = 512;
 	int removed = 0, busy = 0;
 	CHECK_OK(fix_open(&f, 1));
-	CHECK_OK(add(&f, NODE_PFN(0), 8, 0)); /* small: the workers spill into r2 */
-	CHECK_OK(add(&f, r2, n2, 0));
+	CHECK_OK(af_add(&f, NODE_PFN(0), 8, 0)); /* small: the workers spill into r2 */
+	CHECK_OK(af_add(&f, r2, n2, 0));
 	owned_reset();
 	for (unsigned i = 0; i < 2; i++) {
 		arg[i] = (struct rm_arg){.f = &f, .id = i, .stop = &stop, .started = &started};
@@ -630,7 +565,7 @@ static void remove_free_memory_races_with_allocators_safely(void)
 		removed++;
 		sched_yield(); /* let the workers find it gone */
 		disown(r2, n2);
-		if (add(&f, r2, n2, 0) != 0) {
+		if (af_add(&f, r2, n2, 0) != 0) {
 			removed = -1;
 			break;
 		}
@@ -647,60 +582,28 @@ static void remove_free_memory_races_with_allocators_safely(void)
 	struct fk_alloc_stats s = stats(&f, -1);
 	CHECK_EQ(s.total_frames, 8 + n2);
 	CHECK_EQ(s.free_frames, 8 + n2);
-	fix_close(&f);
+	af_close(&f);
 }
-
-/* ---- runner ---- */
-
-static void run_all(const char *tname, void (*fn)(void))
-{
-	char var[64], buf[160];
-	for (size_t i = 0; i < nr_variants; i++) {
-		cur = &variants[i];
-		snprintf(var, sizeof(var), "%s%s%s", cur->name, cur->lock ? "/" : "",
-		         cur->lock ? cur->lock : "");
-		snprintf(buf, sizeof(buf), "%s [%s]", tname, var); /* as printed */
-		if (!fk_test_selected(buf))
-			continue;
-		/* Once: no fk_mem here, so the core variants do not apply. */
-		fk_test_failed_flag = 0;
-		fn();
-		fk_test_record(tname, var, fk_test_failed_flag);
-	}
-}
-
-#define RUN_ALL(fn) run_all(#fn, fn)
 
 int main(int argc, char **argv)
 {
-	const char *names[16];
-	size_t n = fk_allocator_names(names, 16);
-	fk_test_args(argc, argv);
-	for (size_t i = 0; i < n && i < 16; i++) {
-		if (strcmp(names[i], "buddy-global") == 0) {
-			variants[nr_variants++] = (struct variant){names[i], "ticket"};
-			variants[nr_variants++] = (struct variant){names[i], "mcs"};
-			variants[nr_variants++] = (struct variant){names[i], "mutex"};
-		} else {
-			variants[nr_variants++] = (struct variant){names[i], NULL};
-		}
-	}
+	size_t n = af_setup(argc, argv);
 	if (n < 4)
 		fprintf(stderr, "only %zu allocators registered\n", n);
-	RUN_ALL(alloc_exhaust_and_refill_hands_out_every_frame_once);
-	RUN_ALL(alloc_mixed_orders_never_overlap);
-	RUN_ALL(alloc_power_of_two_sizes_are_naturally_aligned);
-	RUN_ALL(alloc_non_power_of_two_sizes_are_exact);
-	RUN_ALL(alloc_partial_frees_coalesce_back_to_order9);
-	RUN_ALL(alloc_falls_back_across_2_nodes_unless_strict);
-	RUN_ALL(alloc_falls_back_across_4_nodes_unless_strict);
-	RUN_ALL(alloc_out_of_memory_leaves_state_intact);
-	RUN_ALL(alloc_double_free_is_rejected);
-	RUN_ALL(remove_free_memory_refused_while_allocated);
-	RUN_ALL(alloc_stats_are_per_node);
-	RUN_ALL(remove_free_memory_races_with_allocators_safely);
-	RUN_ALL(alloc_concurrent_4_threads_conserve_frames);
-	RUN_ALL(alloc_concurrent_8_threads_conserve_frames);
+	AF_RUN_ALL(alloc_exhaust_and_refill_hands_out_every_frame_once);
+	AF_RUN_ALL(alloc_mixed_orders_never_overlap);
+	AF_RUN_ALL(alloc_power_of_two_sizes_are_naturally_aligned);
+	AF_RUN_ALL(alloc_non_power_of_two_sizes_are_exact);
+	AF_RUN_ALL(alloc_partial_frees_coalesce_back_to_order9);
+	AF_RUN_ALL(alloc_falls_back_across_2_nodes_unless_strict);
+	AF_RUN_ALL(alloc_falls_back_across_4_nodes_unless_strict);
+	AF_RUN_ALL(alloc_out_of_memory_leaves_state_intact);
+	AF_RUN_ALL(alloc_double_free_is_rejected);
+	AF_RUN_ALL(remove_free_memory_refused_while_allocated);
+	AF_RUN_ALL(alloc_stats_are_per_node);
+	AF_RUN_ALL(remove_free_memory_races_with_allocators_safely);
+	AF_RUN_ALL(alloc_concurrent_4_threads_conserve_frames);
+	AF_RUN_ALL(alloc_concurrent_8_threads_conserve_frames);
 	if (n < 4)
 		return 1;
 	return fk_test_finish();
