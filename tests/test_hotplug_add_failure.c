@@ -60,7 +60,6 @@ static void region_refused_by_the_allocator_is_never_left_published(void)
 	cfg.nr_nodes = 1;
 	cfg.allocator_ops = &refusing;
 	fk_variant_apply(&cfg, fk_test_variant);
-	fk_variant_apply(&cfg, fk_test_variant);
 	CHECK_OK(fk_mem_create(&cfg, &mem));
 	fk_thread_enter(mem);
 	atomic_store(&stop, 0);

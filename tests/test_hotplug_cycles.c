@@ -23,7 +23,6 @@ static int cycles(const char *allocator)
 	cfg.nr_nodes = 1;
 	cfg.allocator = allocator;
 	fk_variant_apply(&cfg, fk_test_variant);
-	fk_variant_apply(&cfg, fk_test_variant);
 	fk_mem *mem = 0;
 	if (fk_mem_create(&cfg, &mem))
 		return 1;

@@ -74,7 +74,6 @@ static fk_mem *two_regions(const char *allocator)
 	cfg.nr_nodes = 1;
 	cfg.allocator = allocator;
 	fk_variant_apply(&cfg, fk_test_variant);
-	fk_variant_apply(&cfg, fk_test_variant);
 	fk_mem *m = 0;
 	if (fk_mem_create(&cfg, &m))
 		return 0;
