@@ -1,7 +1,7 @@
 /*
- * lockfree hot-plug: region metadata is reused, so add/remove cycles at new
+ * lockfree hot-plug: chunk metadata is reused, so add/remove cycles at new
  * bases never exhaust anything (before: FK_ENOMEM at the 257th add with no
- * region present); and remove_free_memory, refused or successful, never
+ * chunk present); and remove_free_memory, refused or successful, never
  * makes an allocation fail while memory outside the range being removed
  * has room.
  */

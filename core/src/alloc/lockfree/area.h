@@ -66,7 +66,7 @@ static inline uint32_t lf_ctr_peek(_Atomic uint32_t *c)
  * bit clear and sets it, or the searcher sees 512 and sets it back. So a
  * fully free area always has its bit set.
  */
-static inline void lf_freemap_mark(struct lf_region *r, uint32_t k)
+static inline void lf_freemap_mark(struct lf_chunk *r, uint32_t k)
 {
 	_Atomic uint64_t *w = &r->freemap[k / 64];
 	uint64_t m = 1ull << (k % 64);
@@ -75,7 +75,7 @@ static inline void lf_freemap_mark(struct lf_region *r, uint32_t k)
 		atomic_fetch_or_explicit(w, m, memory_order_seq_cst);
 }
 
-static inline void lf_freemap_clear(struct lf_region *r, uint32_t k)
+static inline void lf_freemap_clear(struct lf_chunk *r, uint32_t k)
 {
 	_Atomic uint64_t *w = &r->freemap[k / 64];
 	uint64_t m = 1ull << (k % 64);
@@ -87,7 +87,7 @@ static inline void lf_freemap_clear(struct lf_region *r, uint32_t k)
 }
 
 /* Give n frames of quota back to area k of r (bits already cleared). */
-static inline void lf_area_give(struct lf_region *r, uint32_t k, unsigned n)
+static inline void lf_area_give(struct lf_chunk *r, uint32_t k, unsigned n)
 {
 	/* seq_cst (a release and more): pairs with the acquire CAS in
 	 * lf_ctr_take/lf_area_take_whole: our bit clears (and the freed
@@ -100,14 +100,14 @@ static inline void lf_area_give(struct lf_region *r, uint32_t k, unsigned n)
 }
 
 /* Free [pfn, pfn+n) inside area k of r that we own (no check). */
-static inline void lf_area_free_owned(struct lf_region *r, uint32_t k, uint64_t pfn, unsigned n)
+static inline void lf_area_free_owned(struct lf_chunk *r, uint32_t k, uint64_t pfn, unsigned n)
 {
 	lf_bits_clear_owned(&r->areas[k].bits, (unsigned)(pfn - lf_area_pfn(r, k)), n);
 	lf_area_give(r, k, n);
 }
 
 /* The whole area k: counter 512 -> 0, then all bits set. */
-static inline bool lf_area_take_whole(struct lf_region *r, uint32_t k)
+static inline bool lf_area_take_whole(struct lf_chunk *r, uint32_t k)
 {
 	uint32_t v = lf_ctr_peek(&r->areas[k].ctr);
 	do {
@@ -140,7 +140,7 @@ static inline unsigned lf_area_need(unsigned n, unsigned align)
 }
 
 /* One frame from area k of r: the order-0 fast path of lf_area_alloc. */
-static inline bool lf_area_alloc1(struct lf_region *r, uint32_t k, uint64_t *pfn, unsigned hint)
+static inline bool lf_area_alloc1(struct lf_chunk *r, uint32_t k, uint64_t *pfn, unsigned hint)
 {
 	if (!lf_ctr_take(&r->areas[k].ctr, 1))
 		return false;
@@ -158,7 +158,7 @@ static inline bool lf_area_alloc1(struct lf_region *r, uint32_t k, uint64_t *pfn
  * Power-of-two sizes are naturally aligned; others get exact bits (n <= 64)
  * or are rounded up and the tail is freed.
  */
-static inline bool lf_area_alloc(struct lf_region *r, uint32_t k, unsigned n, unsigned align,
+static inline bool lf_area_alloc(struct lf_chunk *r, uint32_t k, unsigned n, unsigned align,
                                  uint64_t *pfn, unsigned hint)
 {
 	unsigned o = fk_order_ceil(n);

@@ -1,7 +1,7 @@
 /*
  * lockfree: the product allocator. No lock on any path: C11 atomics only.
  * Entry points: fk_alloc_lockfree_ops (create/destroy, alloc, dealloc; the
- * hot-plug ops live in region.c, placement in reserve.c).
+ * hot-plug ops live in chunk.c, placement in reserve.c).
  *
  * Design after LLFree (Wrenger et al., USENIX ATC'23), see core/LOCKFREE.md
  * and the glossary in lockfree_internal.h: 512-frame areas with a bit field
@@ -126,7 +126,7 @@ done:
 }
 
 /* Area k's part of [pfn, pfn + n): its first frame and length. */
-static unsigned area_part(struct lf_region *r, uint64_t pfn, uint64_t n, uint32_t *k)
+static unsigned area_part(struct lf_chunk *r, uint64_t pfn, uint64_t n, uint32_t *k)
 {
 	*k = (uint32_t)(pfn / LF_AREA_FRAMES - lf_area0(r));
 	uint64_t lim = lf_area_pfn(r, *k + 1) - pfn;
@@ -142,8 +142,8 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 {
 	struct lockfree *lf = state;
 	uint64_t pfn;
-	struct lf_region *r;
-	int bad = lf_range_region(lf, paddr, nframes, &pfn, &r);
+	struct lf_chunk *r;
+	int bad = lf_range_chunk(lf, paddr, nframes, &pfn, &r);
 	if (bad)
 		return bad;
 	if (lf_absent_any(r, pfn, nframes))
@@ -166,7 +166,7 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 		n -= c;
 	}
 	unsigned cpu = lf_cpu(lf);
-	int node = lf_region_node(r);
+	int node = lf_chunk_node(r);
 	for (p = pfn, n = nframes; n;) {
 		uint32_t k;
 		unsigned c = area_part(r, p, n, &k);
@@ -186,7 +186,7 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 static void lf_destroy(void *state)
 {
 	struct lockfree *lf = state;
-	lf_regions_destroy(lf);
+	lf_chunks_destroy(lf);
 	for (unsigned nd = 0; nd < lf->nr_nodes; nd++)
 		if (lf->nodes[nd])
 			lf_meta_free(lf->nodes[nd], lf->nodes[nd]->bytes, lf->nodes[nd]->on_numa);
@@ -206,11 +206,11 @@ static int lf_create(const struct fk_alloc_params *params, unsigned nr_nodes, co
 	lf->nr_nodes = nr_nodes;
 	lf->nr_cpus = nr_cpus ? nr_cpus : 1;
 	lf->cpu_node = cpu_node;
-	atomic_init(&lf->nr_regions, 0);
+	atomic_init(&lf->nr_chunks, 0);
 	atomic_init(&lf->wd_active, 0);
 	atomic_init(&lf->wd_done, 0);
-	for (unsigned i = 0; i < LF_MAX_REGIONS; i++)
-		atomic_init(&lf->regions[i], NULL);
+	for (unsigned i = 0; i < LF_MAX_CHUNKS; i++)
+		atomic_init(&lf->chunks[i], NULL);
 	lf->res = aligned_alloc(64, lf->nr_cpus * nr_nodes * sizeof(struct lf_res));
 	if (!lf->res)
 		goto fail;

@@ -8,21 +8,23 @@
  *                word (free frames with quota + a "reserved" flag).
  *   quota        the counter's free frames; taken before bits are set,
  *                given back after bits are cleared (counter <= clear bits).
- *   region       the areas covering one add_free_memory range; its record
+ *   chunk        the areas covering one add_free_memory range (the core's
+ *                word for such a record; the core's "region" is a
+ *                hot-plug range of its own, region_internal.h). Its record
  *                is type-stable: never freed before destroy, recycled for
  *                a later range once every frame of it is withdrawn.
  *   reservation  a CPU slot's hint: the area it allocates small blocks
  *                from (res), and the area near which it looks for huge
  *                frames (huge). A hint, never an owner.
  *   absent       a withdrawn frame (remove_free_memory): bit set, no quota.
- *   free map     one bit per area of a region: set when the area's counter
+ *   free map     one bit per area of a chunk: set when the area's counter
  *                reaches 512, cleared lazily by huge searches that find it
  *                taken; never misses a free area (a Dekker pair, area.h).
  *
  * Code map:
  *   bits.h     transitions of one bit-field word (take, release, withdraw)
  *   area.h     transitions of one area counter; allocation inside an area
- *   region.c   region records, lookup, add/remove (hot-plug), recycling
+ *   chunk.c    chunk records, lookup, add/remove (hot-plug), recycling
  *   reserve.c  reservations and placement: small, huge, span; drain
  *   stats.c    per-node statistics and the buddy view of free blocks
  *   lockfree.c ops table: create/destroy, alloc, dealloc
@@ -39,7 +41,7 @@
 #define LF_AREA_ORDER  9
 #define LF_AREA_FRAMES 512u
 #define LF_AREA_WORDS  8u
-#define LF_MAX_REGIONS 1024u /* records present at once: live or dead (recyclable) */
+#define LF_MAX_CHUNKS  1024u /* records present at once: live or dead (recyclable) */
 #define LF_HUGE_NEAR   8u    /* areas tried after the huge hint before a scan */
 #define LF_WD_RETRIES  64u   /* retries of a failing allocation after withdrawals finished */
 #define LF_WD_WAIT_NS  50000000u /* longest wait of a failing allocation for one in flight */
@@ -48,7 +50,7 @@
 #define LF_CTR_FREE     0xffffu
 #define LF_CTR_RESERVED (1u << 31)
 
-/* Region record states. */
+/* Chunk record states. */
 enum { LF_LIVE = 0, LF_DEAD = 1, LF_RECYCLING = 2 };
 
 struct lf_bits {
@@ -76,7 +78,7 @@ struct lf_area {
  * only after the acquire RMW that took the frames, which happens after the
  * recycler's release stores of the new bits and counters.
  */
-struct lf_region {
+struct lf_chunk {
 	/* First line: read on every operation, written only while RECYCLING
 	 * (and nr_absent by hot-plug), so it stays shared in every cache. */
 	_Atomic uint64_t start, end; /* pfn [start, end) */
@@ -87,7 +89,7 @@ struct lf_region {
 	_Atomic uint32_t nr_areas;   /* <= cap */
 	_Atomic int node;
 	_Atomic int state; /* LF_LIVE, LF_DEAD (skipped by lookups), LF_RECYCLING */
-	unsigned idx;      /* slot in lockfree.regions; immutable */
+	unsigned idx;      /* slot in lockfree.chunks; immutable */
 	/* Second line: written by reservation refills, or cold. */
 	_Atomic uint32_t hint __attribute__((aligned(64))); /* where reservation scans start */
 	uint32_t cap;             /* areas allocated; immutable */
@@ -105,7 +107,7 @@ struct lf_node {
 
 /*
  * One CPU slot's state for one node, one cache line: the reservations
- * (codes: 0 = none, else ((region << 32) | area) + 1) and the statistics of
+ * (codes: 0 = none, else ((chunk << 32) | area) + 1) and the statistics of
  * the slot's operations on that node, so an operation touches one per-CPU
  * line, not two.
  */
@@ -123,8 +125,8 @@ struct lockfree {
 	 * allocation about to fail retries while one may hold its frames. */
 	_Atomic uint64_t wd_active, wd_done;
 	struct lf_node *nodes[FK_MAX_NODES];
-	_Atomic unsigned nr_regions; /* slots ever used; records stay in them */
-	_Atomic(struct lf_region *) regions[LF_MAX_REGIONS];
+	_Atomic unsigned nr_chunks; /* slots ever used; records stay in them */
+	_Atomic(struct lf_chunk *) chunks[LF_MAX_CHUNKS];
 };
 
 /* ---- small shared helpers ---- */
@@ -134,59 +136,59 @@ static inline struct lf_res *lf_res_of(struct lockfree *lf, unsigned cpu, int no
 	return &lf->res[cpu * lf->nr_nodes + (unsigned)node];
 }
 
-static inline unsigned lf_nr_regions(struct lockfree *lf)
+static inline unsigned lf_nr_chunks(struct lockfree *lf)
 {
 	/* relaxed: only a bound; each slot is read with acquire below and may
 	 * still be NULL while its adder is publishing it. */
-	unsigned n = atomic_load_explicit(&lf->nr_regions, memory_order_relaxed);
-	return n < LF_MAX_REGIONS ? n : LF_MAX_REGIONS;
+	unsigned n = atomic_load_explicit(&lf->nr_chunks, memory_order_relaxed);
+	return n < LF_MAX_CHUNKS ? n : LF_MAX_CHUNKS;
 }
 
-static inline struct lf_region *lf_region_at(struct lockfree *lf, unsigned i)
+static inline struct lf_chunk *lf_chunk_at(struct lockfree *lf, unsigned i)
 {
 	/* acquire: pairs with the release store in lf_add, so the record's
 	 * immutable fields (cap, areas, absent) are initialised before use. */
-	return atomic_load_explicit(&lf->regions[i], memory_order_acquire);
+	return atomic_load_explicit(&lf->chunks[i], memory_order_acquire);
 }
 
-static inline int lf_region_node(struct lf_region *r)
+static inline int lf_chunk_node(struct lf_chunk *r)
 {
 	/* relaxed: changes only while RECYCLING; a stale value only misplaces
 	 * one allocation made while the record is being reused elsewhere. */
 	return atomic_load_explicit(&r->node, memory_order_relaxed);
 }
 
-static inline bool lf_region_live(struct lf_region *r)
+static inline bool lf_chunk_live(struct lf_chunk *r)
 {
 	/* acquire: pairs with the release store of LF_LIVE in lf_add/recycle,
 	 * so a reader that finds the record live sees its new range. */
 	return atomic_load_explicit(&r->state, memory_order_acquire) == LF_LIVE;
 }
 
-static inline uint64_t lf_area0(struct lf_region *r)
+static inline uint64_t lf_area0(struct lf_chunk *r)
 {
 	/* relaxed: written before the release stores that publish the
 	 * record's areas; read after the acquire that took frames. */
 	return atomic_load_explicit(&r->area0, memory_order_relaxed);
 }
 
-static inline uint32_t lf_region_areas(struct lf_region *r)
+static inline uint32_t lf_chunk_areas(struct lf_chunk *r)
 {
 	/* relaxed: as lf_area0; never above cap, so any value is in bounds. */
 	return atomic_load_explicit(&r->nr_areas, memory_order_relaxed);
 }
 
-static inline uint64_t lf_area_pfn(struct lf_region *r, uint32_t k)
+static inline uint64_t lf_area_pfn(struct lf_chunk *r, uint32_t k)
 {
 	return (lf_area0(r) + k) * LF_AREA_FRAMES;
 }
 
-static inline uint64_t lf_res_encode(unsigned region, uint32_t area)
+static inline uint64_t lf_res_encode(unsigned chunk, uint32_t area)
 {
-	return (((uint64_t)region << 32) | area) + 1;
+	return (((uint64_t)chunk << 32) | area) + 1;
 }
 
-static inline unsigned lf_res_region(uint64_t code)
+static inline unsigned lf_res_chunk(uint64_t code)
 {
 	return (unsigned)((code - 1) >> 32);
 }
@@ -224,24 +226,24 @@ static inline void lf_stat_inc(_Atomic uint64_t *c)
 
 /* ---- cross-file entry points ---- */
 
-/* region.c */
+/* chunk.c */
 void *lf_meta_alloc(size_t bytes, int node, int *on_numa);
 void lf_meta_free(void *p, size_t bytes, int on_numa);
-int lf_range_region(struct lockfree *lf, uint64_t paddr, uint64_t nframes, uint64_t *pfn,
-                    struct lf_region **out);
-bool lf_absent_any(struct lf_region *r, uint64_t pfn, uint64_t n);
-void lf_range_free(struct lf_region *r, uint64_t pfn, uint64_t n);
+int lf_range_chunk(struct lockfree *lf, uint64_t paddr, uint64_t nframes, uint64_t *pfn,
+                   struct lf_chunk **out);
+bool lf_absent_any(struct lf_chunk *r, uint64_t pfn, uint64_t n);
+void lf_range_free(struct lf_chunk *r, uint64_t pfn, uint64_t n);
 int lf_add(void *state, uint64_t paddr, uint64_t nframes, int node);
 int lf_remove(void *state, uint64_t paddr, uint64_t nframes);
-void lf_regions_destroy(struct lockfree *lf);
+void lf_chunks_destroy(struct lockfree *lf);
 
 /* reserve.c */
 void lf_unreserve(struct lockfree *lf, uint64_t code);
 bool lf_alloc_node(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsigned align,
                    uint64_t *pfn);
 bool lf_block_visible(struct lockfree *lf, int node, uint64_t n, unsigned align);
-void lf_huge_hint(struct lockfree *lf, unsigned cpu, int node, unsigned region, uint32_t area);
-void lf_forget_region(struct lockfree *lf, unsigned idx);
+void lf_huge_hint(struct lockfree *lf, unsigned cpu, int node, unsigned chunk, uint32_t area);
+void lf_forget_chunk(struct lockfree *lf, unsigned idx);
 void lf_drain(void *state);
 
 /* stats.c */

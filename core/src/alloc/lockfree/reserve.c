@@ -17,7 +17,7 @@
 
 void lf_unreserve(struct lockfree *lf, uint64_t code)
 {
-	struct lf_region *r = lf_region_at(lf, lf_res_region(code));
+	struct lf_chunk *r = lf_chunk_at(lf, lf_res_chunk(code));
 	lf_ctr_unreserve(&r->areas[lf_res_area(code)].ctr);
 }
 
@@ -40,12 +40,12 @@ static void res_swap(struct lockfree *lf, struct lf_res *rs, uint64_t old, uint6
 static bool scan_range(struct lockfree *lf, int node, unsigned n, unsigned align, unsigned cpu,
                        unsigned lo, unsigned hi, uint64_t *pfn, unsigned *where)
 {
-	unsigned nr = lf_nr_regions(lf);
+	unsigned nr = lf_nr_chunks(lf);
 	for (unsigned i = 0; i < nr; i++) {
-		struct lf_region *r = lf_region_at(lf, i);
-		if (!r || lf_region_node(r) != node || !lf_region_live(r))
+		struct lf_chunk *r = lf_chunk_at(lf, i);
+		if (!r || lf_chunk_node(r) != node || !lf_chunk_live(r))
 			continue;
-		uint32_t na = lf_region_areas(r);
+		uint32_t na = lf_chunk_areas(r);
 		/* CPUs start at different places, so they do not all race
 		 * for the same first free area. */
 		uint32_t start = (uint32_t)((uint64_t)cpu * na / lf->nr_cpus);
@@ -86,12 +86,12 @@ static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned c
 			return true; /* free areas are scarce: share a partly used one */
 		if (pass == 2 && worth == need)
 			break; /* pass 0 covered it */
-		unsigned nr = lf_nr_regions(lf);
+		unsigned nr = lf_nr_chunks(lf);
 		for (unsigned i = 0; i < nr; i++) {
-			struct lf_region *r = lf_region_at(lf, i);
-			if (!r || lf_region_node(r) != node || !lf_region_live(r))
+			struct lf_chunk *r = lf_chunk_at(lf, i);
+			if (!r || lf_chunk_node(r) != node || !lf_chunk_live(r))
 				continue;
-			uint32_t na = lf_region_areas(r);
+			uint32_t na = lf_chunk_areas(r);
 			/* relaxed: a scan start hint. */
 			uint32_t h = atomic_load_explicit(&r->hint, memory_order_relaxed);
 			for (uint32_t j = 0; j < na; j++) {
@@ -115,11 +115,11 @@ static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned c
 	return false;
 }
 
-void lf_huge_hint(struct lockfree *lf, unsigned cpu, int node, unsigned region, uint32_t area)
+void lf_huge_hint(struct lockfree *lf, unsigned cpu, int node, unsigned chunk, uint32_t area)
 {
 	struct lf_res *rs = &lf->res[cpu * lf->nr_nodes + (unsigned)node];
 	/* relaxed: a search hint, orders nothing (lf_area_take_whole decides). */
-	atomic_store_explicit(&rs->huge, lf_res_encode(region, area), memory_order_relaxed);
+	atomic_store_explicit(&rs->huge, lf_res_encode(chunk, area), memory_order_relaxed);
 }
 
 /* One area's worth (n in 257..512 or align 9): near the hint, then a scan. */
@@ -130,10 +130,10 @@ static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, 
 	/* relaxed: see lf_huge_hint. */
 	uint64_t h = atomic_load_explicit(&rs->huge, memory_order_relaxed);
 	if (h) {
-		unsigned i = lf_res_region(h);
-		struct lf_region *r = lf_region_at(lf, i);
-		if (r && lf_region_node(r) == node && lf_region_live(r)) {
-			uint32_t na = lf_region_areas(r);
+		unsigned i = lf_res_chunk(h);
+		struct lf_chunk *r = lf_chunk_at(lf, i);
+		if (r && lf_chunk_node(r) == node && lf_chunk_live(r)) {
+			uint32_t na = lf_chunk_areas(r);
 			for (uint32_t j = 0, k = lf_res_area(h); j < LF_HUGE_NEAR && na; j++, k++) {
 				if (k >= na)
 					k = 0;
@@ -148,12 +148,12 @@ static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, 
 	}
 	/* The free maps: 64 areas per word, so the search costs O(areas / 64)
 	 * loads whatever the occupancy; stale bits are cleared on the way. */
-	unsigned nr = lf_nr_regions(lf);
+	unsigned nr = lf_nr_chunks(lf);
 	for (unsigned i = 0; i < nr; i++) {
-		struct lf_region *r = lf_region_at(lf, i);
-		if (!r || lf_region_node(r) != node || !lf_region_live(r))
+		struct lf_chunk *r = lf_chunk_at(lf, i);
+		if (!r || lf_chunk_node(r) != node || !lf_chunk_live(r))
 			continue;
-		uint32_t na = lf_region_areas(r), words = (na + 63) / 64;
+		uint32_t na = lf_chunk_areas(r), words = (na + 63) / 64;
 		uint32_t start = (uint32_t)((uint64_t)cpu * words / lf->nr_cpus);
 		for (uint32_t j = 0; j < words; j++) {
 			uint32_t w = (start + j) % words;
@@ -186,7 +186,7 @@ static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, 
  * Take areas k .. k + na - 1 of r whole (in order, rolled back on failure)
  * and free the tail beyond n frames.
  */
-static bool span_take(struct lf_region *r, uint64_t k, uint64_t na, uint64_t n, uint64_t *pfn)
+static bool span_take(struct lf_chunk *r, uint64_t k, uint64_t na, uint64_t n, uint64_t *pfn)
 {
 	uint64_t j = 0;
 	while (j < na && lf_area_take_whole(r, (uint32_t)(k + j)))
@@ -206,7 +206,7 @@ static bool span_take(struct lf_region *r, uint64_t k, uint64_t na, uint64_t n, 
 }
 
 /* Are areas k .. k + na - 1 of r all fully free right now (a pre-filter)? */
-static bool span_free(struct lf_region *r, uint64_t k, uint64_t na)
+static bool span_free(struct lf_chunk *r, uint64_t k, uint64_t na)
 {
 	for (uint64_t j = 0; j < na; j++)
 		if ((lf_ctr_peek(&r->areas[k + j].ctr) & LF_CTR_FREE) != LF_AREA_FRAMES)
@@ -228,14 +228,14 @@ static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, 
 	struct lf_res *rs = &lf->res[cpu * lf->nr_nodes + (unsigned)node];
 	/* relaxed: see lf_huge_hint. */
 	uint64_t h = atomic_load_explicit(&rs->huge, memory_order_relaxed);
-	unsigned nr = lf_nr_regions(lf);
-	if (h && lf_res_region(h) < nr) {
-		unsigned i = lf_res_region(h);
-		struct lf_region *r = lf_region_at(lf, i);
-		if (r && lf_region_node(r) == node && lf_region_live(r)) {
+	unsigned nr = lf_nr_chunks(lf);
+	if (h && lf_res_chunk(h) < nr) {
+		unsigned i = lf_res_chunk(h);
+		struct lf_chunk *r = lf_chunk_at(lf, i);
+		if (r && lf_chunk_node(r) == node && lf_chunk_live(r)) {
 			uint64_t a0 = lf_area0(r), a = a0 + lf_res_area(h);
 			uint64_t k = a / step * step;
-			if (k >= a0 && k - a0 + na <= lf_region_areas(r) && span_free(r, k - a0, na) &&
+			if (k >= a0 && k - a0 + na <= lf_chunk_areas(r) && span_free(r, k - a0, na) &&
 			    span_take(r, k - a0, na, n, pfn)) {
 				lf_huge_hint(lf, cpu, node, i, (uint32_t)(k - a0 + na - 1));
 				return true;
@@ -243,11 +243,11 @@ static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, 
 		}
 	}
 	for (unsigned i = 0; na <= 64 && i < nr; i++) {
-		struct lf_region *r = lf_region_at(lf, i);
-		if (!r || lf_region_node(r) != node || !lf_region_live(r))
+		struct lf_chunk *r = lf_chunk_at(lf, i);
+		if (!r || lf_chunk_node(r) != node || !lf_chunk_live(r))
 			continue;
 		uint64_t a0 = lf_area0(r);
-		uint32_t nra = lf_region_areas(r), words = (nra + 63) / 64;
+		uint32_t nra = lf_chunk_areas(r), words = (nra + 63) / 64;
 		uint32_t start = (uint32_t)((uint64_t)cpu * words / lf->nr_cpus);
 		for (uint32_t j = 0; j < words; j++) {
 			uint32_t w = (start + j) % words;
@@ -273,10 +273,10 @@ static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, 
 		}
 	}
 	for (unsigned i = 0; i < nr; i++) {
-		struct lf_region *r = lf_region_at(lf, i);
-		if (!r || lf_region_node(r) != node || !lf_region_live(r))
+		struct lf_chunk *r = lf_chunk_at(lf, i);
+		if (!r || lf_chunk_node(r) != node || !lf_chunk_live(r))
 			continue;
-		uint64_t a0 = lf_area0(r), nra = lf_region_areas(r);
+		uint64_t a0 = lf_area0(r), nra = lf_chunk_areas(r);
 		uint64_t k = ((a0 + step - 1) / step) * step - a0;
 		while (k + na <= nra) {
 			if (span_free(r, k, na) && span_take(r, k, na, n, pfn))
@@ -305,7 +305,7 @@ bool lf_alloc_node(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsi
 		/* acquire: pairs with the acq_rel CAS that installed it. */
 		uint64_t code = atomic_load_explicit(&rs->area, memory_order_acquire);
 		if (code) {
-			struct lf_region *r = lf_region_at(lf, lf_res_region(code));
+			struct lf_chunk *r = lf_chunk_at(lf, lf_res_chunk(code));
 			if (n == 1 && align == 0 ? lf_area_alloc1(r, lf_res_area(code), pfn, cpu)
 			                         : lf_area_alloc(r, lf_res_area(code), (unsigned)n,
 			                                         align, pfn, cpu)) {
@@ -332,7 +332,7 @@ bool lf_alloc_node(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsi
  * will give back (no fitting bits for it) or turn into bits, or a free
  * has cleared its bits and not yet given its quota.
  */
-static bool area_shows_block(struct lf_region *r, uint32_t k, unsigned n, unsigned align)
+static bool area_shows_block(struct lf_chunk *r, uint32_t k, unsigned n, unsigned align)
 {
 	unsigned o = fk_order_ceil(n);
 	if ((1u << o) == n && align < o)
@@ -371,12 +371,12 @@ bool lf_block_visible(struct lockfree *lf, int node, uint64_t n, unsigned align)
 {
 	if (n > 256 || align >= LF_AREA_ORDER)
 		return false; /* whole areas: the counter alone decides */
-	unsigned nr = lf_nr_regions(lf);
+	unsigned nr = lf_nr_chunks(lf);
 	for (unsigned i = 0; i < nr; i++) {
-		struct lf_region *r = lf_region_at(lf, i);
-		if (!r || lf_region_node(r) != node || !lf_region_live(r))
+		struct lf_chunk *r = lf_chunk_at(lf, i);
+		if (!r || lf_chunk_node(r) != node || !lf_chunk_live(r))
 			continue;
-		uint32_t na = lf_region_areas(r);
+		uint32_t na = lf_chunk_areas(r);
 		for (uint32_t k = 0; k < na; k++)
 			if (area_shows_block(r, k, (unsigned)n, align))
 				return true;
@@ -385,16 +385,16 @@ bool lf_block_visible(struct lockfree *lf, int node, uint64_t n, unsigned align)
 }
 
 /* A record is being recycled: clear every CPU slot that names it. */
-void lf_forget_region(struct lockfree *lf, unsigned idx)
+void lf_forget_chunk(struct lockfree *lf, unsigned idx)
 {
 	for (unsigned c = 0; c < lf->nr_cpus * lf->nr_nodes; c++) {
 		/* acquire: pairs with the acq_rel CAS in res_swap. */
 		uint64_t code = atomic_load_explicit(&lf->res[c].area, memory_order_acquire);
-		if (code && lf_res_region(code) == idx)
+		if (code && lf_res_chunk(code) == idx)
 			res_swap(lf, &lf->res[c], code, 0);
 		/* relaxed: a hint (see lf_huge_hint). */
 		code = atomic_load_explicit(&lf->res[c].huge, memory_order_relaxed);
-		if (code && lf_res_region(code) == idx)
+		if (code && lf_res_chunk(code) == idx)
 			atomic_store_explicit(&lf->res[c].huge, 0, memory_order_relaxed);
 	}
 }

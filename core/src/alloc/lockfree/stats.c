@@ -58,12 +58,12 @@ int lf_stats(void *state, int node, struct fk_alloc_stats *out)
 			out->cache_misses += atomic_load_explicit(&s->misses, memory_order_relaxed);
 		}
 	}
-	unsigned nr = lf_nr_regions(lf);
+	unsigned nr = lf_nr_chunks(lf);
 	for (unsigned i = 0; i < nr; i++) {
-		struct lf_region *r = lf_region_at(lf, i);
-		if (!r || !lf_region_live(r) || (node >= 0 && lf_region_node(r) != node))
+		struct lf_chunk *r = lf_chunk_at(lf, i);
+		if (!r || !lf_chunk_live(r) || (node >= 0 && lf_chunk_node(r) != node))
 			continue;
-		uint32_t na = lf_region_areas(r);
+		uint32_t na = lf_chunk_areas(r);
 		for (uint32_t k = 0; k < na; k++) {
 			uint32_t v = lf_ctr_peek(&r->areas[k].ctr);
 			uint64_t w[LF_AREA_WORDS];

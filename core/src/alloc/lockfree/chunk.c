@@ -1,5 +1,5 @@
 /*
- * lockfree: region records and hot-plug (add_free_memory,
+ * lockfree: chunk records and hot-plug (add_free_memory,
  * remove_free_memory).
  *
  * A record covers the areas of one added range. Records are type-stable:
@@ -59,15 +59,15 @@ void lf_meta_free(void *p, size_t bytes, int on_numa)
 	munmap(p, bytes);
 }
 
-static uint64_t region_start(struct lf_region *r)
+static uint64_t chunk_start(struct lf_chunk *r)
 {
-	/* relaxed: changes only while RECYCLING (see struct lf_region). */
+	/* relaxed: changes only while RECYCLING (see struct lf_chunk). */
 	return atomic_load_explicit(&r->start, memory_order_relaxed);
 }
 
-static uint64_t region_end(struct lf_region *r)
+static uint64_t chunk_end(struct lf_chunk *r)
 {
-	/* relaxed: as region_start. */
+	/* relaxed: as chunk_start. */
 	return atomic_load_explicit(&r->end, memory_order_relaxed);
 }
 
@@ -75,18 +75,18 @@ static uint64_t region_end(struct lf_region *r)
  * The live added range holding all of [paddr, paddr + nframes), for dealloc
  * and remove: FK_ENOTALIGNED / FK_EINVAL (fk_range_pfn) or FK_EOUTOFBOUND.
  */
-int lf_range_region(struct lockfree *lf, uint64_t paddr, uint64_t nframes, uint64_t *pfn,
-                    struct lf_region **out)
+int lf_range_chunk(struct lockfree *lf, uint64_t paddr, uint64_t nframes, uint64_t *pfn,
+                   struct lf_chunk **out)
 {
 	int bad = fk_range_pfn(paddr, nframes, pfn);
 	if (bad)
 		return bad;
-	unsigned nr = lf_nr_regions(lf);
+	unsigned nr = lf_nr_chunks(lf);
 	for (unsigned i = 0; i < nr; i++) {
-		struct lf_region *r = lf_region_at(lf, i);
-		if (!r || !lf_region_live(r))
+		struct lf_chunk *r = lf_chunk_at(lf, i);
+		if (!r || !lf_chunk_live(r))
 			continue;
-		uint64_t s = region_start(r), e = region_end(r);
+		uint64_t s = chunk_start(r), e = chunk_end(r);
 		if (*pfn >= s && *pfn < e) {
 			if (*pfn + nframes > e || *pfn + nframes < *pfn)
 				return FK_EOUTOFBOUND;
@@ -97,12 +97,12 @@ int lf_range_region(struct lockfree *lf, uint64_t paddr, uint64_t nframes, uint6
 	return FK_EOUTOFBOUND;
 }
 
-static uint64_t absent_bit(struct lf_region *r, uint64_t pfn)
+static uint64_t absent_bit(struct lf_chunk *r, uint64_t pfn)
 {
 	return pfn - lf_area0(r) * LF_AREA_FRAMES;
 }
 
-bool lf_absent_any(struct lf_region *r, uint64_t pfn, uint64_t n)
+bool lf_absent_any(struct lf_chunk *r, uint64_t pfn, uint64_t n)
 {
 	/* relaxed: absent bits change only in add/remove of the same range,
 	 * which the caller does not race with frees of it. */
@@ -115,7 +115,7 @@ bool lf_absent_any(struct lf_region *r, uint64_t pfn, uint64_t n)
 	return false;
 }
 
-static void absent_set(struct lf_region *r, uint64_t pfn, uint64_t n, bool on)
+static void absent_set(struct lf_chunk *r, uint64_t pfn, uint64_t n, bool on)
 {
 	for (uint64_t i = absent_bit(r, pfn); i < absent_bit(r, pfn) + n; i++) {
 		/* relaxed: see lf_absent_any. */
@@ -129,7 +129,7 @@ static void absent_set(struct lf_region *r, uint64_t pfn, uint64_t n, bool on)
 }
 
 /* Free [pfn, pfn+n) of r area by area, frames we own (no checks). */
-void lf_range_free(struct lf_region *r, uint64_t pfn, uint64_t n)
+void lf_range_free(struct lf_chunk *r, uint64_t pfn, uint64_t n)
 {
 	while (n) {
 		uint32_t k = (uint32_t)(pfn / LF_AREA_FRAMES - lf_area0(r));
@@ -153,7 +153,7 @@ static uint32_t areas_of(uint64_t pfn, uint64_t n)
  * first, then each area's bits and counter with release stores: a stale
  * reader that takes frames (acquire) sees the new range.
  */
-static void region_init(struct lf_region *r, uint64_t pfn, uint64_t n, int node)
+static void chunk_init(struct lf_chunk *r, uint64_t pfn, uint64_t n, int node)
 {
 	uint64_t a0 = pfn / LF_AREA_FRAMES;
 	uint32_t na = areas_of(pfn, n);
@@ -195,14 +195,14 @@ static void region_init(struct lf_region *r, uint64_t pfn, uint64_t n, int node)
 	}
 }
 
-static struct lf_region *region_new(uint32_t na, int node)
+static struct lf_chunk *chunk_new(uint32_t na, int node)
 {
 	uint32_t cap = 1;
 	while (cap < na)
 		cap <<= 1; /* size classes: a record serves any later range that fits */
 	/* 128-byte aligned areas: an area's counter and bit lines form one
 	 * aligned pair, which the adjacent-line prefetcher fetches together. */
-	size_t hdr = (sizeof(struct lf_region) + 127) & ~(size_t)127;
+	size_t hdr = (sizeof(struct lf_chunk) + 127) & ~(size_t)127;
 	size_t areas = (size_t)cap * sizeof(struct lf_area);
 	size_t abs = (size_t)cap * LF_AREA_WORDS * sizeof(uint64_t);
 	size_t fmap = (size_t)(cap + 63) / 64 * sizeof(uint64_t);
@@ -210,7 +210,7 @@ static struct lf_region *region_new(uint32_t na, int node)
 	char *m = lf_meta_alloc(hdr + areas + abs + fmap, node, &on_numa);
 	if (!m)
 		return NULL;
-	struct lf_region *r = (struct lf_region *)m;
+	struct lf_chunk *r = (struct lf_chunk *)m;
 	r->cap = cap;
 	r->bytes = hdr + areas + abs + fmap;
 	r->on_numa = on_numa;
@@ -222,9 +222,9 @@ static struct lf_region *region_new(uint32_t na, int node)
 }
 
 /* Re-add withdrawn frames [pfn, pfn+n) of live r (all absent). */
-static int revive(struct lockfree *lf, struct lf_region *r, uint64_t pfn, uint64_t n, int node)
+static int revive(struct lockfree *lf, struct lf_chunk *r, uint64_t pfn, uint64_t n, int node)
 {
-	if (pfn + n > region_end(r) || node != lf_region_node(r))
+	if (pfn + n > chunk_end(r) || node != lf_chunk_node(r))
 		return FK_EEXIST;
 	for (uint64_t i = absent_bit(r, pfn); i < absent_bit(r, pfn) + n; i++)
 		/* relaxed: see lf_absent_any. */
@@ -243,10 +243,10 @@ static int revive(struct lockfree *lf, struct lf_region *r, uint64_t pfn, uint64
 static int claim_dead(struct lockfree *lf, uint32_t na, int node)
 {
 	for (int pass = 0; pass < 2; pass++) {
-		unsigned nr = lf_nr_regions(lf);
+		unsigned nr = lf_nr_chunks(lf);
 		for (unsigned i = 0; i < nr; i++) {
-			struct lf_region *r = lf_region_at(lf, i);
-			if (!r || r->cap < na || (pass == 0 && lf_region_node(r) != node))
+			struct lf_chunk *r = lf_chunk_at(lf, i);
+			if (!r || r->cap < na || (pass == 0 && lf_chunk_node(r) != node))
 				continue;
 			int dead = LF_DEAD;
 			/* acquire: pairs with the release store of LF_DEAD in
@@ -275,46 +275,46 @@ int lf_add(void *state, uint64_t paddr, uint64_t nframes, int node)
 	/* Overlap check against live records. Concurrent adds of overlapping
 	 * ranges are a caller bug this does not detect (the core serialises
 	 * hot-plug of a range). */
-	unsigned nr = lf_nr_regions(lf);
+	unsigned nr = lf_nr_chunks(lf);
 	for (unsigned i = 0; i < nr; i++) {
-		struct lf_region *r = lf_region_at(lf, i);
-		if (!r || !lf_region_live(r) || pfn >= region_end(r) ||
-		    pfn + nframes <= region_start(r))
+		struct lf_chunk *r = lf_chunk_at(lf, i);
+		if (!r || !lf_chunk_live(r) || pfn >= chunk_end(r) ||
+		    pfn + nframes <= chunk_start(r))
 			continue;
-		if (pfn < region_start(r))
+		if (pfn < chunk_start(r))
 			return FK_EEXIST;
 		return revive(lf, r, pfn, nframes, node); /* withdrawn frames come back */
 	}
-	struct lf_region *r;
+	struct lf_chunk *r;
 	int idx = claim_dead(lf, na, node);
 	if (idx >= 0) {
-		r = lf_region_at(lf, (unsigned)idx);
-		lf_forget_region(lf, (unsigned)idx); /* reservations of its old range */
+		r = lf_chunk_at(lf, (unsigned)idx);
+		lf_forget_chunk(lf, (unsigned)idx); /* reservations of its old range */
 	} else {
-		r = region_new(na, node);
+		r = chunk_new(na, node);
 		if (!r)
 			return FK_ENOMEM;
 		/* relaxed: claims a slot index; publication is the release store. */
-		unsigned i = atomic_fetch_add_explicit(&lf->nr_regions, 1, memory_order_relaxed);
-		if (i >= LF_MAX_REGIONS) {
+		unsigned i = atomic_fetch_add_explicit(&lf->nr_chunks, 1, memory_order_relaxed);
+		if (i >= LF_MAX_CHUNKS) {
 			/* relaxed: undo the claim (a bound only). */
-			atomic_fetch_sub_explicit(&lf->nr_regions, 1, memory_order_relaxed);
+			atomic_fetch_sub_explicit(&lf->nr_chunks, 1, memory_order_relaxed);
 			lf_meta_free(r, r->bytes, r->on_numa);
-			return FK_ENOMEM; /* documented limit: LF_MAX_REGIONS records at once */
+			return FK_ENOMEM; /* documented limit: LF_MAX_CHUNKS records at once */
 		}
 		r->idx = i;
-		region_init(r, pfn, nframes, node);
-		/* release: pairs with the acquire in lf_region_at; publishes the
+		chunk_init(r, pfn, nframes, node);
+		/* release: pairs with the acquire in lf_chunk_at; publishes the
 		 * record's immutable fields. It is not live yet. */
-		atomic_store_explicit(&lf->regions[i], r, memory_order_release);
+		atomic_store_explicit(&lf->chunks[i], r, memory_order_release);
 		idx = (int)i;
 		goto publish;
 	}
-	region_init(r, pfn, nframes, node);
+	chunk_init(r, pfn, nframes, node);
 publish:
 	/* relaxed: a statistics total. */
 	atomic_fetch_add_explicit(&lf->nodes[node]->total, nframes, memory_order_relaxed);
-	/* release: pairs with lf_region_live's acquire. Linearisation point
+	/* release: pairs with lf_chunk_live's acquire. Linearisation point
 	 * of add_free_memory for a new or recycled record. */
 	atomic_store_explicit(&r->state, LF_LIVE, memory_order_release);
 	return 0;
@@ -331,8 +331,8 @@ int lf_remove(void *state, uint64_t paddr, uint64_t nframes)
 {
 	struct lockfree *lf = state;
 	uint64_t pfn;
-	struct lf_region *r;
-	int bad = lf_range_region(lf, paddr, nframes, &pfn, &r);
+	struct lf_chunk *r;
+	int bad = lf_range_chunk(lf, paddr, nframes, &pfn, &r);
 	if (bad)
 		return bad;
 	if (lf_absent_any(r, pfn, nframes))
@@ -382,20 +382,20 @@ int lf_remove(void *state, uint64_t paddr, uint64_t nframes)
 	/* relaxed: counters of withdrawn frames and of the node total; the
 	 * frames themselves are held by their set bits and taken quota. */
 	uint64_t absent = atomic_fetch_add_explicit(&r->nr_absent, nframes, memory_order_relaxed);
-	atomic_fetch_sub_explicit(&lf->nodes[lf_region_node(r)]->total, nframes,
+	atomic_fetch_sub_explicit(&lf->nodes[lf_chunk_node(r)]->total, nframes,
 	                          memory_order_relaxed);
-	if (absent + nframes == region_end(r) - region_start(r))
+	if (absent + nframes == chunk_end(r) - chunk_start(r))
 		/* release: pairs with the acquire CAS in claim_dead: every
 		 * withdrawal above happens-before the record's recycling. */
 		atomic_store_explicit(&r->state, LF_DEAD, memory_order_release);
 	return 0;
 }
 
-void lf_regions_destroy(struct lockfree *lf)
+void lf_chunks_destroy(struct lockfree *lf)
 {
-	unsigned nr = lf_nr_regions(lf);
+	unsigned nr = lf_nr_chunks(lf);
 	for (unsigned i = 0; i < nr; i++) {
-		struct lf_region *r = lf_region_at(lf, i);
+		struct lf_chunk *r = lf_chunk_at(lf, i);
 		if (r)
 			lf_meta_free(r, r->bytes, r->on_numa);
 	}
