@@ -1,0 +1,63 @@
+/*
+ * Frame tracker and FK_ENOMEM classifier of the stress suite (sc_track.c).
+ *
+ * The wrapper (sc_wrap.c) records, per frame of the tracked regions,
+ * whether the allocator holds it free and when that last changed. An
+ * FK_ENOMEM the workload gets is justified when it was injected, or when no
+ * 2^k-aligned block of 2^k frames (k = order of the request, the guarantee
+ * every allocator gives: alloc.h) lay free in an allowed region for the
+ * whole call; otherwise it is flagged, and a flagged one fails the run
+ * (issue 8, defects 1 and 6). sc_track.c explains the word format and the
+ * memory orders.
+ */
+#ifndef FK_SC_TRACK_H
+#define FK_SC_TRACK_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum { SC_ABSENT = 0, SC_FREE = 1, SC_HELD = 2, SC_FREEING = 3 };
+#define SC_MAX_TRACK 8
+#define SC_MAX_SLOTS 256
+
+/* Classification counts of the current run. */
+struct sc_enomem_counts {
+	_Atomic uint64_t total, injected, no_block, flagged;
+};
+extern struct sc_enomem_counts sc_enomem;
+
+/* alloc() failures injected in this thread (sc_wrap.c counts them). */
+extern _Thread_local uint64_t sc_tl_injected;
+
+/* Forget every tracked region and count (once per run, before it). */
+void sc_track_reset(void);
+/* Track a managed region's frames (before fk_mem_create / add_region). */
+int sc_track_add(uint64_t base, uint64_t nframes, int node);
+/* Record that [paddr, paddr + n frames) is now in `state`. */
+void sc_track_mark(uint64_t paddr, uint64_t n, unsigned state);
+/* Move the frames of [paddr, paddr + n frames) that are in state `from`
+ * to state `to` (CAS: a frame that moved on meanwhile is left alone). */
+void sc_track_move(uint64_t paddr, uint64_t n, unsigned from, unsigned to);
+
+/* Announce an allocation or removal in flight (the frames it takes are not
+ * known until it returns): me = sc_slot_me(), enter before the call, leave
+ * after the words are written. */
+int sc_slot_me(void);
+void sc_slot_enter(int me);
+void sc_slot_leave(int me);
+
+/* What the workload notes before an allocating call. */
+struct sc_call {
+	uint64_t seq0, injected0;
+};
+void sc_call_begin(struct sc_call *c);
+
+/*
+ * Classify an FK_ENOMEM that an allocating call (fk_alloc_segment of
+ * nframes with flags) just returned in this thread. Returns 1 and prints
+ * the evidence if the FK_ENOMEM is unjustified, else 0.
+ */
+int sc_enomem_classify(const struct sc_call *c, uint64_t nframes, unsigned flags, FILE *out);
+
+#endif /* FK_SC_TRACK_H */
