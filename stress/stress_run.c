@@ -1,0 +1,214 @@
+/*
+ * One stress run over one allocator (run_one): wrap the allocator
+ * (sc_wrap.c), create the memory, start the workers and the hot-plug
+ * thread, print progress, stop them, drop what is left, run the
+ * conservation check (sc_conservation.c plus the typed-frame counts here)
+ * and print the SUMMARY line. Also the run state `g` and fail().
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "stress.h"
+
+struct stress_state g;
+
+void fail(const char *fmt, ...)
+{
+	va_list ap;
+	unsigned k = atomic_fetch_add(&g.nfailures, 1);
+	if (k < 20) {
+		va_start(ap, fmt);
+		fprintf(stderr, "STRESS FAILURE [%s]: ", g.alloc_name ? g.alloc_name : "?");
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+		va_end(ap);
+	} else if (k == 20) {
+		fprintf(stderr, "STRESS FAILURE [%s]: more failures, not shown\n",
+		        g.alloc_name ? g.alloc_name : "?");
+	}
+	atomic_store(&g.failed, 1);
+	if (!g.keep_going)
+		atomic_store(&g.stop, 1);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int run_one(const char *alloc_name, struct run_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	const struct fk_allocator_ops *real = fk_allocator_find(alloc_name);
+	if (!real)
+		return 1; /* main checked the name */
+	memset(&g.c, 0, sizeof(g.c));
+	for (int k = 0; k < NPUB; k++)
+		atomic_store(&g.published[k], 0);
+	atomic_store(&g.stop, 0);
+	atomic_store(&g.failed, 0);
+	atomic_store(&g.nfailures, 0);
+	atomic_store(&g.workers_done, 0);
+	g.nmail = 0;
+	memset(g.hot_present, 0, sizeof(g.hot_present));
+	g.alloc_name = alloc_name;
+
+	struct fk_region_config regs[3] = {
+	    {M0_BASE, M_FRAMES, 0, 0},
+	    {M1_BASE, M_FRAMES, 1, 0},
+	    {U_BASE, U_FRAMES, 0, FK_REGION_UNMANAGED},
+	};
+	struct fk_mem_config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.regions = regs;
+	cfg.nr_regions = 3;
+	cfg.nr_nodes = NR_NODES;
+	cfg.raw_tracking = 1;
+	cfg.allocator_ops = sc_wrap(real, g.faults);
+	/* Every managed range the allocator may hold, for the FK_ENOMEM check. */
+	sc_track_add(M0_BASE, M_FRAMES, 0);
+	sc_track_add(M1_BASE, M_FRAMES, 1);
+	for (unsigned k = 0; k < HOT_N; k++)
+		sc_track_add(HOT_BASE(k), HOT_FRAMES, (int)(2 + k));
+	cfg.alloc.lock = g.run_lock;
+	fk_variant_apply(&cfg, g.run_variant);
+	int rc = fk_mem_create(&cfg, &g.mem);
+	if (rc) {
+		fprintf(stderr, "fk_mem_create(%s) -> %s\n", alloc_name, E(rc));
+		return 1;
+	}
+	atomic_store(&sc_fault_armed, g.faults > 0);
+
+	struct worker *ws = calloc((size_t)g.threads, sizeof(*ws));
+	double t0 = now_s();
+	for (int i = 0; i < g.threads; i++) {
+		ws[i].id = i;
+		ws[i].rng = sc_splitmix(g.seed * 7919u + (uint64_t)i) | 1;
+		pthread_create(&ws[i].th, NULL, worker_main, &ws[i]);
+	}
+	pthread_t hot;
+	if (g.hotplug)
+		pthread_create(&hot, NULL, hotplug_main, NULL);
+	double next = t0 + g.progress;
+	while (!atomic_load(&g.stop) && atomic_load(&g.workers_done) < g.threads &&
+	       now_s() - t0 < g.seconds) {
+		usleep(5000);
+		if (g.progress > 0 && now_s() >= next) {
+			uint64_t ops = 0;
+			for (int i = 0; i < g.threads; i++)
+				ops += atomic_load_explicit(&ws[i].nops_seen, memory_order_relaxed);
+			double el = now_s() - t0;
+			fprintf(stderr,
+			        "progress: %s %.0f/%.0fs ops=%" PRIu64 " ops/s=%.0f errors=%u"
+			        " enomem=%" PRIu64 " unjustified=%" PRIu64 "\n",
+			        alloc_name, el, g.seconds, ops, ops / el, atomic_load(&g.nfailures),
+			        atomic_load(&g.c.enomem), atomic_load(&sc_enomem.flagged));
+			next += g.progress;
+		}
+	}
+	atomic_store(&g.stop, 1);
+	for (int i = 0; i < g.threads; i++)
+		pthread_join(ws[i].th, NULL);
+	if (g.hotplug)
+		pthread_join(hot, NULL);
+	res->secs = now_s() - t0;
+	atomic_store(&sc_fault_armed, 0);
+
+	/* Quiescent: drop what is left in the mailbox, remove hot regions. */
+	fk_thread_enter(g.mem);
+	for (int i = 0; i < g.nmail; i++)
+		item_release(g.mem, &g.mail[i]);
+	g.nmail = 0;
+	fk_mem_alloc_drain(g.mem);
+	for (unsigned k = 0; k < HOT_N; k++) {
+		if (!g.hot_present[k])
+			continue;
+		rc = fk_mem_remove_region(g.mem, HOT_BASE(k));
+		EXPECT(rc == 0, "remove_region(hot %u) when idle -> %s", k, E(rc));
+		if (rc == 0) {
+			CNT(hot_remove);
+			g.hot_present[k] = 0;
+			hot_check_gone(k);
+		}
+	}
+
+	/* Conservation. */
+	struct sc_region sregs[3 + HOT_N];
+	size_t nr = 0;
+	for (int i = 0; i < 3; i++)
+		sregs[nr++] =
+		    (struct sc_region){regs[i].base, regs[i].nframes, regs[i].node, regs[i].flags};
+	for (unsigned k = 0; k < HOT_N; k++)
+		if (g.hot_present[k]) /* removal failed above: still check its slots */
+			sregs[nr++] = (struct sc_region){HOT_BASE(k), HOT_FRAMES, (int)(2 + k), 0};
+	int bad = sc_check_conservation(g.mem, sregs, nr, stderr);
+	bad += sc_check_wrap_balance(stderr);
+	uint64_t im = atomic_load(&g.c.init_ok_managed), dm = atomic_load(&g.c.drop_managed);
+	uint64_t iu = atomic_load(&g.c.init_ok_unmanaged), du = atomic_load(&g.c.drop_unmanaged);
+	if (im != dm || iu != du) {
+		bad++;
+		fprintf(stderr,
+		        "CONSERVATION: typed frames initialised/dropped: managed %" PRIu64
+		        "/%" PRIu64 ", unmanaged %" PRIu64 "/%" PRIu64 "\n",
+		        im, dm, iu, du);
+	}
+	fk_thread_leave(g.mem);
+	struct fk_leak_report lr;
+	rc = fk_mem_destroy(g.mem, &lr);
+	if (rc) {
+		bad++;
+		fprintf(stderr,
+		        "CONSERVATION: fk_mem_destroy -> %s (referenced=%" PRIu64 " raw=%" PRIu64
+		        ")\n",
+		        E(rc), lr.frames_referenced, lr.frames_raw);
+	}
+	g.mem = NULL;
+
+	for (int i = 0; i < g.threads; i++) {
+		res->ops += ws[i].nops;
+		for (int k = 0; k < NR_OPS; k++) {
+			res->per_op[k] += ws[i].ops[k];
+			res->ok_op[k] += ws[i].ok[k];
+		}
+	}
+	free(ws);
+	res->ok = !bad && !atomic_load(&g.failed) && atomic_load(&sc_enomem.flagged) == 0;
+
+	printf("SUMMARY allocator=%s lock=%s threads=%d seconds=%.2f ops=%" PRIu64 " seed=%" PRIu64
+	       " faults=%g variant=%s",
+	       alloc_name, g.run_lock, g.threads, res->secs, res->ops, g.seed, g.faults,
+	       g.run_variant->name);
+	for (int k = 0; k < NR_OPS; k++)
+		printf(" %s=%" PRIu64 "/%" PRIu64, op_name[k], res->ok_op[k], res->per_op[k]);
+	printf(" | from_in_use: same=%" PRIu64 " other=%" PRIu64 " busy=%" PRIu64 " unused=%" PRIu64
+	       " unique=%" PRIu64 " oob=%" PRIu64,
+	       atomic_load(&g.c.fiu_ok_same), atomic_load(&g.c.fiu_ok_other),
+	       atomic_load(&g.c.fiu_busy), atomic_load(&g.c.fiu_unused),
+	       atomic_load(&g.c.fiu_unique), atomic_load(&g.c.fiu_oob));
+	printf(" | hotplug: add=%" PRIu64 " add_fail=%" PRIu64 " remove=%" PRIu64
+	       " refused_held=%" PRIu64 " refused_busy=%" PRIu64,
+	       atomic_load(&g.c.hot_add), atomic_load(&g.c.hot_add_fail),
+	       atomic_load(&g.c.hot_remove), atomic_load(&g.c.hot_refused_held),
+	       atomic_load(&g.c.hot_refused_busy));
+	printf(" | enomem=%" PRIu64 " (injected=%" PRIu64 " no_free_block=%" PRIu64
+	       " unjustified=%" PRIu64 ") injected_alloc=%" PRIu64 " injected_add=%" PRIu64
+	       " init_faults=%" PRIu64 " mail=%" PRIu64 " frames_out=%" PRIu64
+	       " frames_back=%" PRIu64,
+	       atomic_load(&g.c.enomem), atomic_load(&sc_enomem.injected),
+	       atomic_load(&sc_enomem.no_block), atomic_load(&sc_enomem.flagged),
+	       atomic_load(&sc_wstats.injected_alloc),
+	       atomic_load(&sc_wstats.injected_add), atomic_load(&g.c.init_faults),
+	       atomic_load(&g.c.mail_moves), atomic_load(&sc_wstats.alloc_frames),
+	       atomic_load(&sc_wstats.dealloc_frames));
+	printf(" conservation=%s\n", res->ok ? "OK" : "FAILED");
+	fflush(stdout);
+	return res->ok ? 0 : 1;
+}

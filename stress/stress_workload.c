@@ -1,0 +1,78 @@
+/*
+ * The stress workload: the table of operations (name, weight, function),
+ * the weighted random choice of the next one, and the worker loop that
+ * runs them until the run stops, then releases everything it holds.
+ * Adding an operation: stress/README.md.
+ */
+#include <stdatomic.h>
+
+#include "stress.h"
+
+/* Names (SUMMARY line) and relative weights, in enum op order. */
+const char *const op_name[NR_OPS] = {
+    "alloc_seg", "alloc_frame", "split",       "slice",     "next",      "clone",     "drop",
+    "into_raw",  "from_raw",    "from_in_use", "publish",   "race_drop", "view",      "mail_put",
+    "mail_take", "from_frame",  "unique",      "unmanaged", "bad_args",  "hot_alloc",
+};
+static const unsigned op_weight[NR_OPS] = {
+    12, 6, 6, 5, 5, 6, 10, 5, 0 /* from_raw: driven by into_raw */, 10, 4, 3,
+    5,  3, 3, 2, 3, 4, 3,  2,
+};
+
+typedef int (*op_fn)(struct worker *);
+static const op_fn op_table[NR_OPS] = {
+    op_alloc_seg,  op_alloc_frame, op_split,     op_slice,    op_next,
+    op_clone,      op_drop,        op_into_raw,  op_from_raw, op_from_in_use,
+    op_publish,    op_race_drop,   op_view,      op_mail_put, op_mail_take,
+    op_from_frame, op_unique,      op_unmanaged, op_bad_args, op_hot_alloc,
+};
+
+static unsigned weight_total;
+
+/* Once, before the first run. */
+void workload_init(void)
+{
+	for (int k = 0; k < NR_OPS; k++)
+		weight_total += op_weight[k];
+}
+
+static enum op choose(struct worker *w)
+{
+	/* Raw items get restored with the same odds as they were made. */
+	if (pick(w, M_RAW) >= 0 && sc_chance(&w->rng, 0.15))
+		return OP_FROM_RAW;
+	unsigned r = (unsigned)sc_below(&w->rng, weight_total);
+	for (int k = 0; k < NR_OPS; k++) {
+		if (r < op_weight[k])
+			return (enum op)k;
+		r -= op_weight[k];
+	}
+	return OP_DROP;
+}
+
+void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	tl_id = w->id;
+	tl_init_fail_at = -1;
+	sc_fault_seed(g.seed * 1000003u + (uint64_t)w->id);
+	int rc = fk_thread_enter(g.mem);
+	EXPECT(rc == 0, "fk_thread_enter -> %s", E(rc));
+	while (!atomic_load_explicit(&g.stop, memory_order_relaxed) && w->nops < g.ops_limit) {
+		enum op k = choose(w);
+		if (k == OP_HOT_ALLOC && !g.hotplug)
+			k = OP_DROP;
+		w->ops[k]++;
+		w->ok[k] += (uint64_t)op_table[k](w);
+		w->nops++;
+		/* relaxed: a statistic for the progress line only */
+		atomic_store_explicit(&w->nops_seen, w->nops, memory_order_relaxed);
+	}
+	while (w->n > 0) {
+		item_release(g.mem, &w->items[w->n - 1]);
+		w->n--;
+	}
+	fk_thread_leave(g.mem);
+	atomic_fetch_add(&g.workers_done, 1);
+	return NULL;
+}
