@@ -78,7 +78,7 @@ static void bm_alloc_raw(gb_state *st, void *arg)
 		if (tid == 0 && !pool->err) {
 			uint64_t n = (uint64_t)nthreads * (uint64_t)held;
 			for (uint64_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
-				uint64_t j = bench_rand(&rng) % (i + 1), x = pool->block[i];
+				uint64_t j = fk_rand_next(&rng) % (i + 1), x = pool->block[i];
 				pool->block[i] = pool->block[j];
 				pool->block[j] = x;
 			}
@@ -113,7 +113,7 @@ static void bm_alloc_raw(gb_state *st, void *arg)
 				if (bench_over_budget(st, env))
 					break;
 				for (int i = 0; i < RANDOM_BATCH; i++) {
-					uint64_t k = bench_rand(&rng) % (uint64_t)held;
+					uint64_t k = fk_rand_next(&rng) % (uint64_t)held;
 					err = ops->dealloc(state, mine[k], nframes);
 					if (err)
 						goto fail;

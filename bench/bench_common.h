@@ -22,6 +22,7 @@
 
 #include <framekit/framekit.h>
 
+#include "fk_rand.h" /* per-thread PRNG (tests/fk_rand.h) */
 #include "gbench_c.h"
 
 #define BENCH_MEM_BASE       ((uint64_t)1 << 32)
@@ -215,17 +216,6 @@ void bench_hist_merge(struct bench_hist_shared *into, const struct bench_hist *h
 void bench_hist_reset(struct bench_hist_shared *h);
 /* Counters "<name>_p50_ns" and "<name>_p99_ns" (call from one thread only). */
 void bench_hist_report(gb_state *st, const char *name, struct bench_hist_shared *h);
-
-/* Small per-thread PRNG (xorshift64*). */
-static inline uint64_t bench_rand(uint64_t *s)
-{
-	uint64_t x = *s;
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545F4914F6CDD1DULL;
-}
 
 uint64_t bench_now_ns(void);
 uint64_t bench_thread_cpu_ns(void);

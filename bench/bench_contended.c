@@ -244,7 +244,7 @@ static void bm_pipeline(gb_state *st, void *arg)
 				}
 			} else {
 				for (int i = 0; i < 64 && !err; i++) {
-					uint64_t r = bench_rand(&rng);
+					uint64_t r = fk_rand_next(&rng);
 					/* relaxed: see pipe_produce */
 					uint64_t base = atomic_load_explicit(
 					    &p->recent[r % PIPE_RECENT], memory_order_relaxed);
@@ -334,7 +334,7 @@ static void bm_shared_slice(gb_state *st, void *arg)
 		}
 		while (bench_keep_running(st, env, SLICE_BATCH)) {
 			for (int i = 0; i < SLICE_BATCH; i++) {
-				uint64_t from = bench_rand(&rng) % (SLICE_BUF - len + 1);
+				uint64_t from = fk_rand_next(&rng) % (SLICE_BUF - len + 1);
 				fk_segment s;
 				int timed = (ops++ & SAMPLE_MASK) == 0;
 				uint64_t t0 = timed ? bench_now_ns() : 0;

@@ -77,7 +77,7 @@ static void bm_lookup(gb_state *st, void *arg)
 			if (bench_over_budget(st, env))
 				goto out;
 			for (int i = 0; i < LOOKUP_BATCH; i++) {
-				uint64_t r = bench_rand(&rng);
+				uint64_t r = fk_rand_next(&rng);
 				uint64_t pa = atomic_load_explicit(&p->paddr[r % LOOKUP_POOL],
 				                                   memory_order_relaxed);
 				fk_frame f;

@@ -12,7 +12,7 @@
 
 #include <framekit/framekit.h>
 
-#include "sc_rand.h"
+#include "fk_rand.h"
 #include "sc_track.h"
 #include "sc_wrap.h"
 
@@ -30,13 +30,13 @@ struct sc_wrap_state {
 
 void sc_fault_seed(uint64_t seed)
 {
-	sc_fault_rng = sc_splitmix(seed) | 1;
+	sc_fault_rng = fk_rand_mix(seed) | 1;
 }
 
 static int sc_fault_roll(void)
 {
 	return atomic_load_explicit(&sc_fault_armed, memory_order_relaxed) &&
-	       sc_chance(&sc_fault_rng, sc_fault_p);
+	       fk_rand_chance(&sc_fault_rng, sc_fault_p);
 }
 
 static int sc_wrap_create(const struct fk_alloc_params *params, unsigned nr_nodes,

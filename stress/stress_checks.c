@@ -86,8 +86,8 @@ int arm_init_fault(struct worker *w, const struct fk_meta_type *t, uint64_t nfra
 	tl_init_failed = 0;
 	tl_init_fail_at = -1;
 	tl_on_drop = 0;
-	if (t && g.faults > 0 && sc_chance(&w->rng, g.faults)) {
-		tl_init_fail_at = (int)sc_below(&w->rng, nframes);
+	if (t && g.faults > 0 && fk_rand_chance(&w->rng, g.faults)) {
+		tl_init_fail_at = (int)fk_rand_below(&w->rng, nframes);
 		return 1;
 	}
 	return 0;

@@ -29,14 +29,14 @@ void hot_check_gone(unsigned k)
 
 void *hotplug_main(void *arg)
 {
-	uint64_t rng = sc_splitmix(g.seed ^ 0x407);
+	uint64_t rng = fk_rand_mix(g.seed ^ 0x407);
 	(void)arg;
 	tl_id = 1000;
 	tl_init_fail_at = -1;
 	sc_fault_seed(g.seed ^ 0x407);
 	fk_thread_enter(g.mem);
 	while (!atomic_load_explicit(&g.stop, memory_order_relaxed)) {
-		unsigned k = (unsigned)sc_below(&rng, HOT_N);
+		unsigned k = (unsigned)fk_rand_below(&rng, HOT_N);
 		struct fk_region_config cfg = hot_cfg(k);
 		int rc;
 		if (!g.hot_present[k]) {
@@ -71,7 +71,7 @@ void *hotplug_main(void *arg)
 			EXPECT(f.paddr >= cfg.base &&
 			           f.paddr < cfg.base + HOT_FRAMES * FK_PAGE_SIZE,
 			       "strict alloc on node %u gave 0x%" PRIx64, 2 + k, f.paddr);
-			int raw = sc_chance(&rng, 0.5);
+			int raw = fk_rand_chance(&rng, 0.5);
 			uint64_t pa = f.paddr;
 			if (raw) /* a raw reference pins the region just the same */
 				fk_frame_into_raw(g.mem, &f, &pa);

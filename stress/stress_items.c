@@ -54,7 +54,7 @@ struct item *push(struct worker *w)
 {
 	if (w->n == MAX_ITEMS) {
 		/* Full: release a random one to make room. */
-		uint64_t i = sc_below(&w->rng, (uint64_t)w->n);
+		uint64_t i = fk_rand_below(&w->rng, (uint64_t)w->n);
 		item_release(g.mem, &w->items[i]);
 		w->items[i] = w->items[--w->n];
 	}
@@ -93,7 +93,7 @@ int pick(struct worker *w, unsigned mask)
 {
 	if (w->n == 0)
 		return -1;
-	int start = (int)sc_below(&w->rng, (uint64_t)w->n);
+	int start = (int)fk_rand_below(&w->rng, (uint64_t)w->n);
 	for (int k = 0; k < w->n; k++) {
 		int i = (start + k) % w->n;
 		if (mask & (1u << w->items[i].kind))
@@ -104,7 +104,7 @@ int pick(struct worker *w, unsigned mask)
 
 const struct fk_meta_type *rand_type(struct worker *w)
 {
-	switch (sc_below(&w->rng, 4)) {
+	switch (fk_rand_below(&w->rng, 4)) {
 	case 0:
 		return NULL;
 	case 1:

@@ -12,18 +12,18 @@
 
 int op_alloc_seg(struct worker *w)
 {
-	uint64_t r = sc_below(&w->rng, 100), n;
+	uint64_t r = fk_rand_below(&w->rng, 100), n;
 	if (r < 70)
-		n = 1 + sc_below(&w->rng, 8);
+		n = 1 + fk_rand_below(&w->rng, 8);
 	else if (r < 96)
-		n = 9 + sc_below(&w->rng, 56);
+		n = 9 + fk_rand_below(&w->rng, 56);
 	else
-		n = 65 + sc_below(&w->rng, 448);
+		n = 65 + fk_rand_below(&w->rng, 448);
 	unsigned flags = 0;
-	if (sc_chance(&w->rng, 0.2))
+	if (fk_rand_chance(&w->rng, 0.2))
 		flags |= FK_ALLOC_ALIGNED;
-	if (sc_chance(&w->rng, 0.3))
-		flags |= FK_ALLOC_NODE(sc_below(&w->rng, 2));
+	if (fk_rand_chance(&w->rng, 0.3))
+		flags |= FK_ALLOC_NODE(fk_rand_below(&w->rng, 2));
 	const struct fk_meta_type *t = rand_type(w);
 	arm_init_fault(w, t, n);
 	fk_segment s;
@@ -82,13 +82,13 @@ int op_alloc_frame(struct worker *w)
 /* Claim frames of the unmanaged region by address (segment or unique). */
 int op_unmanaged(struct worker *w)
 {
-	uint64_t n = 1 + sc_below(&w->rng, 4);
-	uint64_t first = sc_below(&w->rng, U_FRAMES - n + 1);
+	uint64_t n = 1 + fk_rand_below(&w->rng, 4);
+	uint64_t first = fk_rand_below(&w->rng, U_FRAMES - n + 1);
 	uint64_t s = U_BASE + first * FK_PAGE_SIZE, e = s + n * FK_PAGE_SIZE;
-	const struct fk_meta_type *t = sc_chance(&w->rng, 0.5) ? &type_a : &type_b;
+	const struct fk_meta_type *t = fk_rand_chance(&w->rng, 0.5) ? &type_a : &type_b;
 	arm_init_fault(w, t, n);
 	int rc;
-	if (n == 1 && sc_chance(&w->rng, 0.3)) {
+	if (n == 1 && fk_rand_chance(&w->rng, 0.3)) {
 		fk_unique_frame u;
 		rc = fk_unique_frame_from_unused(g.mem, s, t, init_meta, t->ctx, &u);
 		if (rc == 0) {
@@ -120,8 +120,8 @@ int op_unmanaged(struct worker *w)
 /* Short-lived allocation from a hot-plug node (strict): races removal. */
 int op_hot_alloc(struct worker *w)
 {
-	unsigned k = (unsigned)sc_below(&w->rng, HOT_N);
-	uint64_t n = 1 + sc_below(&w->rng, 4);
+	unsigned k = (unsigned)fk_rand_below(&w->rng, HOT_N);
+	uint64_t n = 1 + fk_rand_below(&w->rng, 4);
 	fk_segment s;
 	tl_init_fail_at = -1;
 	tl_init_index = 0;

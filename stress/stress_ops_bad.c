@@ -13,7 +13,7 @@ int op_bad_args(struct worker *w)
 	int rc;
 	fk_segment l, r, o;
 	fk_frame f;
-	switch (sc_below(&w->rng, 8)) {
+	switch (fk_rand_below(&w->rng, 8)) {
 	case 0: { /* split at 0, at size, unaligned */
 		int i = pick(w, M_SEG);
 		if (i < 0)
@@ -22,7 +22,7 @@ int op_bad_args(struct worker *w)
 		fk_segment keep = it->s;
 		uint64_t size = fk_segment_size(&it->s);
 		uint64_t offs[3] = {0, size, FK_PAGE_SIZE / 2};
-		uint64_t off = offs[sc_below(&w->rng, 3)];
+		uint64_t off = offs[fk_rand_below(&w->rng, 3)];
 		rc = fk_segment_split(g.mem, &it->s, off, &l, &r);
 		EXPECT((rc == FK_EINVAL || rc == FK_ENOTALIGNED) && it->s.start == keep.start &&
 		           it->s.end == keep.end && it->s.region == keep.region,
@@ -37,7 +37,7 @@ int op_bad_args(struct worker *w)
 		uint64_t size = fk_segment_size(&it->s);
 		uint64_t from[4] = {0, FK_PAGE_SIZE, UINT64_MAX - FK_PAGE_SIZE + 1, size};
 		uint64_t to[4] = {size + FK_PAGE_SIZE, 0, UINT64_MAX - FK_PAGE_SIZE + 1, 1};
-		unsigned k = (unsigned)sc_below(&w->rng, 4);
+		unsigned k = (unsigned)fk_rand_below(&w->rng, 4);
 		rc = fk_segment_slice(g.mem, &it->s, from[k], to[k], &o);
 		int want = k == 3 ? FK_ENOTALIGNED : FK_EINVAL;
 		EXPECT(rc == want || (k == 3 && rc == FK_EINVAL),
@@ -55,7 +55,7 @@ int op_bad_args(struct worker *w)
 		return 1;
 	case 3: /* from_unused on a managed frame */
 		rc = fk_frame_from_unused(g.mem,
-		                          M0_BASE + sc_below(&w->rng, M_FRAMES) * FK_PAGE_SIZE,
+		                          M0_BASE + fk_rand_below(&w->rng, M_FRAMES) * FK_PAGE_SIZE,
 		                          &type_a, init_meta, type_ctx(&type_a), &f);
 		EXPECT(rc == FK_EMANAGED || rc == FK_EINUSE || rc == FK_EBUSY || rc == FK_EUNIQUE,
 		       "frame_from_unused(managed) -> %s", E(rc));

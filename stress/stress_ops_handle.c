@@ -17,7 +17,7 @@ int op_split(struct worker *w)
 	uint64_t n = fk_segment_nframes(&it->s);
 	if (n < 2)
 		return 0;
-	uint64_t off = (1 + sc_below(&w->rng, n - 1)) * FK_PAGE_SIZE;
+	uint64_t off = (1 + fk_rand_below(&w->rng, n - 1)) * FK_PAGE_SIZE;
 	fk_segment l, r, orig = it->s;
 	int rc = fk_segment_split(g.mem, &it->s, off, &l, &r);
 	EXPECT(rc == 0, "split(%" PRIu64 " of %" PRIu64 ") -> %s", off, n, E(rc));
@@ -45,7 +45,7 @@ int op_slice(struct worker *w)
 		return 0;
 	struct item *it = &w->items[i];
 	uint64_t n = fk_segment_nframes(&it->s);
-	uint64_t a = sc_below(&w->rng, n + 1), b = sc_below(&w->rng, n + 1);
+	uint64_t a = fk_rand_below(&w->rng, n + 1), b = fk_rand_below(&w->rng, n + 1);
 	if (a > b) {
 		uint64_t t = a;
 		a = b;
@@ -204,7 +204,7 @@ int op_from_raw(struct worker *w)
 	}
 	uint64_t n = (it.re - it.rs) / FK_PAGE_SIZE;
 	/* Wrong type must be refused without consuming the raw references. */
-	if (it.ftype && sc_chance(&w->rng, 0.2)) {
+	if (it.ftype && fk_rand_chance(&w->rng, 0.2)) {
 		fk_segment bad;
 		const struct fk_meta_type *wrong = it.ftype == &type_a ? &type_b : &type_a;
 		rc = fk_segment_from_raw(g.mem, it.rs, it.re, wrong, &bad);
@@ -212,7 +212,7 @@ int op_from_raw(struct worker *w)
 		if (rc == 0)
 			fk_segment_drop(g.mem, &bad);
 	}
-	uint64_t cut = n >= 2 && sc_chance(&w->rng, 0.3) ? 1 + sc_below(&w->rng, n - 1) : n;
+	uint64_t cut = n >= 2 && fk_rand_chance(&w->rng, 0.3) ? 1 + fk_rand_below(&w->rng, n - 1) : n;
 	uint64_t mid = it.rs + cut * FK_PAGE_SIZE;
 	fk_segment s1, s2;
 	rc = fk_segment_from_raw(g.mem, it.rs, mid, it.htype, &s1);
@@ -263,7 +263,7 @@ int op_view(struct worker *w)
 	rc = fk_segment_downcast(g.mem, &it->s, wrong);
 	EXPECT(rc == FK_ETYPE && it->s.type == NULL && it->s.start == before.start,
 	       "downcast to wrong type -> %s", E(rc));
-	if (sc_chance(&w->rng, 0.7)) {
+	if (fk_rand_chance(&w->rng, 0.7)) {
 		rc = fk_segment_downcast(g.mem, &it->s, it->ftype);
 		EXPECT(rc == 0 && it->s.type == it->ftype, "downcast to own type -> %s", E(rc));
 		if (rc == 0)
@@ -310,7 +310,7 @@ int op_unique(struct worker *w)
 		EXPECT(rc == 0 && rc0 == FK_REF_UNIQUE,
 		       "unique frame 0x%" PRIx64 ": refcount_at -> %s, refcount %" PRIu64,
 		       it->u.paddr, E(rc), rc0);
-		if (sc_chance(&w->rng, 0.5)) {
+		if (fk_rand_chance(&w->rng, 0.5)) {
 			fk_frame f;
 			uint64_t pa = it->u.paddr;
 			rc = fk_unique_frame_into_shared(g.mem, &it->u, &f);

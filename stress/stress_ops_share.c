@@ -14,7 +14,7 @@
 int op_from_in_use(struct worker *w)
 {
 	uint64_t v =
-	    atomic_load_explicit(&g.published[sc_below(&w->rng, NPUB)], memory_order_relaxed);
+	    atomic_load_explicit(&g.published[fk_rand_below(&w->rng, NPUB)], memory_order_relaxed);
 	if (!v)
 		return 0;
 	uint64_t pa = v & ~(FK_PAGE_SIZE - 1), gen12 = v & (FK_PAGE_SIZE - 1);
@@ -58,7 +58,7 @@ int op_from_in_use(struct worker *w)
 	} else {
 		CNT(fiu_ok_other);
 	}
-	if (sc_chance(&w->rng, 0.5)) {
+	if (fk_rand_chance(&w->rng, 0.5)) {
 		/* Short hold; re-check the canary just before our drop (a revived
 		 * frame would have been poisoned by the real last drop by now). */
 		if (t == &type_a || t == &type_b)
@@ -77,7 +77,7 @@ static void publish_pa(struct worker *w, uint64_t pa, const void *meta,
 	uint64_t gen12 = 0;
 	if (ft == &type_a || ft == &type_b)
 		gen12 = ((const struct smeta *)meta)->gen & 0xfff;
-	atomic_store_explicit(&g.published[sc_below(&w->rng, NPUB)], pa | gen12,
+	atomic_store_explicit(&g.published[fk_rand_below(&w->rng, NPUB)], pa | gen12,
 	                      memory_order_relaxed);
 }
 
@@ -90,7 +90,7 @@ int op_publish(struct worker *w)
 	if (it->kind == IT_FRAME) {
 		publish_pa(w, it->f.paddr, fk_frame_meta(&it->f), it->ftype);
 	} else {
-		uint64_t k = sc_below(&w->rng, fk_segment_nframes(&it->s));
+		uint64_t k = fk_rand_below(&w->rng, fk_segment_nframes(&it->s));
 		publish_pa(w, it->s.start + k * FK_PAGE_SIZE, fk_segment_meta(&it->s, k),
 		           it->ftype);
 	}
@@ -109,7 +109,7 @@ int op_race_drop(struct worker *w)
 		return 0;
 	}
 	publish_pa(w, f.paddr, fk_frame_meta(&f), &type_a);
-	for (unsigned k = sc_below(&w->rng, 64); k; k--)
+	for (unsigned k = fk_rand_below(&w->rng, 64); k; k--)
 		atomic_signal_fence(memory_order_seq_cst);
 	rc = fk_frame_drop(g.mem, &f);
 	EXPECT(rc == 0, "race_drop: drop -> %s", E(rc));
@@ -141,7 +141,7 @@ int op_mail_take(struct worker *w)
 	int got = 0;
 	pthread_mutex_lock(&g.mail_lock);
 	if (g.nmail > 0) {
-		int k = (int)sc_below(&w->rng, (uint64_t)g.nmail);
+		int k = (int)fk_rand_below(&w->rng, (uint64_t)g.nmail);
 		it = g.mail[k];
 		g.mail[k] = g.mail[--g.nmail];
 		got = 1;

@@ -91,7 +91,7 @@ int run_one(const char *alloc_name, struct run_result *res)
 	double t0 = now_s();
 	for (int i = 0; i < g.threads; i++) {
 		ws[i].id = i;
-		ws[i].rng = sc_splitmix(g.seed * 7919u + (uint64_t)i) | 1;
+		ws[i].rng = fk_rand_mix(g.seed * 7919u + (uint64_t)i) | 1;
 		pthread_create(&ws[i].th, NULL, worker_main, &ws[i]);
 	}
 	pthread_t hot;

@@ -39,9 +39,9 @@ void workload_init(void)
 static enum op choose(struct worker *w)
 {
 	/* Raw items get restored with the same odds as they were made. */
-	if (pick(w, M_RAW) >= 0 && sc_chance(&w->rng, 0.15))
+	if (pick(w, M_RAW) >= 0 && fk_rand_chance(&w->rng, 0.15))
 		return OP_FROM_RAW;
-	unsigned r = (unsigned)sc_below(&w->rng, weight_total);
+	unsigned r = (unsigned)fk_rand_below(&w->rng, weight_total);
 	for (int k = 0; k < NR_OPS; k++) {
 		if (r < op_weight[k])
 			return (enum op)k;

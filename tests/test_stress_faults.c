@@ -126,10 +126,10 @@ static void run(const char *name, const struct fk_variant *v)
 	int failures0 = fk_test_failures;
 
 	for (int it = 0; it < 400; it++) {
-		uint64_t n = 1 + sc_below(&rng, 12);
+		uint64_t n = 1 + fk_rand_below(&rng, 12);
 		int k;
 		/* Keep some frames allocated so failures happen next to live ones. */
-		int h = (int)sc_below(&rng, 8);
+		int h = (int)fk_rand_below(&rng, 8);
 		if (held[h].region) {
 			rc = fk_segment_drop(mem, &held[h]);
 			EXPECT(rc == 0, "drop -> %s", fk_strerror_name(rc));
@@ -142,12 +142,12 @@ static void run(const char *name, const struct fk_variant *v)
 		uint64_t d0 = on_drops;
 		fk_segment seg;
 		fk_unique_frame uf;
-		switch (sc_below(&rng, 5)) {
+		switch (fk_rand_below(&rng, 5)) {
 		case 0: /* the allocator fails */
 			atomic_store(&sc_fault_armed, 1);
 			arm(-1);
 			rc = fk_alloc_segment(mem, n, &type, init, NULL,
-			                      sc_chance(&rng, 0.5) ? FK_ALLOC_ALIGNED : 0, &seg);
+			                      fk_rand_chance(&rng, 0.5) ? FK_ALLOC_ALIGNED : 0, &seg);
 			atomic_store(&sc_fault_armed, 0);
 			EXPECT(rc == FK_ENOMEM && init_calls == 0,
 			      "alloc with failing allocator -> %s, %d init calls",
@@ -155,10 +155,10 @@ static void run(const char *name, const struct fk_variant *v)
 			same(mem, &s, "failed allocation");
 			break;
 		case 1: /* init fails at frame k of an allocation */
-			k = (int)sc_below(&rng, n);
+			k = (int)fk_rand_below(&rng, n);
 			arm(k);
 			rc = fk_alloc_segment(mem, n, &type, init, NULL,
-			                      FK_ALLOC_NODE(sc_below(&rng, 2)), &seg);
+			                      FK_ALLOC_NODE(fk_rand_below(&rng, 2)), &seg);
 			if (rc == FK_ENOMEM && init_calls == 0)
 				break; /* nothing contiguous: fine */
 			EXPECT(rc == INIT_ERR, "alloc_segment with init failing at %d -> %s", k,
@@ -168,9 +168,9 @@ static void run(const char *name, const struct fk_variant *v)
 			same(mem, &s, "alloc_segment with failing init");
 			break;
 		case 2: { /* init fails in from_unused of unmanaged frames */
-			uint64_t m = 1 + sc_below(&rng, UN / 2);
-			uint64_t first = sc_below(&rng, UN - m + 1);
-			k = (int)sc_below(&rng, m);
+			uint64_t m = 1 + fk_rand_below(&rng, UN / 2);
+			uint64_t first = fk_rand_below(&rng, UN - m + 1);
+			k = (int)fk_rand_below(&rng, m);
 			arm(k);
 			rc = fk_segment_from_unused(mem, U + first * FK_PAGE_SIZE,
 			                            U + (first + m) * FK_PAGE_SIZE, &type, init,
@@ -184,14 +184,14 @@ static void run(const char *name, const struct fk_variant *v)
 		}
 		case 3: /* init fails for a unique frame */
 			arm(0);
-			rc = fk_unique_frame_from_unused(mem, U + sc_below(&rng, UN) * FK_PAGE_SIZE,
+			rc = fk_unique_frame_from_unused(mem, U + fk_rand_below(&rng, UN) * FK_PAGE_SIZE,
 			                                 &type, init, NULL, &uf);
 			EXPECT(rc == INIT_ERR && on_drops == d0,
 			      "unique from_unused with failing init -> %s", fk_strerror_name(rc));
 			same(mem, &s, "unique from_unused with failing init");
 			break;
 		default: { /* hot-add fails in the allocator, then succeeds */
-			struct fk_region_config hc = {H, HN, (int)sc_below(&rng, 2), 0};
+			struct fk_region_config hc = {H, HN, (int)fk_rand_below(&rng, 2), 0};
 			atomic_store(&sc_fault_armed, 1);
 			rc = fk_mem_add_region(mem, &hc);
 			atomic_store(&sc_fault_armed, 0);
