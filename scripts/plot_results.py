@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import summarize as S  # noqa: E402  (parsing lives in summarize.py)
+import bench_results as S  # noqa: E402  (the parsing layer, shared with summarize.py)
 
 STYLE = {
     "lockfree": dict(color="tab:red", marker="o", linewidth=2.2),

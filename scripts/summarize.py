@@ -5,180 +5,19 @@ context (bench.json's context and run-info.txt beside it).
     /usr/bin/python3 scripts/summarize.py results/X/bench.json --out results/X/summary.md
     /usr/bin/python3 scripts/summarize.py --merge pass-*.json --merged-out bench.json
 
-Also the JSON parsing shared with plot_results.py (parse_* functions; the
-report_* functions only format). Names are "<family>/<axis>/<variant...>"
-where <axis> is an allocator (allocation families) or "core:<variant>"
-(core families, allocator fixed); Google Benchmark adds "/manual_time" and
-"/threads:N". Pairwise U-tests come from compare.py's gbench package
-(libbenchmark-tools).
+Reporting only: scripts/bench_results.py parses the JSON into records and
+computes the comparisons (shared with plot_results.py); the report_*
+functions here turn them into Markdown.
 """
 import argparse
 import datetime
-import json
-import math
 import os
-import re
-import statistics
 import sys
 
-PRODUCT = "lockfree"
-CORE_DEFAULT = "core:default"
-SPREAD_MARK = 1.5  # max/min over passes above this: flagged
-GBENCH_TOOLS = "/usr/share/benchmark"
-
-# What one item is, per family (the unit on every axis and table).
-UNITS = {
-    "seg_split": "split", "seg_slice_drop": "slice+drop", "seg_next": "frame (next)",
-    "seg_clone_drop": "clone+drop", "seg_raw_roundtrip": "into_raw+from_raw",
-    "shared": "clone+drop / slice+drop", "lookup": "from_in_use+drop",
-    "alloc_raw_bulk": "alloc+free pair", "alloc_raw_repeat": "alloc+free pair",
-    "alloc_raw_random": "alloc+free pair", "alloc_segment_bulk": "alloc_segment+drop",
-    "alloc_segment_repeat": "alloc_segment+drop", "numa": "alloc_frame+drop",
-    "contended_pipeline": "frame through the pipeline", "contended_slice": "slice+drop",
-    "contended_split_drop": "frame returned", "overhead": "empty iteration",
-}
-CONTENDED = ("contended_pipeline", "contended_slice", "contended_split_drop")
-COUNTERS = ("alloc_ns", "free_ns", "slice_ns", "drop_ns", "frames_per_s", "helped",
-            "lookup_hit_ratio", "lookups", "mem_frames", "remote_frees", "fallback_allocs",
-            "alloc_p50_ns", "alloc_p99_ns", "drop_p50_ns", "drop_p99_ns", "lookup_p50_ns",
-            "lookup_p99_ns", "slice_p50_ns", "slice_p99_ns")
-
-
-# ---------------------------------------------------------------- parsing
-
-def load(path):
-    with open(path) as f:
-        return json.load(f)
-
-
-def split_name(run_name):
-    comps = run_name.split("/")
-    variant = "/".join(c for c in comps[2:]
-                       if not c.startswith("threads:") and not c.endswith("_time"))
-    return comps[0], comps[1] if len(comps) > 1 else "", variant
-
-
-def unit(family):
-    return UNITS.get(family, "item")
-
-
-def is_core(axis):
-    return axis.startswith("core:")
-
-
-def results(data):
-    """({(family, variant, axis, threads): record}, [(name, error)]).
-
-    A record holds medians over passes: ips (items/s over the run's common
-    span), cpu_ns (thread CPU per item), util (CPU-seconds per second of
-    span), counters; lo/hi (min and max ips over passes), reps, label and
-    budget (some pass stopped at the per-run budget)."""
-    groups, errors = {}, []
-    for r in data.get("benchmarks", []):
-        if r.get("run_type", "iteration") != "iteration":
-            continue
-        name = r.get("run_name", r["name"])
-        fam, axis, var = split_name(name)
-        key = (fam, var, axis, int(r.get("threads", 1)))
-        if r.get("error_occurred"):
-            errors.append((name, r.get("error_message", "")))
-            continue
-        g = groups.setdefault(key, {"ips": [], "cpu": [], "util": [], "c": {}, "label": "",
-                                    "budget": 0})
-        if "items_per_second" in r:
-            g["ips"].append(float(r["items_per_second"]))
-        if "cpu_ns_per_item" in r:
-            g["cpu"].append(float(r["cpu_ns_per_item"]))
-        if "cpu_util" in r:
-            g["util"].append(float(r["cpu_util"]))
-        if r.get("budget_hit"):
-            g["budget"] += 1
-        if r.get("label"):
-            g["label"] = r["label"]
-        for k in COUNTERS:
-            if k in r:
-                g["c"].setdefault(k, []).append(float(r[k]))
-        if fam == "overhead":
-            g["ns"] = float(r["real_time"]) * {"ns": 1, "us": 1e3, "ms": 1e6}.get(
-                r.get("time_unit", "ns"), 1)
-    out = {}
-    for key, g in groups.items():
-        med = lambda xs: statistics.median(xs) if xs else None  # noqa: E731
-        out[key] = {
-            "ips": med(g["ips"]), "lo": min(g["ips"]) if g["ips"] else None,
-            "hi": max(g["ips"]) if g["ips"] else None, "reps": len(g["ips"]),
-            "cpu_ns": med(g["cpu"]), "util": med(g["util"]),
-            "counters": {k: med(v) for k, v in g["c"].items()},
-            "label": g["label"].replace(", budget hit", "").replace("budget hit", ""),
-            "budget": g["budget"], "ns": g.get("ns"),
-        }
-        r = out[key]
-        r["spread"] = r["hi"] / r["lo"] if r["lo"] else 1.0
-    return out, errors
-
-
-def run_info(json_path):
-    """run-info.txt (written by run-bench.sh) as a dict; {} if absent."""
-    path = os.path.join(os.path.dirname(os.path.abspath(json_path)), "run-info.txt")
-    try:
-        with open(path) as f:
-            return dict(l.rstrip("\n").split("=", 1) for l in f if "=" in l)
-    except OSError:
-        return {}
-
-
-def context(data, json_path):
-    """One dict: the JSON context, then run-info.txt on top."""
-    ctx = dict(data.get("context", {}))
-    ctx.update(run_info(json_path))
-    return ctx
-
-
-def usable_cpus(ctx):
-    for k in ("usable_cpus", "num_cpus"):
-        try:
-            return int(str(ctx.get(k)).split()[0])
-        except (TypeError, ValueError):
-            pass
-    return 0
-
-
-def load1(s):
-    m = re.search(r"load average: ([0-9.]+)", s or "")
-    return float(m.group(1)) if m else None
-
-
-def title(ctx):
-    """One line for plot titles: machine, mode, commit."""
-    return "%s, %s CPUs, %s mode, commit %s" % (
-        ctx.get("hostname", ctx.get("host_name", "?")), usable_cpus(ctx) or "?",
-        ctx.get("mode", "?"), ctx.get("git_commit", "?"))
-
-
-def utests(data, family, axis, other):
-    """{(variant, threads): time p-value} for axis vs other within one family,
-    from compare.py's gbench.report (Mann-Whitney U over the passes)."""
-    try:
-        sys.path.insert(0, GBENCH_TOOLS)
-        from gbench import report as gr  # noqa: E402
-    except Exception:  # noqa: BLE001 (libbenchmark-tools or scipy missing)
-        return {}
-    pat = lambda a: "^%s/%s/" % (re.escape(family), re.escape(a))  # noqa: E731
-    try:
-        j1 = gr.filter_benchmark(data, pat(axis), family + "/X/")
-        j2 = gr.filter_benchmark(data, pat(other), family + "/X/")
-        j1["benchmarks"] = [b for b in j1["benchmarks"] if not b.get("error_occurred")]
-        j2["benchmarks"] = [b for b in j2["benchmarks"] if not b.get("error_occurred")]
-        rep = gr.get_difference_report(j1, j2, utest=True)
-    except Exception:  # noqa: BLE001
-        return {}
-    out = {}
-    for r in rep:
-        if r.get("utest") and r["name"] != "OVERALL_GEOMEAN":
-            _, _, var = split_name(r["name"])
-            m = re.search(r"threads:(\d+)", r["name"])
-            out[(var, int(m.group(1)) if m else 1)] = r["utest"]["time_pvalue"]
-    return out
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_results import (CONTENDED, CORE_DEFAULT, PRODUCT, SPREAD_MARK,  # noqa: E402
+                           context, load, load1, merge, ratios, results, title, unit,
+                           usable_cpus)
 
 
 # ---------------------------------------------------------------- reporting
@@ -207,11 +46,6 @@ def cell(r):
     if r["budget"]:
         s += " *"
     return s
-
-
-def gmean(xs):
-    xs = [x for x in xs if x and x > 0]
-    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else None
 
 
 def report_machine(ctx, json_path):
@@ -338,55 +172,31 @@ def report_contended(res):
     return lines
 
 
-def report_ratios(data, res, ctx, core):
-    """Axis value / reference per family and thread count: wall and CPU."""
-    fams = sorted({k[0] for k in res if k[0] != "overhead" and is_core(k[2]) == core})
-    if not fams:
+def report_ratios(rat, ctx, core):
+    """The ratios() of one kind of family: a table per axis and thread count,
+    then (allocation families) one row per benchmark."""
+    if rat is None:
         return []
-    threads = sorted({k[3] for k in res})
+    threads, axes = rat["threads"], rat["axes"]
     lines = []
     if core:
-        ref = CORE_DEFAULT
         lines += ["## Core variants vs `default` (allocator `%s`)" % ctx.get("core_allocator", "?"),
                   "", "Geometric mean over each family's benchmarks of items/s variant / default "
                   "(> 1: the variant is faster); in brackets the same by CPU time per item.", ""]
     else:
-        ref = PRODUCT
         lines += ["## `%s` vs each allocator" % PRODUCT, "",
                   "Geometric mean over each family's benchmarks of items/s %s / other (> 1: "
                   "%s is faster); in brackets the same by CPU time per item." % (PRODUCT, PRODUCT),
                   ""]
-    # Axis values that appear in one family only (buddy-global's lock
-    # flavours) stay in the per-benchmark table below.
-    axes = sorted(a for a in {k[2] for k in res if k[0] in fams and k[2] != ref}
-                  if len({k[0] for k in res if k[2] == a}) > 1)
     hdr = ["family"] + ["%s @%d" % (a, t) for a in axes for t in threads]
     lines += ["| " + " | ".join(hdr) + " |", "|---" * len(hdr) + "|"]
-    detail = []
-    for fam in fams:
+    for fam, cells in rat["rows"]:
         row = [fam]
-        for a in axes:
-            pv = utests(data, fam, ref, a) if not core else {}
-            for t in threads:
-                wall, cpu = [], []
-                for (f, v, ax, tt), r in res.items():
-                    if f != fam or ax != a or tt != t:
-                        continue
-                    p = res.get((f, v, ref, t))
-                    if not p or not p["ips"] or not r["ips"]:
-                        continue
-                    num, den = (r, p) if core else (p, r)
-                    wall.append(num["ips"] / den["ips"])
-                    if num["cpu_ns"] and den["cpu_ns"]:
-                        cpu.append(den["cpu_ns"] / num["cpu_ns"])
-                    if not core:
-                        detail.append((fam, v, a, t, num["ips"] / den["ips"],
-                                       den["cpu_ns"] / num["cpu_ns"] if num["cpu_ns"] and den["cpu_ns"] else None,
-                                       pv.get((v, t)), num["spread"] > SPREAD_MARK or den["spread"] > SPREAD_MARK))
-                g, gc = gmean(wall), gmean(cpu)
-                row.append("-" if g is None else "%.2f (%.2f)" % (g, gc) if gc else "%.2f" % g)
+        for g, gc in cells:
+            row.append("-" if g is None else "%.2f (%.2f)" % (g, gc) if gc else "%.2f" % g)
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
+    detail = rat["detail"]
     if detail:
         lines += ["Per benchmark (allocation families): `%s` / other, wall (CPU), and the U-test "
                   "p-value of the per-item time over the passes (compare.py)." % PRODUCT, "",
@@ -456,27 +266,7 @@ def report_limits(res, ctx):
     return ["## What this run cannot show", ""] + lines + [""]
 
 
-# ---------------------------------------------------------------- merge, main
-
-def merge(paths, out):
-    """Merge whole-suite passes into one JSON: the first pass's context
-    (plus passes=N) and every run, tagged repetition_index = pass - 1."""
-    merged = None
-    for i, p in enumerate(paths):
-        d = load(p)
-        if merged is None:
-            merged = {"context": dict(d.get("context", {})), "benchmarks": []}
-            merged["context"].pop("pass", None)
-        for r in d.get("benchmarks", []):
-            r["repetition_index"] = i
-            r["repetitions"] = len(paths)
-            r["pass"] = i + 1
-            merged["benchmarks"].append(r)
-    merged["context"]["passes"] = str(len(paths))
-    with open(out, "w") as f:
-        json.dump(merged, f, indent=1)
-    print("merged %d passes (%d runs) into %s" % (len(paths), len(merged["benchmarks"]), out))
-
+# ---------------------------------------------------------------- main
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--merge":
@@ -504,8 +294,8 @@ def main():
     if errors:
         lines += ["## Failed runs", ""] + ["* `%s`: %s" % e for e in errors] + [""]
     lines += report_contended(res)
-    lines += report_ratios(data, res, ctx, core=False)
-    lines += report_ratios(data, res, ctx, core=True)
+    lines += report_ratios(ratios(data, res, core=False), ctx, core=False)
+    lines += report_ratios(ratios(data, res, core=True), ctx, core=True)
     lines += report_all(res)
     lines += report_overhead(res)
     lines += report_limits(res, ctx)
