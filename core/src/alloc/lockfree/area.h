@@ -106,8 +106,14 @@ static inline void lf_area_free_owned(struct lf_chunk *r, uint32_t k, uint64_t p
 	lf_area_give(r, k, n);
 }
 
-/* The whole area k: counter 512 -> 0, then all bits set. */
-static inline bool lf_area_take_whole(struct lf_chunk *r, uint32_t k)
+/*
+ * The first n (1..512) frames of area k: counter 512 -> 0, the n frames'
+ * bits set, and the quota of the rest (the tail of a rounded-up request)
+ * given back. The tail's bits stay clear throughout, so a concurrent small
+ * request that meets the counter at 0 sees them (lf_block_visible) and
+ * searches again instead of failing (LOCKFREE.md, "Progress").
+ */
+static inline bool lf_area_take_head(struct lf_chunk *r, uint32_t k, unsigned n)
 {
 	uint32_t v = lf_ctr_peek(&r->areas[k].ctr);
 	do {
@@ -119,11 +125,22 @@ static inline bool lf_area_take_whole(struct lf_chunk *r, uint32_t k)
 	} while (!atomic_compare_exchange_weak_explicit(&r->areas[k].ctr, &v, v & ~LF_CTR_FREE,
 	                                                memory_order_acquire,
 	                                                memory_order_relaxed));
-	for (unsigned i = 0; i < LF_AREA_WORDS; i++)
+	for (unsigned i = 0; i * 64 < n; i++)
 		/* relaxed: with the quota at 0 nobody else may set these bits;
-		 * a later free's release CAS publishes our ownership end. */
-		atomic_store_explicit(&r->areas[k].bits.w[i], ~0ull, memory_order_relaxed);
+		 * a later free's release CAS publishes our ownership end, and
+		 * the tail's quota is given back below with a release RMW. */
+		atomic_store_explicit(&r->areas[k].bits.w[i],
+		                      lf_word_mask(0, n - i * 64 < 64 ? n - i * 64 : 64),
+		                      memory_order_relaxed);
+	if (n < LF_AREA_FRAMES)
+		lf_area_give(r, k, LF_AREA_FRAMES - n);
 	return true;
+}
+
+/* The whole area k: counter 512 -> 0, then all bits set. */
+static inline bool lf_area_take_whole(struct lf_chunk *r, uint32_t k)
+{
+	return lf_area_take_head(r, k, LF_AREA_FRAMES);
 }
 
 /* Frames of quota a request for n frames aligned to 2^align needs in one area. */
@@ -156,7 +173,7 @@ static inline bool lf_area_alloc1(struct lf_chunk *r, uint32_t k, uint64_t *pfn,
 /*
  * Allocate n (<= 512) frames aligned to 2^align (<= 9) in area k of r.
  * Power-of-two sizes are naturally aligned; others get exact bits (n <= 64)
- * or are rounded up and the tail is freed.
+ * or the head of a rounded-up block whose tail is never taken.
  */
 static inline bool lf_area_alloc(struct lf_chunk *r, uint32_t k, unsigned n, unsigned align,
                                  uint64_t *pfn, unsigned hint)
@@ -165,27 +182,25 @@ static inline bool lf_area_alloc(struct lf_chunk *r, uint32_t k, unsigned n, uns
 	if ((1u << o) == n && align < o)
 		align = o;
 	if (n > 256 || align >= LF_AREA_ORDER) {
-		if (!lf_area_take_whole(r, k))
+		if (!lf_area_take_head(r, k, n))
 			return false;
 		*pfn = lf_area_pfn(r, k);
-		if (n < LF_AREA_FRAMES)
-			lf_area_free_owned(r, k, *pfn + n, LF_AREA_FRAMES - n);
 		return true;
 	}
 	if (n > 64 || align > 6) {
 		unsigned bo = o > align ? o : align; /* 7 or 8 */
 		if (bo < 7)
 			bo = 7;
-		if (!lf_ctr_take(&r->areas[k].ctr, 1u << bo))
+		/* Quota for the n frames only: a rounded-up block's tail is
+		 * never taken (lf_bits_take_words). */
+		if (!lf_ctr_take(&r->areas[k].ctr, n))
 			return false;
-		int at = lf_bits_take_words(&r->areas[k].bits, bo);
+		int at = lf_bits_take_words(&r->areas[k].bits, bo, n);
 		if (at < 0) {
-			lf_area_give(r, k, 1u << bo);
+			lf_area_give(r, k, n);
 			return false;
 		}
 		*pfn = lf_area_pfn(r, k) + (unsigned)at;
-		if (n < (1u << bo))
-			lf_area_free_owned(r, k, *pfn + n, (1u << bo) - n);
 		return true;
 	}
 	if (!lf_ctr_take(&r->areas[k].ctr, n))

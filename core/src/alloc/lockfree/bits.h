@@ -57,26 +57,41 @@ static inline int lf_bits_take_small(struct lf_bits *a, unsigned n, unsigned ste
 	return -1;
 }
 
-/* 2^o frames (o = 7 or 8: 2 or 4 whole words), naturally aligned. */
-static inline int lf_bits_take_words(struct lf_bits *a, unsigned o)
+/*
+ * The first n frames of a naturally aligned block of 2^o frames (o = 7 or
+ * 8: 2 or 4 whole words) whose words are all clear. Only the n frames are
+ * set: the rest of a rounded-up block (its tail) never looks allocated, so
+ * a concurrent request can take it at once (LOCKFREE.md, "Progress").
+ */
+static inline int lf_bits_take_words(struct lf_bits *a, unsigned o, unsigned n)
 {
-	unsigned k = 1u << (o - 6);
+	unsigned k = 1u << (o - 6), used = (n + 63) / 64;
 	for (unsigned s = 0; s < LF_AREA_WORDS; s += k) {
 		unsigned j;
-		for (j = 0; j < k; j++) {
-			uint64_t zero = 0;
-			/* acquire: as in lf_bits_take_small. */
-			if (!atomic_compare_exchange_strong_explicit(&a->w[s + j], &zero, ~0ull,
+		for (j = used; j < k; j++)
+			/* relaxed: the block's unused words only have to look
+			 * clear (placement, as area_shows_block reads it); we
+			 * do not take them. */
+			if (atomic_load_explicit(&a->w[s + j], memory_order_relaxed))
+				break;
+		if (j < k)
+			continue;
+		for (j = 0; j < used; j++) {
+			uint64_t zero = 0, m = lf_word_mask(0, j + 1 < used ? 64 : n - j * 64);
+			/* acquire: as in lf_bits_take_small. The last word's CAS
+			 * is the linearisation point. */
+			if (!atomic_compare_exchange_strong_explicit(&a->w[s + j], &zero, m,
 			                                             memory_order_acquire,
 			                                             memory_order_relaxed))
 				break;
 		}
-		if (j == k)
+		if (j == used)
 			return (int)(s * 64);
-		while (j--) /* roll back the words we set; nobody else touches them */
+		while (j--) /* roll back: whole words (only the last may be partial) */
 			/* release: our store ends the release sequence of the last
 			 * free, so it must itself be release for the next
-			 * acquirer to inherit that edge through us. */
+			 * acquirer to inherit that edge through us. Nobody else
+			 * changes a word we set from 0 to ~0. */
 			atomic_store_explicit(&a->w[s + j], 0, memory_order_release);
 	}
 	return -1;

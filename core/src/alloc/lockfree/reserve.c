@@ -183,13 +183,17 @@ static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, 
 }
 
 /*
- * Take areas k .. k + na - 1 of r whole (in order, rolled back on failure)
- * and free the tail beyond n frames.
+ * Take areas k .. k + na - 1 of r (in order, rolled back on failure): the
+ * last one only for the frames of n it holds (lf_area_take_head: its tail
+ * never looks allocated).
  */
 static bool span_take(struct lf_chunk *r, uint64_t k, uint64_t na, uint64_t n, uint64_t *pfn)
 {
 	uint64_t j = 0;
-	while (j < na && lf_area_take_whole(r, (uint32_t)(k + j)))
+	while (j + 1 < na && lf_area_take_whole(r, (uint32_t)(k + j)))
+		j++;
+	if (j + 1 == na &&
+	    lf_area_take_head(r, (uint32_t)(k + j), (unsigned)(n - j * LF_AREA_FRAMES)))
 		j++;
 	if (j < na) {
 		for (uint64_t t = 0; t < j; t++) /* roll back */
@@ -198,10 +202,6 @@ static bool span_take(struct lf_chunk *r, uint64_t k, uint64_t na, uint64_t n, u
 		return false;
 	}
 	*pfn = lf_area_pfn(r, (uint32_t)k);
-	uint64_t tail = na * LF_AREA_FRAMES - n;
-	if (tail)
-		lf_area_free_owned(r, (uint32_t)(k + na - 1), lf_area_pfn(r, (uint32_t)(k + na)) - tail,
-		                   (unsigned)tail);
 	return true;
 }
 
