@@ -99,7 +99,6 @@ static inline int gi_managed(int i)
 	return i < M_N || i >= M_N + U_N;
 }
 
-
 static inline int fvalid(int i)
 {
 	return z.f[i].region != NULL;
@@ -147,6 +146,9 @@ struct eset {
 
 void add(struct eset *s, int e);
 int in_set(const struct eset *s, int rc);
+/* Add the errors a range [s, e) earns by itself (unaligned, empty or
+ * reversed, not inside one present region); 1 when it lies in one region. */
+int add_range_errors(struct eset *es, uint64_t s, uint64_t e);
 void expect_in(const char *what, const struct eset *s, int rc);
 void expect_rc(const char *what, int want, int rc);
 

@@ -35,7 +35,6 @@ static void fz_on_drop(void *meta, uint64_t paddr, void *ctx)
 	fz_on_drops++;
 }
 
-
 int fz_init_fail_at = -1, fz_init_calls;
 
 int fz_init(void *meta, uint64_t paddr, void *ctx)
@@ -147,7 +146,6 @@ void release(uint64_t s, uint64_t e)
 			m->type = NULL;
 	}
 }
-
 
 void drop_f(int i)
 {

@@ -108,7 +108,6 @@ int arm_fail(const struct fk_meta_type *t, uint64_t n)
 
 /* ---- Error sets ---- */
 
-
 void add(struct eset *s, int e)
 {
 	for (int i = 0; i < s->n; i++)
@@ -123,6 +122,21 @@ int in_set(const struct eset *s, int rc)
 		if (s->e[i] == rc)
 			return 1;
 	return 0;
+}
+
+int add_range_errors(struct eset *es, uint64_t s, uint64_t e)
+{
+	if ((s | e) & (PG - 1))
+		add(es, FK_ENOTALIGNED);
+	if (s >= e) {
+		add(es, FK_EINVAL);
+		return 0;
+	}
+	if (!range_in_region(s & ~(PG - 1), (e + PG - 1) & ~(PG - 1))) {
+		add(es, FK_EOUTOFBOUND);
+		return 0;
+	}
+	return 1;
 }
 
 void expect_in(const char *what, const struct eset *s, int rc)

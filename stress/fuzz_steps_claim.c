@@ -179,13 +179,7 @@ void step_segment_from_unused(void)
 	struct eset es = {0};
 	if (t == &type_big)
 		add(&es, FK_EINVAL);
-	if ((s | e) & (PG - 1))
-		add(&es, FK_ENOTALIGNED);
-	if (s >= e)
-		add(&es, FK_EINVAL);
-	else if (!range_in_region(s & ~(PG - 1), (e + PG - 1) & ~(PG - 1)))
-		add(&es, FK_EOUTOFBOUND);
-	else if (!((s | e) & (PG - 1)) && gi_managed(gi(s)))
+	if (add_range_errors(&es, s, e) && !((s | e) & (PG - 1)) && gi_managed(gi(s)))
 		add(&es, FK_EMANAGED);
 	if (es.n) {
 		expect_in("segment_from_unused (invalid)", &es, rc);

@@ -186,12 +186,7 @@ void step_from_raw(void)
 	drop_s(j);
 	int rc = fk_segment_from_raw(z.mem, s, e, t, &z.s[j]);
 	struct eset es = {0};
-	if ((s | e) & (PG - 1))
-		add(&es, FK_ENOTALIGNED);
-	if (s >= e)
-		add(&es, FK_EINVAL);
-	else if (!range_in_region(s & ~(PG - 1), (e + PG - 1) & ~(PG - 1)))
-		add(&es, FK_EOUTOFBOUND);
+	add_range_errors(&es, s, e);
 	if (es.n)
 		return expect_in("segment_from_raw (invalid)", &es, rc);
 	int not_shared = 0, no_raw = 0, wrong_type = 0;

@@ -15,6 +15,15 @@
 
 #define SC_MAX_SHOW 16
 
+/* Frames in the free blocks the stats count by order. */
+static uint64_t sc_block_frames(const struct fk_alloc_stats *st)
+{
+	uint64_t frames = 0;
+	for (int o = 0; o < FK_MAX_ORDER; o++)
+		frames += st->free_blocks[o] << o;
+	return frames;
+}
+
 /*
  * Quiescent check (no other thread may use mem). The caller has entered
  * mem. Returns the number of violations; prints each (and up to
@@ -77,9 +86,7 @@ int sc_check_conservation(fk_mem *mem, const struct sc_region *regions, size_t n
 			        " but managed frames=%" PRIu64 " (cached=%" PRIu64 ")\n",
 			        all.free_frames, all.total_frames, managed, all.cached_frames);
 		}
-		uint64_t blocks = 0;
-		for (int o = 0; o < FK_MAX_ORDER; o++)
-			blocks += all.free_blocks[o] << o;
+		uint64_t blocks = sc_block_frames(&all);
 		if (blocks != 0 && blocks != all.free_frames - all.cached_frames) {
 			bad++;
 			fprintf(out,
@@ -99,9 +106,7 @@ int sc_check_conservation(fk_mem *mem, const struct sc_region *regions, size_t n
 				        fk_strerror_name(rc));
 				continue;
 			}
-			uint64_t nb = 0;
-			for (int o = 0; o < FK_MAX_ORDER; o++)
-				nb += ns.free_blocks[o] << o;
+			uint64_t nb = sc_block_frames(&ns);
 			if (nb != 0 && nb != ns.free_frames - ns.cached_frames) {
 				bad++;
 				fprintf(out,

@@ -158,7 +158,6 @@ void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 			fail(__VA_ARGS__);                                                         \
 	} while (0)
 
-
 static inline const char *E(int rc)
 {
 	return fk_strerror_name(rc);
