@@ -30,15 +30,19 @@ int fk_claim_frame(struct fk_region *r, uint64_t paddr, const struct fk_meta_typ
 
 void fk_release_run(fk_mem *mem, struct fk_region *r, uint64_t start, uint64_t end)
 {
-	uint64_t p;
 	/*
 	 * The read section spans the UNUSED stores and the dealloc, so that a
 	 * concurrent fk_mem_remove_region that saw these slots UNUSED waits
 	 * (second grace period) until the allocator has the frames back.
+	 * Last frame first: the caller's decrements just walked the run
+	 * forward, so a long run's last lines are the ones still in the cache
+	 * (in order, its first lines would have been evicted by its last).
 	 */
 	fk_read_lock(&mem->regions.lk);
-	for (p = start; p < end; p += FK_PAGE_SIZE) {
-		struct fk_meta_slot *s = fk_region_slot(r, p);
+	struct fk_meta_slot *s = fk_region_slot(r, end);
+	for (uint64_t p = end; p > start;) {
+		p -= FK_PAGE_SIZE;
+		s--;
 		fk_slot_teardown(s, p);
 		fk_ref_release_unused(&s->refcount);
 	}
@@ -77,6 +81,8 @@ int fk_claim_range(struct fk_region *r, uint64_t start, uint64_t end,
 int fk_claim_granted(struct fk_region *r, uint64_t start, uint64_t end,
                      const struct fk_meta_type *type, fk_meta_init_fn init, void *ctx)
 {
+	struct fk_meta_slot *const first = fk_region_slot(r, start);
+	struct fk_meta_slot *s = first;
 	uint64_t p;
 	int err = 0;
 	/*
@@ -86,8 +92,7 @@ int fk_claim_granted(struct fk_region *r, uint64_t start, uint64_t end,
 	 * region), from_raw FK_ENOTRAW. A rollback therefore tears down
 	 * frames nobody else can see, and leaves every word untouched.
 	 */
-	for (p = start; p < end; p += FK_PAGE_SIZE) {
-		struct fk_meta_slot *s = fk_region_slot(r, p);
+	for (p = start; p < end; p += FK_PAGE_SIZE, s++) {
 		if (fk_ref_class(fk_ref_read_granted(&s->refcount)) != FK_REF_C_UNUSED) {
 			/* A faulty allocator handed out a frame in use (or a frame
 			 * a stale handle is stepping on, see refcount_internal.h). */
@@ -103,8 +108,14 @@ int fk_claim_granted(struct fk_region *r, uint64_t start, uint64_t end,
 			fk_slot_teardown(fk_region_slot(r, q), q);
 		return err;
 	}
-	/* Phase 2: publish, one release store per frame (fk_ref_publish). */
-	for (p = start; p < end; p += FK_PAGE_SIZE)
-		fk_ref_publish(&fk_region_slot(r, p)->refcount, 1);
+	/*
+	 * Phase 2: publish, one release store per frame (fk_ref_publish),
+	 * last frame first: phase 1 just wrote those slots, so a long range
+	 * is published while its lines are still in the cache (in order, its
+	 * first lines would have been evicted by its last). Frames are
+	 * independent; only "all of them, after phase 1" matters.
+	 */
+	while (s > first)
+		fk_ref_publish(&(--s)->refcount, 1);
 	return 0;
 }
