@@ -21,6 +21,35 @@ void lf_unreserve(struct lockfree *lf, uint64_t code)
 	lf_ctr_unreserve(&r->areas[lf_res_area(code)].ctr);
 }
 
+/*
+ * After frames were taken from record r for a request of node: is r still
+ * node's and live? Records are recycled (chunk.c), so a reservation, a hint
+ * or a scan that read r before it was removed and reused for another range
+ * may take frames of the new range: on another node, or before its
+ * add_free_memory has published it. The take was an acquire RMW on a
+ * counter or bit word that the recycler stored with release after writing
+ * node and before publishing LIVE, so these two loads see the incarnation
+ * we took from; and r cannot be recycled again while we hold its frames
+ * (remove_free_memory refuses them). Two loads of r's first line, which
+ * every take reads anyway.
+ */
+static bool chunk_kept(struct lf_chunk *r, int node)
+{
+	return lf_chunk_node(r) == node && lf_chunk_live(r);
+}
+
+/* lf_area_alloc, undone (and false) if r is no longer node's (chunk_kept). */
+static bool area_alloc_on(struct lf_chunk *r, uint32_t k, int node, unsigned n, unsigned align,
+                          uint64_t *pfn, unsigned hint)
+{
+	if (!lf_area_alloc(r, k, n, align, pfn, hint))
+		return false;
+	if (chunk_kept(r, node))
+		return true;
+	lf_area_free_owned(r, k, *pfn, n);
+	return false;
+}
+
 /* Swap the CPU slot from old to code; whoever swaps a value out unreserves it. */
 static void res_swap(struct lockfree *lf, struct lf_res *rs, uint64_t old, uint64_t code)
 {
@@ -54,7 +83,7 @@ static bool scan_range(struct lockfree *lf, int node, unsigned n, unsigned align
 			uint32_t v = lf_ctr_peek(&r->areas[k].ctr) & LF_CTR_FREE;
 			if (v < lo || v > hi)
 				continue;
-			if (lf_area_alloc(r, k, n, align, pfn, cpu)) {
+			if (area_alloc_on(r, k, node, n, align, pfn, cpu)) {
 				where[0] = i;
 				where[1] = k;
 				return true;
@@ -101,7 +130,7 @@ static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned c
 					free_areas++;
 				if (!lf_ctr_reserve(&r->areas[k].ctr, lo, hi))
 					continue;
-				if (!lf_area_alloc(r, k, n, align, pfn, cpu)) {
+				if (!area_alloc_on(r, k, node, n, align, pfn, cpu)) {
 					lf_ctr_unreserve(&r->areas[k].ctr);
 					continue;
 				}
@@ -139,7 +168,7 @@ static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, 
 					k = 0;
 				if ((lf_ctr_peek(&r->areas[k].ctr) & LF_CTR_FREE) != LF_AREA_FRAMES)
 					continue;
-				if (lf_area_alloc(r, k, n, align, pfn, cpu)) {
+				if (area_alloc_on(r, k, node, n, align, pfn, cpu)) {
 					lf_huge_hint(lf, cpu, node, i, k + 1 < na ? k + 1 : 0);
 					return true;
 				}
@@ -164,7 +193,7 @@ static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, 
 				v &= v - 1;
 				if (k >= na)
 					break;
-				if (lf_area_alloc(r, k, n, align, pfn, cpu)) {
+				if (area_alloc_on(r, k, node, n, align, pfn, cpu)) {
 					lf_huge_hint(lf, cpu, node, i, k + 1 < na ? k + 1 : 0);
 					return true;
 				}
@@ -187,7 +216,8 @@ static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, 
  * last one only for the frames of n it holds (lf_area_take_head: its tail
  * never looks allocated).
  */
-static bool span_take(struct lf_chunk *r, uint64_t k, uint64_t na, uint64_t n, uint64_t *pfn)
+static bool span_take(struct lf_chunk *r, int node, uint64_t k, uint64_t na, uint64_t n,
+                      uint64_t *pfn)
 {
 	uint64_t j = 0;
 	while (j + 1 < na && lf_area_take_whole(r, (uint32_t)(k + j)))
@@ -202,7 +232,10 @@ static bool span_take(struct lf_chunk *r, uint64_t k, uint64_t na, uint64_t n, u
 		return false;
 	}
 	*pfn = lf_area_pfn(r, (uint32_t)k);
-	return true;
+	if (chunk_kept(r, node))
+		return true;
+	lf_range_free(r, *pfn, n); /* a recycled record (chunk_kept) */
+	return false;
 }
 
 /* Are areas k .. k + na - 1 of r all fully free right now (a pre-filter)? */
@@ -236,7 +269,7 @@ static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, 
 			uint64_t a0 = lf_area0(r), a = a0 + lf_res_area(h);
 			uint64_t k = a / step * step;
 			if (k >= a0 && k - a0 + na <= lf_chunk_areas(r) && span_free(r, k - a0, na) &&
-			    span_take(r, k - a0, na, n, pfn)) {
+			    span_take(r, node, k - a0, na, n, pfn)) {
 				lf_huge_hint(lf, cpu, node, i, (uint32_t)(k - a0 + na - 1));
 				return true;
 			}
@@ -261,7 +294,7 @@ static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, 
 				c &= c - 1;
 				if ((a0 + k) % step || k + na > nra)
 					continue;
-				if (span_free(r, k, na) && span_take(r, k, na, n, pfn)) {
+				if (span_free(r, k, na) && span_take(r, node, k, na, n, pfn)) {
 					lf_huge_hint(lf, cpu, node, i, (uint32_t)(k + na - 1));
 					return true;
 				}
@@ -279,7 +312,7 @@ static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, 
 		uint64_t a0 = lf_area0(r), nra = lf_chunk_areas(r);
 		uint64_t k = ((a0 + step - 1) / step) * step - a0;
 		while (k + na <= nra) {
-			if (span_free(r, k, na) && span_take(r, k, na, n, pfn))
+			if (span_free(r, k, na) && span_take(r, node, k, na, n, pfn))
 				return true;
 			k += step;
 		}
@@ -306,11 +339,17 @@ bool lf_alloc_node(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsi
 		uint64_t code = atomic_load_explicit(&rs->area, memory_order_acquire);
 		if (code) {
 			struct lf_chunk *r = lf_chunk_at(lf, lf_res_chunk(code));
-			if (n == 1 && align == 0 ? lf_area_alloc1(r, lf_res_area(code), pfn, cpu)
-			                         : lf_area_alloc(r, lf_res_area(code), (unsigned)n,
-			                                         align, pfn, cpu)) {
-				lf_stat_inc(&st->hits); /* allocs = hits + the rest */
-				return true;
+			uint32_t k = lf_res_area(code);
+			if (n == 1 && align == 0 ? lf_area_alloc1(r, k, pfn, cpu)
+			                         : lf_area_alloc(r, k, (unsigned)n, align, pfn, cpu)) {
+				if (chunk_kept(r, node)) {
+					lf_stat_inc(&st->hits); /* allocs = hits + the rest */
+					return true;
+				}
+				/* The slot names a record recycled since (for another
+				 * node or not yet published): undo; the miss path
+				 * below swaps the slot out. */
+				lf_area_free_owned(r, k, *pfn, (unsigned)n);
 			}
 		}
 		lf_stat_inc(&st->misses);
