@@ -289,34 +289,9 @@ static inline int fk_ref_inc_in_use(_Atomic uint64_t *w, uint64_t max)
 }
 
 /*
- * The fast policy's rare outcomes, out of line: the verdict on the value a
- * blind step found, and its undo (fk_ref_fast_*_verdict). Relaxed undo:
- * it restores a value nobody may act on (guard band).
- */
-static __attribute__((noinline, cold, unused)) int
-fk_ref_fast_inc_slow(_Atomic uint64_t *w, uint64_t old, uint64_t max)
-{
-	struct fk_ref_verdict v = fk_ref_fast_inc_verdict(old, max);
-	if (v.fix == FK_REF_FIX_UNDO)
-		atomic_fetch_sub_explicit(w, 1, memory_order_relaxed);
-	return v.err;
-}
-
-static __attribute__((noinline, cold, unused)) int fk_ref_fast_dec_slow(_Atomic uint64_t *w,
-                                                                        uint64_t old)
-{
-	struct fk_ref_verdict v = fk_ref_fast_dec_verdict(old);
-	if (v.fix == FK_REF_FIX_UNDO)
-		atomic_fetch_add_explicit(w, 1, memory_order_relaxed);
-	return v.err;
-}
-
-/*
  * +1 for a holder (clone, slice). Relaxed under both policies: the caller
  * already holds a reference, so the metadata is visible to it, and a new
- * reference carries no data (Arc::clone). Fast: one fetch_add and one
- * compare inline (old in 1 .. max-1, the verdict's "legal"); everything
- * else goes to fk_ref_fast_inc_slow.
+ * reference carries no data (Arc::clone).
  */
 static inline int fk_ref_inc_held(_Atomic uint64_t *w, int policy, uint64_t max)
 {
@@ -324,9 +299,12 @@ static inline int fk_ref_inc_held(_Atomic uint64_t *w, int policy, uint64_t max)
 	if (policy == FK_REFCOUNT_CHECKED)
 		return fk_ref_update(w, fk_ref_inc_next, max, memory_order_relaxed, &old);
 	old = atomic_fetch_add_explicit(w, 1, memory_order_relaxed);
-	if (__builtin_expect(old - 1 < max - 1, 1))
-		return 0;
-	return fk_ref_fast_inc_slow(w, old, max);
+	struct fk_ref_verdict v = fk_ref_fast_inc_verdict(old, max);
+	if (v.fix == FK_REF_FIX_UNDO) {
+		/* Relaxed: restores a value nobody may act on (guard band). */
+		atomic_fetch_sub_explicit(w, 1, memory_order_relaxed);
+	}
+	return v.err;
 }
 
 /*
@@ -352,15 +330,14 @@ static inline int fk_ref_dec(_Atomic uint64_t *w, int policy)
 		return err ? err : old == 1;
 	}
 	old = atomic_fetch_sub_explicit(w, 1, memory_order_release);
-	/* Inline: old in 1 .. FK_REF_MAX (shared), the verdict's legal
-	 * cases; every error goes to fk_ref_fast_dec_slow. */
-	if (__builtin_expect(old - 1 < FK_REF_MAX, 1)) {
-		if (old != 1)
-			return 0;
+	struct fk_ref_verdict v = fk_ref_fast_dec_verdict(old);
+	if (v.err == 1) {
 		(void)atomic_load_explicit(w, memory_order_acquire);
-		return 1;
+	} else if (v.fix == FK_REF_FIX_UNDO) {
+		/* Relaxed: restores a value nobody may act on (guard band). */
+		atomic_fetch_add_explicit(w, 1, memory_order_relaxed);
 	}
-	return fk_ref_fast_dec_slow(w, old);
+	return v.err;
 }
 
 /*
