@@ -128,11 +128,9 @@ int fk_segment_split(fk_mem *mem, fk_segment *seg, uint64_t offset, fk_segment *
 /* +1 on [start, end), rolling back on failure so the state is unchanged. */
 static int inc_range(fk_mem *mem, struct fk_region *r, uint64_t start, uint64_t end)
 {
-	const int policy = mem->refcount;
-	const uint64_t max = mem->ref_max;
-	struct fk_meta_slot *s = fk_region_slot(r, start);
-	for (uint64_t p = start; p < end; p += FK_PAGE_SIZE, s++) {
-		int err = fk_ref_inc_held(&s->refcount, policy, max);
+	for (uint64_t p = start; p < end; p += FK_PAGE_SIZE) {
+		int err =
+		    fk_ref_inc_held(&fk_region_slot(r, p)->refcount, mem->refcount, mem->ref_max);
 		if (err) {
 			/* Undo: we hold a reference on each, so none reaches 0. */
 			for (uint64_t q = start; q < p; q += FK_PAGE_SIZE) {
@@ -308,12 +306,12 @@ int fk_segment_clone(fk_mem *mem, const fk_segment *seg, fk_segment *out)
 	return err;
 }
 
-/* Release one handle reference on slot s (frame index i of r); 1 = it was
- * the last (see frame.c). */
-static int seg_dec(struct fk_region *r, struct fk_meta_slot *s, uint64_t i)
+/* Release one handle reference on p; 1 = it was the last (see frame.c). */
+static int seg_dec(struct fk_region *r, uint64_t p)
 {
+	struct fk_meta_slot *s = fk_region_slot(r, p);
 	if (r->raw) {
-		int err = fk_raw_drop_check(&s->refcount, &r->raw[i]);
+		int err = fk_raw_drop_check(&s->refcount, &r->raw[fk_region_index(r, p)]);
 		if (err)
 			return err;
 	}
@@ -331,27 +329,24 @@ int fk_segment_drop(fk_mem *mem, fk_segment *seg)
 		return 0;
 	}
 	struct fk_region *r = seg->region;
-	const uint64_t end = seg->end;
-	uint64_t run = end; /* start of the current run of dead frames */
-	uint64_t i = fk_region_index(r, seg->start);
-	struct fk_meta_slot *s = fk_region_slot(r, seg->start);
+	uint64_t run = seg->end; /* start of the current run of dead frames */
 	int first_err = 0;
-	for (uint64_t p = seg->start; p < end; p += FK_PAGE_SIZE, s++, i++) {
-		int last = seg_dec(r, s, i);
+	for (uint64_t p = seg->start; p < seg->end; p += FK_PAGE_SIZE) {
+		int last = seg_dec(r, p);
 		if (last == 1) {
-			if (run == end)
+			if (run == seg->end)
 				run = p;
 			continue;
 		}
 		if (last < 0 && !first_err)
 			first_err = last;
-		if (run != end) {
+		if (run != seg->end) {
 			fk_release_run(mem, r, run, p);
-			run = end;
+			run = seg->end;
 		}
 	}
-	if (run != end)
-		fk_release_run(mem, r, run, end);
+	if (run != seg->end)
+		fk_release_run(mem, r, run, seg->end);
 	seg_end(mem, locked);
 	seg_clear(seg);
 	return first_err;
