@@ -125,15 +125,20 @@ static inline bool lf_area_take_head(struct lf_chunk *r, uint32_t k, unsigned n)
 	} while (!atomic_compare_exchange_weak_explicit(&r->areas[k].ctr, &v, v & ~LF_CTR_FREE,
 	                                                memory_order_acquire,
 	                                                memory_order_relaxed));
-	for (unsigned i = 0; i * 64 < n; i++)
-		/* relaxed: with the quota at 0 nobody else may set these bits;
-		 * a later free's release CAS publishes our ownership end, and
-		 * the tail's quota is given back below with a release RMW. */
-		atomic_store_explicit(&r->areas[k].bits.w[i],
-		                      lf_word_mask(0, n - i * 64 < 64 ? n - i * 64 : 64),
+	/* relaxed, all: with the quota at 0 nobody else may set these bits;
+	 * a later free's release CAS publishes our ownership end, and the
+	 * tail's quota is given back below with a release RMW. */
+	if (n == LF_AREA_FRAMES) {
+		for (unsigned i = 0; i < LF_AREA_WORDS; i++)
+			atomic_store_explicit(&r->areas[k].bits.w[i], ~0ull, memory_order_relaxed);
+		return true;
+	}
+	for (unsigned i = 0; i < n / 64; i++)
+		atomic_store_explicit(&r->areas[k].bits.w[i], ~0ull, memory_order_relaxed);
+	if (n % 64)
+		atomic_store_explicit(&r->areas[k].bits.w[n / 64], lf_word_mask(0, n % 64),
 		                      memory_order_relaxed);
-	if (n < LF_AREA_FRAMES)
-		lf_area_give(r, k, LF_AREA_FRAMES - n);
+	lf_area_give(r, k, LF_AREA_FRAMES - n);
 	return true;
 }
 
