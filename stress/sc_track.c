@@ -24,7 +24,14 @@
  * little longer: the safe side). A dealloc moves HELD -> FREEING before the
  * call and FREEING -> FREE after it by CAS, and an add moves ABSENT -> FREE
  * after the call by CAS, so an allocation that got the frame in between
- * (and stored HELD) is never overwritten. Allocations and
+ * (and stored HELD) is never overwritten. The dealloc's second move takes
+ * only the words its first move wrote (same seq, the stamp): a thread
+ * preempted between its call and that move (a mutex unlock that wakes a
+ * waiter is a typical spot) may resume when the frames have been
+ * allocated again and are FREEING for another thread's dealloc whose call
+ * has not given them back yet; marking those FREE made the classifier
+ * flag a justified FK_ENOMEM (issue 8, CI seed 581819;
+ * tests/test_stress_tracker_late_dealloc.c). Allocations and
  * removals in flight are announced in per-thread slots (sc_slots), because
  * those take frames before the wrapper knows which.
  *
@@ -96,40 +103,61 @@ int sc_track_add(uint64_t base, uint64_t nframes, int node)
 	return 0;
 }
 
+/* The words of track t that [paddr, paddr + n frames) covers: [*i0, *i1),
+ * empty when it covers none. */
+static void sc_clip(const struct sc_track *t, uint64_t paddr, uint64_t n, uint64_t *i0,
+                    uint64_t *i1)
+{
+	uint64_t end = paddr + n * FK_PAGE_SIZE, tend = t->base + t->nframes * FK_PAGE_SIZE;
+	uint64_t s = paddr > t->base ? paddr : t->base, e = end < tend ? end : tend;
+	*i0 = (s - t->base) / FK_PAGE_SIZE;
+	*i1 = s < e ? (e - t->base) / FK_PAGE_SIZE : *i0;
+}
+
 /* Record that [paddr, paddr + n frames) is now in `state`. */
 void sc_track_mark(uint64_t paddr, uint64_t n, unsigned state)
 {
 	uint64_t seq = atomic_fetch_add_explicit(&sc_seq, 1, SC_ORD) + 1;
-	uint64_t end = paddr + n * FK_PAGE_SIZE;
 	for (size_t r = 0; r < sc_ntracks; r++) {
-		const struct sc_track *t = &sc_tracks[r];
-		uint64_t tend = t->base + t->nframes * FK_PAGE_SIZE;
-		uint64_t s = paddr > t->base ? paddr : t->base, e = end < tend ? end : tend;
-		for (uint64_t p = s; p < e; p += FK_PAGE_SIZE)
-			atomic_store_explicit(&t->w[(p - t->base) / FK_PAGE_SIZE], seq << 2 | state,
-			                      SC_ORD);
+		uint64_t i0, i1;
+		sc_clip(&sc_tracks[r], paddr, n, &i0, &i1);
+		for (uint64_t i = i0; i < i1; i++)
+			atomic_store_explicit(&sc_tracks[r].w[i], seq << 2 | state, SC_ORD);
 	}
 }
 
-/* Move the frames of [paddr, paddr + n frames) that are in state `from`
- * to state `to` (CAS: a frame that moved on meanwhile is left alone). */
-void sc_track_move(uint64_t paddr, uint64_t n, unsigned from, unsigned to)
+/* See sc_track.h. `stamp` makes the move exact: a dealloc's second move
+ * must not take another dealloc's FREEING for its own (the top of this
+ * file). */
+uint64_t sc_track_move(uint64_t paddr, uint64_t n, unsigned from, uint64_t stamp, unsigned to)
 {
 	uint64_t seq = atomic_fetch_add_explicit(&sc_seq, 1, SC_ORD) + 1;
-	uint64_t end = paddr + n * FK_PAGE_SIZE;
 	for (size_t r = 0; r < sc_ntracks; r++) {
-		const struct sc_track *t = &sc_tracks[r];
-		uint64_t tend = t->base + t->nframes * FK_PAGE_SIZE;
-		uint64_t s = paddr > t->base ? paddr : t->base, e = end < tend ? end : tend;
-		for (uint64_t p = s; p < e; p += FK_PAGE_SIZE) {
-			_Atomic uint64_t *w = &t->w[(p - t->base) / FK_PAGE_SIZE];
+		uint64_t i0, i1;
+		sc_clip(&sc_tracks[r], paddr, n, &i0, &i1);
+		for (uint64_t i = i0; i < i1; i++) {
+			_Atomic uint64_t *w = &sc_tracks[r].w[i];
 			uint64_t old = atomic_load_explicit(w, SC_ORD);
-			while ((old & 3) == from &&
+			while ((old & 3) == from && (stamp == 0 || old >> 2 == stamp) &&
 			       !atomic_compare_exchange_weak_explicit(w, &old, seq << 2 | to, SC_ORD,
 			                                              SC_ORD))
 				;
 		}
 	}
+	return seq;
+}
+
+/* See sc_track.h (for tests: the state alone). */
+unsigned sc_track_state(uint64_t paddr)
+{
+	for (size_t r = 0; r < sc_ntracks; r++) {
+		const struct sc_track *t = &sc_tracks[r];
+		if (paddr >= t->base && paddr < t->base + t->nframes * FK_PAGE_SIZE)
+			return (unsigned)(atomic_load_explicit(&t->w[(paddr - t->base) / FK_PAGE_SIZE],
+			                                       SC_ORD) &
+			                  3);
+	}
+	return SC_ABSENT;
 }
 
 /* This thread's slot, or -1 when all are taken (classification then says

@@ -37,8 +37,12 @@ int sc_track_add(uint64_t base, uint64_t nframes, int node);
 /* Record that [paddr, paddr + n frames) is now in `state`. */
 void sc_track_mark(uint64_t paddr, uint64_t n, unsigned state);
 /* Move the frames of [paddr, paddr + n frames) that are in state `from`
- * to state `to` (CAS: a frame that moved on meanwhile is left alone). */
-void sc_track_move(uint64_t paddr, uint64_t n, unsigned from, unsigned to);
+ * to state `to` (CAS: a frame that moved on meanwhile is left alone). With
+ * `stamp` not 0, only the frames whose word carries seq `stamp`: the ones
+ * the caller's own earlier move wrote. Returns the seq this move wrote. */
+uint64_t sc_track_move(uint64_t paddr, uint64_t n, unsigned from, uint64_t stamp, unsigned to);
+/* The state (SC_*) of the frame at paddr; SC_ABSENT if untracked. */
+unsigned sc_track_state(uint64_t paddr);
 
 /* Announce an allocation or removal in flight (the frames it takes are not
  * known until it returns): me = sc_slot_me(), enter before the call, leave

@@ -86,9 +86,10 @@ static int sc_wrap_alloc(void *state, uint64_t nframes, unsigned align_order, in
 static int sc_wrap_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 {
 	struct sc_wrap_state *ws = state;
-	sc_track_move(paddr, nframes, SC_HELD, SC_FREEING);
+	uint64_t stamp = sc_track_move(paddr, nframes, SC_HELD, 0, SC_FREEING);
 	int rc = ws->real->dealloc(ws->st, paddr, nframes);
-	sc_track_move(paddr, nframes, SC_FREEING, rc == 0 ? SC_FREE : SC_HELD);
+	/* Only our own FREEING words (sc_track.c: a late second move). */
+	sc_track_move(paddr, nframes, SC_FREEING, stamp, rc == 0 ? SC_FREE : SC_HELD);
 	if (rc == 0) {
 		atomic_fetch_add_explicit(&sc_wstats.dealloc_calls, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&sc_wstats.dealloc_frames, nframes, memory_order_relaxed);
@@ -111,7 +112,7 @@ static int sc_wrap_add(void *state, uint64_t paddr, uint64_t nframes, int node)
 	/* CAS, not a store: an allocation may have taken (and marked HELD)
 	 * some of the frames between the add and this line. */
 	if (rc == 0)
-		sc_track_move(paddr, nframes, SC_ABSENT, SC_FREE);
+		sc_track_move(paddr, nframes, SC_ABSENT, 0, SC_FREE);
 	return rc;
 }
 
