@@ -5,6 +5,7 @@
  * makes an allocation fail while memory outside the range being removed
  * has room.
  */
+#include "fk_rand.h"
 #include "test_lockfree_fix.h"
 #include "alloc/lockfree/lockfree_internal.h" /* the CPU slots, for one interleaving */
 
@@ -72,15 +73,12 @@ struct worker {
 static void *worker_main(void *p)
 {
 	struct worker *w = p;
-	uint64_t held[250], n[250], seed = 0x2545f4914f6cdd1dull * (w->cpu + 1);
+	uint64_t held[250], n[250], seed = fk_rand_mix(w->cpu) | 1;
 	unsigned nh = 0;
 	lfx_pin(w->cpu);
 	/* relaxed: a stop flag; the join orders the results. */
 	while (!atomic_load_explicit(w->stop, memory_order_relaxed)) {
-		seed ^= seed << 13;
-		seed ^= seed >> 7;
-		seed ^= seed << 17;
-		if (nh == 250 || (nh && seed % 2)) {
+		if (nh == 250 || (nh && fk_rand_below(&seed, 2))) {
 			nh--;
 			if (lfx_free(w->f, held[nh], n[nh]))
 				w->bad = 1;

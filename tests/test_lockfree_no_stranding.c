@@ -5,6 +5,7 @@
  * naturally aligned free block of order k exists anywhere (checked against
  * a model of the frames the test holds).
  */
+#include "fk_rand.h"
 #include "test_lockfree_fix.h"
 
 #define BASE   0x10000ull
@@ -51,21 +52,13 @@ struct churn {
 	int bad;
 };
 
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 /* Mixed orders on one CPU; keeps about half of what it allocates. */
 static void churn(void *p)
 {
 	struct churn *c = p;
 	for (int i = 0; i < 3000; i++) {
-		if (c->nh && (c->nh == 256 || rnd(&c->seed) % 2)) {
-			unsigned j = (unsigned)(rnd(&c->seed) % c->nh);
+		if (c->nh && (c->nh == 256 || fk_rand_below(&c->seed, 2))) {
+			unsigned j = (unsigned)fk_rand_below(&c->seed, c->nh);
 			model_put(c->pfn[j], c->n[j]);
 			if (lfx_free(c->f, c->pfn[j], c->n[j]))
 				c->bad = 1;
@@ -74,7 +67,7 @@ static void churn(void *p)
 			c->n[j] = c->n[c->nh];
 			continue;
 		}
-		unsigned k = (unsigned)(rnd(&c->seed) % 16);
+		unsigned k = (unsigned)fk_rand_below(&c->seed, 16);
 		k = k < 10 ? 0 : k - 9; /* mostly order 0, some 1..6 */
 		uint64_t pfn;
 		if (lfx_alloc(c->f, 1ull << k, k, &pfn) == 0) {
@@ -103,7 +96,7 @@ static void quiescent_enomem_at_order_k_means_no_aligned_free_block(void)
 	CHECK_OK(lfx_open(&f, 2));
 	CHECK_OK(lfx_add(&f, BASE, FRAMES));
 	for (unsigned cpu = 0; cpu < 2; cpu++) {
-		c[cpu] = (struct churn){.f = &f, .seed = 0x9e3779b97f4a7c15ull * (cpu + 1)};
+		c[cpu] = (struct churn){.f = &f, .seed = fk_rand_mix(cpu) | 1};
 		if (!lfx_run_on(cpu, churn, &c[cpu]))
 			churn(&c[cpu]); /* one CPU only: still a valid sequence */
 		CHECK_EQ(c[cpu].bad, 0);
