@@ -87,7 +87,7 @@ stress() {
   fi
   local tsan; tsan=$(grep -c "WARNING: ThreadSanitizer" "$log")
   local summary; summary=$(grep -E '^SUMMARY' "$log" | sed -E \
-    -e 's/^SUMMARY (allocator=[^ ]+ lock=[^ ]+ threads=[^ ]+ seconds=[^ ]+ ops=[^ ]+).*\| (enomem=[0-9]+) \(injected=([0-9]+) no_free_block=([0-9]+) unjustified=([0-9]+)\).*(conservation=[A-Z]+)$/\1 \2 (injected=\3 no_free_block=\4) unjustified=\5 \6/')
+    -e 's/^SUMMARY (allocator=[^ ]+ lock=[^ ]+ threads=[^ ]+ seconds=[^ ]+ ops=[^ ]+).*\| (enomem=[0-9]+) \(injected=([0-9]+) no_free_block=([0-9]+) unjustified=([0-9]+)\).*(conservation=[A-Z]+) (result=[A-Z]+)$/\1 \2 (injected=\3 no_free_block=\4) unjustified=\5 \6 \7/')
   printf '   %-20s rc=%-3s tsan_reports=%s %ss  %s\n' "$label" "$rc" "$tsan" $((SECONDS - t0)) "${summary//$'\n'/ | }"
   if [ "$rc" -ne 0 ]; then
     FAILED+=("$preset/$label (rc=$rc, log $log)")
