@@ -19,6 +19,7 @@
 #include <framekit/framekit.h>
 
 #include "fk_test.h"
+#include "fk_rand.h"
 
 struct af_variant {
 	const char *name, *lock;
@@ -99,14 +100,6 @@ static inline struct fk_alloc_stats af_stats(struct af *f, int node)
 	return s;
 }
 
-static inline uint64_t af_rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 /* Smallest k with 2^k >= n. */
 static inline unsigned af_order(uint64_t n)
 {
@@ -123,7 +116,7 @@ static inline void af_migrate(uint64_t *rng)
 	int n = CPU_COUNT(&all);
 	if (n <= 1)
 		return;
-	int want = (int)(af_rnd(rng) % (uint64_t)n);
+	int want = (int)(fk_rand_next(rng) % (uint64_t)n);
 	for (int c = 0; c < CPU_SETSIZE; c++) {
 		if (!CPU_ISSET(c, &all))
 			continue;

@@ -78,7 +78,7 @@ static void alloc_exhaust_and_refill_hands_out_every_frame_once(void)
 		CHECK_EQ(stats(&f, -1).free_frames, 0);
 		uint64_t seed = 0x9e3779b97f4a7c15ull + (uint64_t)round;
 		for (uint64_t i = n - 1; i > 0; i--) { /* free in random order */
-			uint64_t j = af_rnd(&seed) % (i + 1), t = got[i];
+			uint64_t j = fk_rand_next(&seed) % (i + 1), t = got[i];
 			got[i] = got[j];
 			got[j] = t;
 		}
@@ -103,8 +103,8 @@ static void alloc_mixed_orders_never_overlap(void)
 	CHECK_OK(af_add(&f, NODE_PFN(0), total, 0));
 	owned_reset();
 	for (int it = 0; it < 3000; it++) {
-		if (nh < 64 && (af_rnd(&seed) % 3 != 0 || nh == 0)) {
-			unsigned o = (unsigned)(af_rnd(&seed) % FK_MAX_ORDER);
+		if (nh < 64 && (fk_rand_next(&seed) % 3 != 0 || nh == 0)) {
+			unsigned o = (unsigned)(fk_rand_next(&seed) % FK_MAX_ORDER);
 			uint64_t pfn;
 			int err = af_alloc(&f, 1ull << o, o, 0, 0, &pfn);
 			if (err == FK_ENOMEM)
@@ -116,7 +116,7 @@ static void alloc_mixed_orders_never_overlap(void)
 			held[nh].pfn = pfn;
 			held[nh++].n = 1ull << o;
 		} else {
-			unsigned i = (unsigned)(af_rnd(&seed) % nh);
+			unsigned i = (unsigned)(fk_rand_next(&seed) % nh);
 			disown(held[i].pfn, held[i].n);
 			CHECK_OK(af_dealloc(&f, held[i].pfn, held[i].n));
 			held[i] = held[--nh];
@@ -415,11 +415,11 @@ static void *ct_worker(void *p)
 	unsigned nh = 0;
 	uint64_t seed = 0x1234567ull * (a->id + 1);
 	for (int it = 0; it < CT_ITERS && !a->failed; it++) {
-		if (nh < CT_HOLD && (af_rnd(&seed) & 1)) {
-			uint64_t r = af_rnd(&seed) % 64, pfn;
+		if (nh < CT_HOLD && (fk_rand_next(&seed) & 1)) {
+			uint64_t r = fk_rand_next(&seed) % 64, pfn;
 			unsigned o = r < 40 ? 0 : r < 52 ? 1 : r < 60 ? 3 : r < 63 ? 5 : 9;
 			uint64_t n = r == 57 ? 3 : 1ull << o; /* an odd size now and then */
-			int node = (int)(af_rnd(&seed) % a->f->nr_nodes);
+			int node = (int)(fk_rand_next(&seed) % a->f->nr_nodes);
 			int err = af_alloc(a->f, n, n == 3 ? 0 : o, node, 0, &pfn);
 			if (err == FK_ENOMEM)
 				continue;
@@ -430,7 +430,7 @@ static void *ct_worker(void *p)
 			held[nh].pfn = pfn;
 			held[nh++].n = n;
 		} else if (nh) {
-			unsigned i = (unsigned)(af_rnd(&seed) % nh);
+			unsigned i = (unsigned)(fk_rand_next(&seed) % nh);
 			disown(held[i].pfn, held[i].n);
 			/* huge pages come back in two halves, as the core may do */
 			if (held[i].n == 512) {
@@ -507,7 +507,7 @@ static void *rm_worker(void *p)
 	for (int it = 0; it < 200000 && !atomic_load_explicit(a->stop, memory_order_relaxed);
 	     it++) {
 		uint64_t pfn;
-		if (nh < 8 && af_rnd(&seed) % 2) {
+		if (nh < 8 && fk_rand_next(&seed) % 2) {
 			int err = af_alloc(a->f, 1, 0, 0, FK_ALLOC_NODE_STRICT, &pfn);
 			if (err == FK_ENOMEM)
 				continue;
@@ -517,7 +517,7 @@ static void *rm_worker(void *p)
 			}
 			held[nh++] = pfn;
 		} else if (nh) {
-			unsigned i = (unsigned)(af_rnd(&seed) % nh);
+			unsigned i = (unsigned)(fk_rand_next(&seed) % nh);
 			disown(held[i], 1);
 			if (af_dealloc(a->f, held[i], 1))
 				a->failed = 2;

@@ -63,7 +63,7 @@ static void concurrent_double_free_of_one_range_succeeds_once(void)
 	}
 	for (unsigned round = 1; round <= ROUNDS && !bad; round++) {
 		static const uint64_t sizes[] = {1, 1, 2, 4, 8, 3, 16};
-		uint64_t n = sizes[af_rnd(&rng) % 7];
+		uint64_t n = sizes[fk_rand_next(&rng) % 7];
 		if (af_alloc(&f, n, af_order(n), -1, 0, &pfn) != 0) {
 			bad = 1;
 			break;

@@ -34,11 +34,11 @@ struct hist {
 /* A random request: 2^k frames or a size that rounds up to 2^k. */
 static uint64_t rand_size(uint64_t *rng)
 {
-	unsigned k = (unsigned)(af_rnd(rng) % 100);
-	k = k < 45 ? 0 : k < 70 ? 1 + (unsigned)(af_rnd(rng) % 3) : 4 + (unsigned)(af_rnd(rng) % 6);
+	unsigned k = (unsigned)(fk_rand_next(rng) % 100);
+	k = k < 45 ? 0 : k < 70 ? 1 + (unsigned)(fk_rand_next(rng) % 3) : 4 + (unsigned)(fk_rand_next(rng) % 6);
 	uint64_t n = 1ull << k;
-	if (k > 1 && af_rnd(rng) % 3 == 0)
-		n = (n >> 1) + 1 + af_rnd(rng) % (n >> 1);
+	if (k > 1 && fk_rand_next(rng) % 3 == 0)
+		n = (n >> 1) + 1 + fk_rand_next(rng) % (n >> 1);
 	return n;
 }
 
@@ -88,12 +88,12 @@ static int hist_free(struct hist *t)
 {
 	if (t->nh == 0)
 		return 1;
-	unsigned i = (unsigned)(af_rnd(&t->rng) % t->nh);
+	unsigned i = (unsigned)(fk_rand_next(&t->rng) % t->nh);
 	struct held x = t->h[i];
 	uint64_t a = 0, b = x.n;
-	if (x.n > 1 && af_rnd(&t->rng) % 4 == 0) {
-		a = af_rnd(&t->rng) % x.n;
-		b = a + 1 + af_rnd(&t->rng) % (x.n - a);
+	if (x.n > 1 && fk_rand_next(&t->rng) % 4 == 0) {
+		a = fk_rand_next(&t->rng) % x.n;
+		b = a + 1 + fk_rand_next(&t->rng) % (x.n - a);
 	}
 	int err = af_dealloc(t->f, x.pfn + a, b - a);
 	if (err) {
@@ -168,9 +168,9 @@ static void alloc_enomem_only_when_no_aligned_free_block(void)
 		/* Drift between filling up and emptying, so both full and
 		 * fragmented states occur. */
 		unsigned p_alloc = (op / 3000) % 2 ? 40 : 65;
-		if (af_rnd(&t.rng) % 100 < p_alloc) {
+		if (fk_rand_next(&t.rng) % 100 < p_alloc) {
 			uint64_t n = rand_size(&t.rng);
-			ok = hist_alloc(&t, n, af_rnd(&t.rng) % 2 ? af_order(n) : 0);
+			ok = hist_alloc(&t, n, fk_rand_next(&t.rng) % 2 ? af_order(n) : 0);
 		} else {
 			ok = hist_free(&t);
 		}
@@ -229,9 +229,9 @@ static void *churn(void *p)
 {
 	struct hist *t = p;
 	for (int op = 0; op < 4000; op++) {
-		if (af_rnd(&t->rng) % 100 < 55) {
+		if (fk_rand_next(&t->rng) % 100 < 55) {
 			uint64_t n = rand_size(&t->rng), pfn;
-			unsigned al = af_rnd(&t->rng) % 2 ? af_order(n) : 0;
+			unsigned al = fk_rand_next(&t->rng) % 2 ? af_order(n) : 0;
 			int err = af_alloc(t->f, n, al, -1, 0, &pfn);
 			if (err == 0 && t->nh < MAX_HELD)
 				t->h[t->nh++] = (struct held){pfn, n};
@@ -240,7 +240,7 @@ static void *churn(void *p)
 			else if (err != FK_ENOMEM)
 				t->enomem = 1u << 30; /* flag: unexpected error */
 		} else if (t->nh) {
-			unsigned i = (unsigned)(af_rnd(&t->rng) % t->nh);
+			unsigned i = (unsigned)(fk_rand_next(&t->rng) % t->nh);
 			if (af_dealloc(t->f, t->h[i].pfn, t->h[i].n) != 0)
 				t->enomem = 1u << 30;
 			t->h[i] = t->h[--t->nh];

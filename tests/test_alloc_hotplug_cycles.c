@@ -81,9 +81,9 @@ static void *worker(void *p)
 	unsigned nh = 0;
 	/* relaxed: a stop flag; the join orders everything else */
 	while (!atomic_load_explicit(a->stop, memory_order_relaxed)) {
-		if (nh < W_HOLD && af_rnd(&a->rng) % 2) {
-			uint64_t n = 1ull << (af_rnd(&a->rng) % 4), pfn;
-			int err = af_alloc(a->f, n, af_rnd(&a->rng) % 2 ? af_order(n) : 0, 0, 0, &pfn);
+		if (nh < W_HOLD && fk_rand_next(&a->rng) % 2) {
+			uint64_t n = 1ull << (fk_rand_next(&a->rng) % 4), pfn;
+			int err = af_alloc(a->f, n, fk_rand_next(&a->rng) % 2 ? af_order(n) : 0, 0, 0, &pfn);
 			if (err == FK_ENOMEM)
 				a->enomem++;
 			else if (err)
@@ -94,7 +94,7 @@ static void *worker(void *p)
 				a->allocs++;
 			}
 		} else if (nh) {
-			unsigned i = (unsigned)(af_rnd(&a->rng) % nh);
+			unsigned i = (unsigned)(fk_rand_next(&a->rng) % nh);
 			if (af_dealloc(a->f, held[i][0], held[i][1]))
 				a->errors++;
 			held[i][0] = held[nh - 1][0];
