@@ -23,6 +23,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_results as S  # noqa: E402  (the parsing layer, shared with summarize.py)
 
+# Optional looks for known series; any other name (a new allocator or core
+# variant read from the results) gets matplotlib's next colour.
 STYLE = {
     "lockfree": dict(color="tab:red", marker="o", linewidth=2.2),
     "buddy-global": dict(color="tab:blue", marker="s"),
