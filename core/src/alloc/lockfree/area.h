@@ -99,11 +99,49 @@ static inline void lf_area_give(struct lf_chunk *r, uint32_t k, unsigned n)
 		lf_freemap_mark(r, k);
 }
 
-/* Free [pfn, pfn+n) inside area k of r that we own (no check). */
+/*
+ * Free [pfn, pfn+n) inside area k of r that we own (no check): the quota of
+ * the frames that landed in unclaimed words goes back (the others joined a
+ * cache, whose retirement gives theirs).
+ */
 static inline void lf_area_free_owned(struct lf_chunk *r, uint32_t k, uint64_t pfn, unsigned n)
 {
-	lf_bits_clear_owned(&r->areas[k].bits, (unsigned)(pfn - lf_area_pfn(r, k)), n);
-	lf_area_give(r, k, n);
+	unsigned q = lf_bits_clear_owned(&r->areas[k].bits, (unsigned)(pfn - lf_area_pfn(r, k)), n);
+	if (q)
+		lf_area_give(r, k, q);
+}
+
+/*
+ * Retire word j of area k of r if claimed by id (any claim if id is 0) and
+ * give its clear bits' quota to the counter. True if a claim was retired.
+ */
+static inline bool lf_area_retire(struct lf_chunk *r, uint32_t k, unsigned j, uint64_t id)
+{
+	int c = lf_word_retire(&r->areas[k].bits.w[j], id);
+	if (c > 0)
+		lf_area_give(r, k, (unsigned)c);
+	return c >= 0;
+}
+
+/*
+ * Claim word j of area k of r for slot id, the word of a frame just taken
+ * from it: quota for its clear bits first (none left, or already claimed:
+ * no claim), then the claim CAS (lf_word_claim_cas). True if claimed.
+ */
+static inline bool lf_area_claim(struct lf_chunk *r, uint32_t k, unsigned j, uint64_t id)
+{
+	_Atomic uint64_t *w = &r->areas[k].bits.w[j];
+	/* relaxed: a snapshot; the claim CAS validates it. */
+	uint64_t v = atomic_load_explicit(w, memory_order_relaxed);
+	unsigned c = lf_word_clear(v);
+	if (lf_word_claim(v) || c == 0)
+		return false;
+	if (!lf_ctr_take(&r->areas[k].ctr, c))
+		return false;
+	if (lf_word_claim_cas(w, v, id))
+		return true;
+	lf_area_give(r, k, c); /* the word changed: no claim, quota back */
+	return false;
 }
 
 /*
@@ -125,19 +163,22 @@ static inline bool lf_area_take_head(struct lf_chunk *r, uint32_t k, unsigned n)
 	} while (!atomic_compare_exchange_weak_explicit(&r->areas[k].ctr, &v, v & ~LF_CTR_FREE,
 	                                                memory_order_acquire,
 	                                                memory_order_relaxed));
-	/* relaxed, all: with the quota at 0 nobody else may set these bits;
-	 * a later free's release CAS publishes our ownership end, and the
-	 * tail's quota is given back below with a release RMW. */
+	/* relaxed, all: with the quota at 0 nobody else may set these bits,
+	 * and no word is claimed (a counter of 512 means every word's bits
+	 * are clear and unclaimed: claims take quota first); a later free's
+	 * release RMW publishes our ownership end, and the tail's quota is
+	 * given back below with a release RMW. */
 	if (n == LF_AREA_FRAMES) {
 		for (unsigned i = 0; i < LF_AREA_WORDS; i++)
-			atomic_store_explicit(&r->areas[k].bits.w[i], ~0ull, memory_order_relaxed);
+			atomic_store_explicit(&r->areas[k].bits.w[i], LF_WORD_BITS,
+			                      memory_order_relaxed);
 		return true;
 	}
-	for (unsigned i = 0; i < n / 64; i++)
-		atomic_store_explicit(&r->areas[k].bits.w[i], ~0ull, memory_order_relaxed);
-	if (n % 64)
-		atomic_store_explicit(&r->areas[k].bits.w[n / 64], lf_word_mask(0, n % 64),
-		                      memory_order_relaxed);
+	for (unsigned i = 0; i < n / LF_WORD_FRAMES; i++)
+		atomic_store_explicit(&r->areas[k].bits.w[i], LF_WORD_BITS, memory_order_relaxed);
+	if (n % LF_WORD_FRAMES)
+		atomic_store_explicit(&r->areas[k].bits.w[n / LF_WORD_FRAMES],
+		                      lf_word_mask(0, n % LF_WORD_FRAMES), memory_order_relaxed);
 	lf_area_give(r, k, LF_AREA_FRAMES - n);
 	return true;
 }
@@ -156,8 +197,8 @@ static inline unsigned lf_area_need(unsigned n, unsigned align)
 		align = o;
 	if (n > 256 || align >= LF_AREA_ORDER)
 		return LF_AREA_FRAMES;
-	if (n > 64 || align > 6)
-		return 1u << (o > align ? (o > 7 ? o : 7) : align);
+	if (n > LF_WORD_FRAMES || align > LF_WORD_ORDER)
+		return 1u << (o > align ? (o > 6 ? o : 6) : align);
 	return n;
 }
 
@@ -177,7 +218,7 @@ static inline bool lf_area_alloc1(struct lf_chunk *r, uint32_t k, uint64_t *pfn,
 
 /*
  * Allocate n (<= 512) frames aligned to 2^align (<= 9) in area k of r.
- * Power-of-two sizes are naturally aligned; others get exact bits (n <= 64)
+ * Power-of-two sizes are naturally aligned; others get exact bits (n <= 32)
  * or the head of a rounded-up block whose tail is never taken.
  */
 static inline bool lf_area_alloc(struct lf_chunk *r, uint32_t k, unsigned n, unsigned align,
@@ -192,10 +233,10 @@ static inline bool lf_area_alloc(struct lf_chunk *r, uint32_t k, unsigned n, uns
 		*pfn = lf_area_pfn(r, k);
 		return true;
 	}
-	if (n > 64 || align > 6) {
-		unsigned bo = o > align ? o : align; /* 7 or 8 */
-		if (bo < 7)
-			bo = 7;
+	if (n > LF_WORD_FRAMES || align > LF_WORD_ORDER) {
+		unsigned bo = o > align ? o : align; /* 6, 7 or 8: 2, 4 or 8 words */
+		if (bo < LF_WORD_ORDER + 1)
+			bo = LF_WORD_ORDER + 1;
 		/* Quota for the n frames only: a rounded-up block's tail is
 		 * never taken (lf_bits_take_words). */
 		if (!lf_ctr_take(&r->areas[k].ctr, n))

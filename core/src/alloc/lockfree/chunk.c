@@ -165,7 +165,7 @@ static void chunk_init(struct lf_chunk *r, uint64_t pfn, uint64_t n, int node)
 	atomic_store_explicit(&r->node, node, memory_order_relaxed);
 	atomic_store_explicit(&r->hint, 0, memory_order_relaxed);
 	atomic_store_explicit(&r->nr_absent, 0, memory_order_relaxed);
-	for (uint64_t i = 0; i < (uint64_t)r->cap * LF_AREA_WORDS; i++)
+	for (uint64_t i = 0; i < (uint64_t)r->cap * (LF_AREA_FRAMES / 64); i++)
 		atomic_store_explicit(&r->absent[i], 0, memory_order_relaxed);
 	for (uint32_t i = 0; i < (r->cap + 63) / 64; i++)
 		/* seq_cst: the free map is only written with seq_cst (area.h). */
@@ -175,11 +175,13 @@ static void chunk_init(struct lf_chunk *r, uint64_t pfn, uint64_t n, int node)
 		uint64_t ps = s > pfn ? s : pfn, pe = e < pfn + n ? e : pfn + n;
 		if (k >= na)
 			ps = pe = s; /* beyond the range: absent */
-		/* Frames outside [pfn, pfn+n) are absent: their bits stay set. */
+		/* Frames outside [pfn, pfn+n) are absent: their bits stay set.
+		 * No word is claimed. */
 		for (unsigned w = 0; w < LF_AREA_WORDS; w++) {
-			uint64_t word = ~0ull, ws = s + w * 64;
-			if (ps < ws + 64 && pe > ws) {
-				uint64_t lo = ps > ws ? ps - ws : 0, hi = pe < ws + 64 ? pe - ws : 64;
+			uint64_t word = LF_WORD_BITS, ws = s + w * LF_WORD_FRAMES;
+			if (ps < ws + LF_WORD_FRAMES && pe > ws) {
+				uint64_t lo = ps > ws ? ps - ws : 0;
+				uint64_t hi = pe < ws + LF_WORD_FRAMES ? pe - ws : LF_WORD_FRAMES;
 				word &= ~lf_word_mask((unsigned)lo, (unsigned)(hi - lo));
 			}
 			/* release: pairs with the acquire CAS of a taker (after
@@ -204,7 +206,7 @@ static struct lf_chunk *chunk_new(uint32_t na, int node)
 	 * aligned pair, which the adjacent-line prefetcher fetches together. */
 	size_t hdr = (sizeof(struct lf_chunk) + 127) & ~(size_t)127;
 	size_t areas = (size_t)cap * sizeof(struct lf_area);
-	size_t abs = (size_t)cap * LF_AREA_WORDS * sizeof(uint64_t);
+	size_t abs = (size_t)cap * (LF_AREA_FRAMES / 64) * sizeof(uint64_t);
 	size_t fmap = (size_t)(cap + 63) / 64 * sizeof(uint64_t);
 	int on_numa;
 	char *m = lf_meta_alloc(hdr + areas + abs + fmap, node, &on_numa);
@@ -342,8 +344,9 @@ int lf_remove(void *state, uint64_t paddr, uint64_t nframes)
 		uint32_t k = (uint32_t)(p / LF_AREA_FRAMES - lf_area0(r));
 		unsigned b = (unsigned)(p - lf_area_pfn(r, k));
 		/* relaxed: advisory; the CAS below decides. */
-		if (atomic_load_explicit(&r->areas[k].bits.w[b / 64], memory_order_relaxed) &
-		    (1ull << (b % 64)))
+		if (atomic_load_explicit(&r->areas[k].bits.w[b / LF_WORD_FRAMES],
+		                         memory_order_relaxed) &
+		    (1ull << (b % LF_WORD_FRAMES)))
 			return FK_EBUSY;
 	}
 	/* relaxed RMW + release fence: the fence orders the count before our
@@ -357,12 +360,18 @@ int lf_remove(void *state, uint64_t paddr, uint64_t nframes)
 		uint32_t k = (uint32_t)(p / LF_AREA_FRAMES - lf_area0(r));
 		uint64_t lim = lf_area_pfn(r, k + 1) - p;
 		unsigned c = (unsigned)(n < lim ? n : lim), first = (unsigned)(p - lf_area_pfn(r, k));
+		/* Frames in per-CPU caches are free: pull them back first (the
+		 * claims of the part's words retire, their quota returns). */
+		for (unsigned j = first / LF_WORD_FRAMES; j <= (first + c - 1) / LF_WORD_FRAMES; j++)
+			lf_area_retire(r, k, j, 0);
 		if (!lf_ctr_take(&r->areas[k].ctr, c)) {
 			err = FK_EBUSY;
 			break;
 		}
-		if (!lf_bits_withdraw(&r->areas[k].bits, first, c)) {
-			lf_area_give(r, k, c); /* this area's part is undone */
+		unsigned given;
+		if (!lf_bits_withdraw(&r->areas[k].bits, first, c, &given)) {
+			if (given) /* this area's part is undone */
+				lf_area_give(r, k, given);
 			err = FK_EBUSY;
 			break;
 		}

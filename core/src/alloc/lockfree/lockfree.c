@@ -46,12 +46,16 @@ static __attribute__((noinline)) bool lf_alloc_retry(struct lockfree *lf, unsign
 {
 	uint64_t done0 = 0, deadline = 0;
 	for (unsigned tries = 0;; tries++) {
-		if (tries && lf_alloc_node(lf, cpu, node, n, align, pfn))
+		/* Frames in per-CPU caches are free: retire every claim of the
+		 * node (nothing is stranded in a cache), then search it again. */
+		if ((lf_retire_node(lf, node) || tries) &&
+		    lf_alloc_node(lf, cpu, node, n, align, pfn))
 			return true;
 		if (!(flags & FK_ALLOC_NODE_STRICT))
 			for (unsigned i = 1; i < lf->nr_nodes; i++) {
 				int nd = (int)(((unsigned)node + i) % lf->nr_nodes);
-				if (lf_alloc_node(lf, cpu, nd, n, align, pfn)) {
+				if (lf_alloc_node(lf, cpu, nd, n, align, pfn) ||
+				    (lf_retire_node(lf, nd) && lf_alloc_node(lf, cpu, nd, n, align, pfn))) {
 					lf_stat_inc(&lf_res_of(lf, cpu, nd)->fallback_allocs);
 					return true;
 				}
@@ -133,10 +137,27 @@ static unsigned area_part(struct lf_chunk *r, uint64_t pfn, uint64_t n, uint32_t
 	return (unsigned)(n < lim ? n : lim);
 }
 
+/* Rolls back the bit clears of [pfn, end) (a refused free: nothing given yet). */
+static void dealloc_undo(struct lf_chunk *r, uint64_t pfn, uint64_t end)
+{
+	for (uint64_t q = pfn; q < end;) {
+		uint32_t k;
+		unsigned c = area_part(r, q, end - q, &k);
+		lf_bits_retake(&r->areas[k].bits, (unsigned)(q - lf_area_pfn(r, k)), c);
+		q += c;
+	}
+}
+
+#define LF_FREE_BATCH 64u /* area parts whose quota a free gives at once */
+
 /*
- * Free [pfn, pfn+n): clear the bits of every area part (each word checked
- * and cleared in one RMW: a part with a free frame fails and rolls back the
- * parts before it), then give each part's quota back.
+ * Free [pfn, pfn+n): a read-only check that every frame is allocated
+ * (else FK_EUNUSED, nothing touched); then clear the bits of every area
+ * part (each word checked and cleared in one RMW: a part with a free frame
+ * fails and rolls back the parts before it), then give each part's quota
+ * back: the frames that landed in unclaimed words (the others joined a
+ * per-CPU cache). One frame: one fetch_and, plus the counter's fetch_add
+ * unless it joined a cache.
  */
 static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 {
@@ -148,35 +169,73 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 		return bad;
 	if (lf_absent_any(r, pfn, nframes))
 		return FK_EUNUSED;
-	uint64_t p = pfn, n = nframes;
-	while (n) {
-		uint32_t k;
-		unsigned c = area_part(r, p, n, &k);
-		if (!lf_bits_release(&r->areas[k].bits, (unsigned)(p - lf_area_pfn(r, k)), c)) {
-			for (uint64_t q = pfn; q < p;) { /* roll back the earlier parts */
-				uint32_t kq;
-				unsigned cq = area_part(r, q, p - q, &kq);
-				lf_bits_retake(&r->areas[kq].bits, (unsigned)(q - lf_area_pfn(r, kq)),
-				               cq);
-				q += cq;
-			}
-			return FK_EUNUSED;
-		}
-		p += c;
-		n -= c;
-	}
+	uint32_t k;
 	unsigned cpu = lf_cpu(lf);
 	int node = lf_chunk_node(r);
-	for (p = pfn, n = nframes; n;) {
-		uint32_t k;
-		unsigned c = area_part(r, p, n, &k);
-		lf_area_give(r, k, c);
-		if (c == LF_AREA_FRAMES) /* a whole area: look here first for huge frames */
-			lf_huge_hint(lf, cpu, node, r->idx, k);
-		p += c;
-		n -= c;
-	}
 	struct lf_res *st = lf_res_of(lf, cpu, node);
+	if (nframes == 1) {
+		/* One frame: one RMW on its word decides the check and where
+		 * the quota goes; a full unclaimed word becomes this slot's
+		 * cache if it has a free entry (bits.h, lf_bits_free1). */
+		area_part(r, pfn, 1, &k);
+		unsigned b = (unsigned)(pfn - lf_area_pfn(r, k));
+		int e = lf_cache_vacancy(st);
+		bool claimed;
+		int q = lf_bits_free1(&r->areas[k].bits.w[b / LF_WORD_FRAMES],
+		                      1ull << (b % LF_WORD_FRAMES),
+		                      e >= 0 ? lf_claim_id(lf, cpu, node) : 0, &claimed);
+		if (q < 0)
+			return FK_EUNUSED;
+		if (q)
+			lf_area_give(r, k, 1);
+		if (claimed)
+			/* relaxed: see struct lf_res. */
+			atomic_store_explicit(&st->cache[e],
+			                      lf_cache_encode(r->idx, k, b / LF_WORD_FRAMES),
+			                      memory_order_relaxed);
+	} else {
+		for (uint64_t p = pfn, n = nframes; n;) {
+			unsigned c = area_part(r, p, n, &k);
+			if (!lf_bits_all_set(&r->areas[k].bits, (unsigned)(p - lf_area_pfn(r, k)), c))
+				return FK_EUNUSED;
+			p += c;
+			n -= c;
+		}
+		/* Parts in batches: the quota of a batch is given once all its
+		 * parts passed. Only a concurrent double free of an overlapping
+		 * range can fail a later batch (the check above passed), after
+		 * earlier ones were given: LOCKFREE.md, "Progress". */
+		uint64_t p = pfn, n = nframes;
+		while (n) {
+			uint16_t give[LF_FREE_BATCH];
+			uint32_t kk[LF_FREE_BATCH];
+			uint64_t b0 = p;
+			unsigned nb = 0;
+			while (n && nb < LF_FREE_BATCH) {
+				unsigned c = area_part(r, p, n, &kk[nb]);
+				int q = lf_bits_release(&r->areas[kk[nb]].bits,
+				                        (unsigned)(p - lf_area_pfn(r, kk[nb])), c);
+				if (q < 0) {
+					dealloc_undo(r, b0, p);
+					return FK_EUNUSED;
+				}
+				give[nb++] = (uint16_t)q;
+				p += c;
+				n -= c;
+			}
+			for (unsigned i = 0; i < nb; i++)
+				if (give[i])
+					lf_area_give(r, kk[i], give[i]);
+		}
+	}
+	if (nframes >= LF_AREA_FRAMES) /* whole areas: look here first for huge frames */
+		for (uint64_t p = pfn, n = nframes; n;) {
+			unsigned c = area_part(r, p, n, &k);
+			if (c == LF_AREA_FRAMES)
+				lf_huge_hint(lf, cpu, node, r->idx, k);
+			p += c;
+			n -= c;
+		}
 	lf_stat_inc(&st->frees);
 	if (lf_cpu_node(lf, cpu) != node)
 		lf_stat_inc(&st->remote_frees);
@@ -216,6 +275,8 @@ static int lf_create(const struct fk_alloc_params *params, unsigned nr_nodes, co
 		goto fail;
 	for (unsigned c = 0; c < lf->nr_cpus * nr_nodes; c++) {
 		struct lf_res *rs = &lf->res[c];
+		for (unsigned e = 0; e < LF_CACHE_WORDS; e++)
+			atomic_init(&rs->cache[e], 0);
 		atomic_init(&rs->area, 0);
 		atomic_init(&rs->huge, 0);
 		atomic_init(&rs->allocs, 0);

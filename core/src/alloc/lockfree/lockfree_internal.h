@@ -3,11 +3,24 @@
  *
  * Glossary (one word, one meaning; see core/LOCKFREE.md):
  *   frame        4 KiB, numbered by pfn = paddr >> FK_PAGE_SHIFT.
- *   area         512 naturally aligned frames (2 MiB, order 9): a 512-bit
- *                bit field (bit set = allocated or absent) and a counter
- *                word (free frames with quota + a "reserved" flag).
+ *   area         512 naturally aligned frames (2 MiB, order 9): 16 bit-field
+ *                words of 32 frames each (bit set = allocated or absent)
+ *                and a counter word (free frames with quota + a
+ *                "reserved" flag).
+ *   claim        the high half of a bit-field word: 0, or the CPU slot
+ *                (+1) whose per-CPU cache the word's clear bits are. A
+ *                claimed word's clear bits have no quota in the counter.
  *   quota        the counter's free frames; taken before bits are set,
- *                given back after bits are cleared (counter <= clear bits).
+ *                given back after bits are cleared (counter <= clear bits
+ *                of unclaimed words).
+ *   cache        a CPU slot's claimed words (up to LF_CACHE_WORDS): order-0
+ *                allocations set one of their clear bits (one CAS); any
+ *                free into a claimed word joins that cache (one RMW), and
+ *                a free into a full unclaimed word claims it for the
+ *                freeing slot (one CAS, no quota: it has no other clear
+ *                bit). Retired (claim -> 0, quota of its clear bits given)
+ *                by its owner when empty, by anyone before FK_ENOMEM, by
+ *                drain and by removal.
  *   chunk        the areas covering one add_free_memory range (the core's
  *                word for such a record; the core's "region" is a
  *                hot-plug range of its own, region_internal.h). Its record
@@ -22,7 +35,8 @@
  *                taken; never misses a free area (a Dekker pair, area.h).
  *
  * Code map:
- *   bits.h     transitions of one bit-field word (take, release, withdraw)
+ *   bits.h     transitions of one bit-field word (take, release, withdraw,
+ *              claim, cache take, retire)
  *   area.h     transitions of one area counter; allocation inside an area
  *   chunk.c    chunk records, lookup, add/remove (hot-plug), recycling
  *   reserve.c  reservations and placement: small, huge, span; drain
@@ -40,7 +54,12 @@
 
 #define LF_AREA_ORDER  9
 #define LF_AREA_FRAMES 512u
-#define LF_AREA_WORDS  8u
+#define LF_WORD_ORDER  5   /* 32 frames per bit-field word */
+#define LF_WORD_FRAMES 32u
+#define LF_AREA_WORDS  16u
+#define LF_WORD_BITS   0xffffffffull /* the frame bits of a word (low half) */
+#define LF_CLAIM_SHIFT 32            /* the claim: high half, slot + 1 */
+#define LF_CACHE_WORDS 4u    /* claimed words per CPU slot (per-CPU cache) */
 #define LF_MAX_CHUNKS  1024u /* records present at once: live or dead (recyclable) */
 #define LF_HUGE_NEAR   8u    /* areas tried after the huge hint before a scan */
 #define LF_WD_RETRIES  64u   /* retries of a failing allocation after withdrawals finished */
@@ -53,6 +72,8 @@
 /* Chunk record states. */
 enum { LF_LIVE = 0, LF_DEAD = 1, LF_RECYCLING = 2 };
 
+/* 16 words, two cache lines: word = claim << 32 | frame bits (bit set =
+ * allocated or absent). */
 struct lf_bits {
 	_Atomic uint64_t w[LF_AREA_WORDS];
 } __attribute__((aligned(64)));
@@ -106,15 +127,23 @@ struct lf_node {
 };
 
 /*
- * One CPU slot's state for one node, one cache line: the reservations
- * (codes: 0 = none, else ((chunk << 32) | area) + 1) and the statistics of
- * the slot's operations on that node, so an operation touches one per-CPU
- * line, not two.
+ * One CPU slot's state for one node: the cache and the reservations
+ * (codes: 0 = none; area codes ((chunk << 32) | area) + 1, cache codes
+ * ((chunk << 44) | (area << 4) | word) + 1) and the statistics of the
+ * slot's operations on that node. The first line holds everything an
+ * order-0 pair touches, so it touches one per-CPU line, not two.
  */
 struct lf_res {
+	/* order 0: the claimed words (hints: a word's claim decides; a word
+	 * whose code is lost to a race between two threads of one slot stays
+	 * claimed until lf_retire_node, which every path before FK_ENOMEM,
+	 * drain and removal run). Written with relaxed load + store. */
+	_Atomic uint64_t cache[LF_CACHE_WORDS];
 	_Atomic uint64_t area; /* small blocks: the reserved area (flag set) */
 	_Atomic uint64_t huge; /* huge blocks: where to look first (no flag) */
-	_Atomic uint64_t allocs, frees, remote_frees, fallback_allocs, hits, misses;
+	_Atomic uint64_t hits, frees;
+	_Atomic uint64_t allocs __attribute__((aligned(64)));
+	_Atomic uint64_t remote_frees, misses, fallback_allocs;
 } __attribute__((aligned(64)));
 
 struct lockfree {
@@ -183,6 +212,32 @@ static inline uint64_t lf_area_pfn(struct lf_chunk *r, uint32_t k)
 	return (lf_area0(r) + k) * LF_AREA_FRAMES;
 }
 
+/* The claim value of CPU slot (cpu, node): its index + 1 (0 = unclaimed). */
+static inline uint64_t lf_claim_id(struct lockfree *lf, unsigned cpu, int node)
+{
+	return (uint64_t)(cpu * lf->nr_nodes + (unsigned)node) + 1;
+}
+
+static inline uint64_t lf_cache_encode(unsigned chunk, uint32_t area, unsigned word)
+{
+	return (((uint64_t)chunk << 44) | ((uint64_t)area << 4) | word) + 1;
+}
+
+static inline unsigned lf_cache_chunk(uint64_t code)
+{
+	return (unsigned)((code - 1) >> 44);
+}
+
+static inline uint32_t lf_cache_area(uint64_t code)
+{
+	return (uint32_t)(((code - 1) >> 4) & 0xffffffffffull);
+}
+
+static inline unsigned lf_cache_word(uint64_t code)
+{
+	return (unsigned)((code - 1) & 15);
+}
+
 static inline uint64_t lf_res_encode(unsigned chunk, uint32_t area)
 {
 	return (((uint64_t)chunk << 32) | area) + 1;
@@ -241,6 +296,8 @@ void lf_chunks_destroy(struct lockfree *lf);
 void lf_unreserve(struct lockfree *lf, uint64_t code);
 bool lf_alloc_node(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsigned align,
                    uint64_t *pfn);
+unsigned lf_retire_node(struct lockfree *lf, int node);
+int lf_cache_vacancy(struct lf_res *rs);
 bool lf_block_visible(struct lockfree *lf, int node, uint64_t n, unsigned align);
 void lf_huge_hint(struct lockfree *lf, unsigned cpu, int node, unsigned chunk, uint32_t area);
 void lf_forget_chunk(struct lockfree *lf, unsigned idx);

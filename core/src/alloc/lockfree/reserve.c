@@ -98,7 +98,8 @@ static bool scan_range(struct lockfree *lf, int node, unsigned n, unsigned align
  * `old` is the slot value the caller saw.
  */
 static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned cpu, uint64_t old,
-                              int node, unsigned n, unsigned align, uint64_t *pfn)
+                              int node, unsigned n, unsigned align, uint64_t *pfn,
+                              unsigned where[2])
 {
 	const unsigned need = lf_area_need(n, align);
 	const unsigned worth = need > 16 ? need : 16;
@@ -109,7 +110,6 @@ static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned c
 	for (int pass = 0; pass < 3; pass++) {
 		unsigned lo = pass == 0 ? worth : pass == 1 ? LF_AREA_FRAMES : need;
 		unsigned hi = pass == 1 ? LF_AREA_FRAMES : LF_AREA_FRAMES - 1;
-		unsigned where[2];
 		if (pass == 1 && free_areas <= lf->nr_cpus &&
 		    scan_range(lf, node, n, align, cpu, need, LF_AREA_FRAMES - 1, pfn, where))
 			return true; /* free areas are scarce: share a partly used one */
@@ -137,6 +137,8 @@ static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned c
 				/* relaxed: a scan start hint, orders nothing. */
 				atomic_store_explicit(&r->hint, k + 1, memory_order_relaxed);
 				res_swap(lf, rs, old, lf_res_encode(i, k));
+				where[0] = i;
+				where[1] = k;
 				return true;
 			}
 		}
@@ -320,6 +322,100 @@ static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, 
 	return false;
 }
 
+/* ---- the per-CPU cache (order 0): up to LF_CACHE_WORDS claimed words per CPU slot ---- */
+
+/*
+ * One frame from slot rs's cache: one CAS on a claimed word (no quota: the
+ * claim took it). A word found empty is retired by its owner here, so
+ * frees into it give their quota to the area again; a word found retired
+ * by someone else (or never installed) is dropped from the slot.
+ */
+static bool cache_alloc(struct lockfree *lf, struct lf_res *rs, uint64_t id, int node,
+                        uint64_t *pfn)
+{
+	for (unsigned i = 0; i < LF_CACHE_WORDS; i++) {
+		/* relaxed: a hint; the word's claim decides (lf_cache_take). */
+		uint64_t code = atomic_load_explicit(&rs->cache[i], memory_order_relaxed);
+		if (!code)
+			continue;
+		struct lf_chunk *r = lf_chunk_at(lf, lf_cache_chunk(code));
+		uint32_t k = lf_cache_area(code);
+		unsigned j = lf_cache_word(code);
+		bool last = false;
+		int b = r && k < r->cap ? lf_cache_take(&r->areas[k].bits.w[j], id, &last) : -1;
+		if (b >= 0) {
+			if (last) /* retired with its last frame: the entry is free */
+				/* relaxed: see struct lf_res. */
+				atomic_store_explicit(&rs->cache[i], 0, memory_order_relaxed);
+			*pfn = lf_area_pfn(r, k) + j * LF_WORD_FRAMES + (unsigned)b;
+			if (chunk_kept(r, node))
+				return true;
+			/* Not reached while removal retires claims before it
+			 * withdraws (a recycled record's words start
+			 * unclaimed); kept as the other takes keep it. */
+			lf_area_free_owned(r, k, *pfn, 1);
+			return false;
+		}
+		if (b == -2)
+			lf_area_retire(r, k, j, id);
+		/* relaxed: see struct lf_res (a hint slot of this CPU). */
+		atomic_store_explicit(&rs->cache[i], 0, memory_order_relaxed);
+	}
+	return false;
+}
+
+/* A free entry of slot rs's cache, or -1. */
+int lf_cache_vacancy(struct lf_res *rs)
+{
+	for (unsigned i = 0; i < LF_CACHE_WORDS; i++)
+		/* relaxed: see struct lf_res. */
+		if (!atomic_load_explicit(&rs->cache[i], memory_order_relaxed))
+			return (int)i;
+	return -1;
+}
+
+/*
+ * After a cache miss served frame pfn from area k of record i: claim the
+ * frame's word for slot id (lf_area_claim) into a free entry of the slot.
+ */
+static void cache_refill(struct lockfree *lf, struct lf_res *rs, uint64_t id, unsigned i,
+                         uint32_t k, uint64_t pfn)
+{
+	int e = lf_cache_vacancy(rs);
+	if (e < 0)
+		return;
+	struct lf_chunk *r = lf_chunk_at(lf, i);
+	unsigned j = (unsigned)(pfn - lf_area_pfn(r, k)) / LF_WORD_FRAMES;
+	if (lf_area_claim(r, k, j, id))
+		/* relaxed: see struct lf_res. */
+		atomic_store_explicit(&rs->cache[e], lf_cache_encode(i, k, j), memory_order_relaxed);
+}
+
+/*
+ * Retire every claimed word of node's live records (any slot's), giving
+ * their clear bits' quota to the counters: before an allocation fails, and
+ * in drain. Read-only where nothing is claimed. Returns the words retired.
+ */
+unsigned lf_retire_node(struct lockfree *lf, int node)
+{
+	unsigned retired = 0, nr = lf_nr_chunks(lf);
+	for (unsigned i = 0; i < nr; i++) {
+		struct lf_chunk *r = lf_chunk_at(lf, i);
+		if (!r || lf_chunk_node(r) != node || !lf_chunk_live(r))
+			continue;
+		uint32_t na = lf_chunk_areas(r);
+		for (uint32_t k = 0; k < na; k++)
+			for (unsigned j = 0; j < LF_AREA_WORDS; j++)
+				/* relaxed: a pre-filter; lf_word_retire's CAS
+				 * decides. */
+				if (lf_word_claim(atomic_load_explicit(&r->areas[k].bits.w[j],
+				                                       memory_order_relaxed)) &&
+				    lf_area_retire(r, k, j, 0))
+					retired++;
+	}
+	return retired;
+}
+
 /*
  * Serve a request from node: see the file comment. Counted in node's
  * stats for cpu.
@@ -334,15 +430,23 @@ bool lf_alloc_node(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsi
 	} else if (n > 256 || align == LF_AREA_ORDER) {
 		ok = huge_alloc(lf, cpu, node, (unsigned)n, align, pfn);
 	} else {
-		struct lf_res *rs = &lf->res[cpu * lf->nr_nodes + (unsigned)node];
+		struct lf_res *rs = st;
+		const bool one = n == 1 && align == 0;
+		const uint64_t id = lf_claim_id(lf, cpu, node);
+		if (one && cache_alloc(lf, rs, id, node, pfn)) {
+			lf_stat_inc(&st->hits); /* allocs = hits + the rest */
+			return true;
+		}
 		/* acquire: pairs with the acq_rel CAS that installed it. */
 		uint64_t code = atomic_load_explicit(&rs->area, memory_order_acquire);
 		if (code) {
 			struct lf_chunk *r = lf_chunk_at(lf, lf_res_chunk(code));
 			uint32_t k = lf_res_area(code);
-			if (n == 1 && align == 0 ? lf_area_alloc1(r, k, pfn, cpu)
-			                         : lf_area_alloc(r, k, (unsigned)n, align, pfn, cpu)) {
+			if (one ? lf_area_alloc1(r, k, pfn, cpu)
+			        : lf_area_alloc(r, k, (unsigned)n, align, pfn, cpu)) {
 				if (chunk_kept(r, node)) {
+					if (one)
+						cache_refill(lf, rs, id, lf_res_chunk(code), k, *pfn);
 					lf_stat_inc(&st->hits); /* allocs = hits + the rest */
 					return true;
 				}
@@ -354,9 +458,11 @@ bool lf_alloc_node(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsi
 		}
 		lf_stat_inc(&st->misses);
 		unsigned where[2];
-		ok = reserve_and_alloc(lf, rs, cpu, code, node, (unsigned)n, align, pfn) ||
+		ok = reserve_and_alloc(lf, rs, cpu, code, node, (unsigned)n, align, pfn, where) ||
 		     scan_range(lf, node, (unsigned)n, align, cpu, lf_area_need((unsigned)n, align),
 		                LF_AREA_FRAMES, pfn, where);
+		if (ok && one)
+			cache_refill(lf, rs, id, where[0], where[1], *pfn);
 	}
 	if (ok)
 		lf_stat_inc(&st->allocs);
@@ -381,21 +487,24 @@ static bool area_shows_block(struct lf_chunk *r, uint32_t k, unsigned n, unsigne
 		/* relaxed: a snapshot that only decides whether to search
 		 * again; the search's own CASes decide. */
 		w[i] = atomic_load_explicit(&r->areas[k].bits.w[i], memory_order_relaxed);
-	if (n > 64 || align > 6) {
+	if (n > LF_WORD_FRAMES || align > LF_WORD_ORDER) {
 		unsigned bo = o > align ? o : align;
-		unsigned g = 1u << ((bo < 7 ? 7 : bo) - 6); /* whole words, aligned */
+		/* whole words, aligned */
+		unsigned g = 1u << ((bo < LF_WORD_ORDER + 1 ? LF_WORD_ORDER + 1 : bo) - LF_WORD_ORDER);
 		for (unsigned s = 0; s < LF_AREA_WORDS; s += g) {
 			unsigned j = 0;
-			while (j < g && w[s + j] == 0)
+			while (j < g && (w[s + j] & LF_WORD_BITS) == 0)
 				j++;
 			if (j == g)
 				return true;
 		}
 		return false;
 	}
+	/* Clear bits of a claimed word count: the caller retires claims
+	 * before it searches again (lf_alloc_retry). */
 	uint64_t m = lf_word_mask(0, n);
 	for (unsigned i = 0; i < LF_AREA_WORDS; i++)
-		for (unsigned p = 0; p + n <= 64; p += 1u << align)
+		for (unsigned p = 0; p + n <= LF_WORD_FRAMES; p += 1u << align)
 			if (!(w[i] & (m << p)))
 				return true;
 	return false;
@@ -435,6 +544,15 @@ void lf_forget_chunk(struct lockfree *lf, unsigned idx)
 		code = atomic_load_explicit(&lf->res[c].huge, memory_order_relaxed);
 		if (code && lf_res_chunk(code) == idx)
 			atomic_store_explicit(&lf->res[c].huge, 0, memory_order_relaxed);
+		for (unsigned e = 0; e < LF_CACHE_WORDS; e++) {
+			/* relaxed: a hint (see struct lf_res); the record's words
+			 * were retired by the removal that withdrew them. */
+			code = atomic_load_explicit(&lf->res[c].cache[e], memory_order_relaxed);
+			if (code && lf_cache_chunk(code) == idx)
+				atomic_compare_exchange_strong_explicit(&lf->res[c].cache[e], &code,
+				                                        0, memory_order_relaxed,
+				                                        memory_order_relaxed);
+		}
 	}
 }
 
@@ -448,4 +566,7 @@ void lf_drain(void *state)
 		if (old)
 			lf_unreserve(lf, old);
 	}
+	/* The caches: every claimed word retires (its frames' quota returns). */
+	for (unsigned nd = 0; nd < lf->nr_nodes; nd++)
+		lf_retire_node(lf, (int)nd);
 }

@@ -7,7 +7,13 @@
 
 #include "area.h"
 
-/* Buddy view of an area's free bits: maximal aligned free blocks. */
+/* n (<= 64) bits from bit of a 64-bit word of the buddy view. */
+static uint64_t mask64(unsigned bit, unsigned n)
+{
+	return (n >= 64 ? ~0ull : ((1ull << n) - 1)) << bit;
+}
+
+/* Buddy view of an area's free bits (8 words of 64): maximal aligned free blocks. */
 static void count_blocks(const uint64_t *w, unsigned first, unsigned o, uint64_t *out)
 {
 	bool free;
@@ -16,7 +22,7 @@ static void count_blocks(const uint64_t *w, unsigned first, unsigned o, uint64_t
 		for (unsigned i = first / 64; i < (first + (1u << o)) / 64; i++)
 			free = free && w[i] == 0;
 	} else {
-		free = (w[first / 64] & lf_word_mask(first % 64, 1u << o)) == 0;
+		free = (w[first / 64] & mask64(first % 64, 1u << o)) == 0;
 	}
 	if (free) {
 		out[o]++;
@@ -25,7 +31,7 @@ static void count_blocks(const uint64_t *w, unsigned first, unsigned o, uint64_t
 	if (o == 0)
 		return;
 	if (o <= 6) { /* a fully allocated word part holds no free block */
-		uint64_t m = lf_word_mask(first % 64, 1u << o);
+		uint64_t m = mask64(first % 64, 1u << o);
 		if ((w[first / 64] & m) == m)
 			return;
 	}
@@ -66,14 +72,21 @@ int lf_stats(void *state, int node, struct fk_alloc_stats *out)
 		uint32_t na = lf_chunk_areas(r);
 		for (uint32_t k = 0; k < na; k++) {
 			uint32_t v = lf_ctr_peek(&r->areas[k].ctr);
-			uint64_t w[LF_AREA_WORDS];
+			uint64_t w[LF_AREA_FRAMES / 64] = {0};
 			out->free_frames += v & LF_CTR_FREE;
 			if (v & LF_CTR_RESERVED)
 				out->cached_frames += v & LF_CTR_FREE;
-			for (unsigned j = 0; j < LF_AREA_WORDS; j++)
+			for (unsigned j = 0; j < LF_AREA_WORDS; j++) {
 				/* relaxed: a snapshot. */
-				w[j] = atomic_load_explicit(&r->areas[k].bits.w[j],
-				                            memory_order_relaxed);
+				uint64_t b = atomic_load_explicit(&r->areas[k].bits.w[j],
+				                                  memory_order_relaxed);
+				if (lf_word_claim(b)) { /* a per-CPU cache's frames */
+					out->free_frames += lf_word_clear(b);
+					out->cached_frames += lf_word_clear(b);
+				}
+				/* the buddy view: 512 frame bits in 64-bit words */
+				w[j / 2] |= (b & LF_WORD_BITS) << (j % 2 * LF_WORD_FRAMES);
+			}
 			count_blocks(w, 0, LF_AREA_ORDER, out->free_blocks);
 		}
 	}
