@@ -100,18 +100,6 @@ static inline void lf_area_give(struct lf_chunk *r, uint32_t k, unsigned n)
 }
 
 /*
- * Free [pfn, pfn+n) inside area k of r that we own (no check): the quota of
- * the frames that landed in unclaimed words goes back (the others joined a
- * cache, whose retirement gives theirs).
- */
-static inline void lf_area_free_owned(struct lf_chunk *r, uint32_t k, uint64_t pfn, unsigned n)
-{
-	unsigned q = lf_bits_clear_owned(&r->areas[k].bits, (unsigned)(pfn - lf_area_pfn(r, k)), n);
-	if (q)
-		lf_area_give(r, k, q);
-}
-
-/*
  * Retire word j of area k of r if claimed by id (any claim if id is 0) and
  * give its clear bits' quota to the counter. True if a claim was retired.
  */
@@ -150,27 +138,34 @@ static inline bool lf_area_claim(struct lf_chunk *r, uint32_t k, unsigned j, uin
  * given back. The tail's bits stay clear throughout, so a concurrent small
  * request that meets the counter at 0 sees them (lf_block_visible) and
  * searches again instead of failing (LOCKFREE.md, "Progress").
+ *
+ * Huge frames: n = 512 also sets LF_CTR_HUGE in the same CAS and marks
+ * every word LF_WORD_HUGE (all bits set, claim LF_CLAIM_HUGE), so a free of
+ * the whole area is two RMWs on the counter (lf_area_free_whole) instead
+ * of one per word. A free of a sub-range converts the area first
+ * (lf_area_unhuge).
  */
 static inline bool lf_area_take_head(struct lf_chunk *r, uint32_t k, unsigned n)
 {
-	uint32_t v = lf_ctr_peek(&r->areas[k].ctr);
+	uint32_t v = lf_ctr_peek(&r->areas[k].ctr), nv;
 	do {
 		if ((v & LF_CTR_FREE) != LF_AREA_FRAMES)
 			return false;
+		nv = (v & ~LF_CTR_FREE) | (n == LF_AREA_FRAMES ? LF_CTR_HUGE : 0);
 		/* acquire: pairs with lf_area_give's release: all 512 bits are
 		 * clear and visible, and the last frees happen-before. The
 		 * reserved flag is kept. Linearisation point of order 9. */
-	} while (!atomic_compare_exchange_weak_explicit(&r->areas[k].ctr, &v, v & ~LF_CTR_FREE,
+	} while (!atomic_compare_exchange_weak_explicit(&r->areas[k].ctr, &v, nv,
 	                                                memory_order_acquire,
 	                                                memory_order_relaxed));
 	/* relaxed, all: with the quota at 0 nobody else may set these bits,
 	 * and no word is claimed (a counter of 512 means every word's bits
-	 * are clear and unclaimed: claims take quota first); a later free's
-	 * release RMW publishes our ownership end, and the tail's quota is
-	 * given back below with a release RMW. */
+	 * are clear and unclaimed: claims take quota first); the next owner
+	 * acquires through the counter RMW that ends our ownership (release),
+	 * and the tail's quota is given back below with a release RMW. */
 	if (n == LF_AREA_FRAMES) {
 		for (unsigned i = 0; i < LF_AREA_WORDS; i++)
-			atomic_store_explicit(&r->areas[k].bits.w[i], LF_WORD_BITS,
+			atomic_store_explicit(&r->areas[k].bits.w[i], LF_WORD_HUGE,
 			                      memory_order_relaxed);
 		return true;
 	}
@@ -181,6 +176,97 @@ static inline bool lf_area_take_head(struct lf_chunk *r, uint32_t k, unsigned n)
 		                      lf_word_mask(0, n % LF_WORD_FRAMES), memory_order_relaxed);
 	lf_area_give(r, k, LF_AREA_FRAMES - n);
 	return true;
+}
+
+/*
+ * Free area k taken whole (LF_CTR_HUGE): 1 if done, 0 if it is not a
+ * whole-area block any more (converted for a sub-range free: the caller
+ * frees word by word), -1 if another thread is freeing it whole (a double
+ * free: nothing changed). One CAS HUGE -> FREEING makes us the only owner
+ * (of two frees of the block exactly one passes it); the words are then
+ * cleared with stores, and one RMW gives the 512 frames and drops FREEING.
+ */
+static inline int lf_area_free_whole(struct lf_chunk *r, uint32_t k)
+{
+	_Atomic uint32_t *c = &r->areas[k].ctr;
+	uint32_t v = lf_ctr_peek(c);
+	do {
+		if (v & LF_CTR_FREEING)
+			return -1;
+		if (!(v & LF_CTR_HUGE))
+			return 0;
+		/* relaxed: an ownership token; the frames' hand-off is the
+		 * seq_cst RMW below, which the next taker acquires. */
+	} while (!atomic_compare_exchange_weak_explicit(c, &v, (v & ~LF_CTR_HUGE) | LF_CTR_FREEING,
+	                                                memory_order_relaxed,
+	                                                memory_order_relaxed));
+	/* relaxed, all: the area is ours alone (FREEING: no quota to take, a
+	 * free of a sub-range backs off); ordered before the RMW below. */
+	for (unsigned i = 0; i < LF_AREA_WORDS; i++)
+		atomic_store_explicit(&r->areas[k].bits.w[i], 0, memory_order_relaxed);
+	/* seq_cst: as lf_area_give (pairs with the acquire quota CAS of the
+	 * next taker; the free map's Dekker pair). Adds 512 and clears
+	 * FREEING (set, so the subtraction borrows nothing); keeps RESERVED.
+	 * Linearisation point of the free. */
+	atomic_fetch_add_explicit(c, LF_AREA_FRAMES - LF_CTR_FREEING, memory_order_seq_cst);
+	lf_freemap_mark(r, k);
+	return 1;
+}
+
+/*
+ * Before a free of part of area k: if the area is a whole-area block, make
+ * it a normal allocated area (words LF_WORD_HUGE -> all bits set,
+ * unclaimed). CAS HUGE -> CONVERTING, convert every word, clear
+ * CONVERTING; a thread that meets CONVERTING helps (each word's CAS is
+ * idempotent), so nobody waits. False if the block is being freed whole
+ * (FREEING): the part is being freed by that free, so ours is a double
+ * free.
+ */
+static inline bool lf_area_unhuge(struct lf_chunk *r, uint32_t k)
+{
+	_Atomic uint32_t *c = &r->areas[k].ctr;
+	uint32_t v = lf_ctr_peek(c);
+	for (;;) {
+		if (v & LF_CTR_FREEING)
+			return false;
+		if (v & LF_CTR_CONVERTING)
+			break;
+		if (!(v & LF_CTR_HUGE))
+			return true;
+		/* relaxed: a token (no frame changes hands: every frame of
+		 * the block stays allocated). */
+		if (atomic_compare_exchange_weak_explicit(c, &v, (v & ~LF_CTR_HUGE) | LF_CTR_CONVERTING,
+		                                          memory_order_relaxed, memory_order_relaxed))
+			break;
+	}
+	for (unsigned i = 0; i < LF_AREA_WORDS; i++) {
+		uint64_t h = LF_WORD_HUGE;
+		/* relaxed: the frames stay allocated; the release RMWs of the
+		 * frees that follow publish them. Fails harmlessly where
+		 * another helper converted the word (and a free changed it). */
+		atomic_compare_exchange_strong_explicit(&r->areas[k].bits.w[i], &h, LF_WORD_BITS,
+		                                        memory_order_relaxed, memory_order_relaxed);
+	}
+	/* relaxed: clears the token; every word is converted (by us or by
+	 * a helper before it cleared it). */
+	atomic_fetch_and_explicit(c, ~LF_CTR_CONVERTING, memory_order_relaxed);
+	return true;
+}
+
+/*
+ * Free [pfn, pfn+n) inside area k of r that we own (no check): the quota of
+ * the frames that landed in unclaimed words goes back (the others joined a
+ * cache, whose retirement gives theirs). A whole-area block we took goes
+ * back whole; a part of one is converted first.
+ */
+static inline void lf_area_free_owned(struct lf_chunk *r, uint32_t k, uint64_t pfn, unsigned n)
+{
+	if (n == LF_AREA_FRAMES && lf_area_free_whole(r, k) == 1)
+		return;
+	lf_area_unhuge(r, k);
+	unsigned q = lf_bits_clear_owned(&r->areas[k].bits, (unsigned)(pfn - lf_area_pfn(r, k)), n);
+	if (q)
+		lf_area_give(r, k, q);
 }
 
 /* The whole area k: counter 512 -> 0, then all bits set. */

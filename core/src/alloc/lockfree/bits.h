@@ -218,7 +218,10 @@ static inline int lf_bits_release(struct lf_bits *a, unsigned first, unsigned n)
 		uint64_t v = atomic_load_explicit(&a->w[w], memory_order_relaxed);
 		bool ok;
 		do {
-			ok = (v & m) == m;
+			/* A whole-area block's word: the caller converted the
+			 * area before (lf_area_unhuge), so only a free that
+			 * races with another free of the block meets one. */
+			ok = (v & m) == m && lf_word_claim(v) != LF_CLAIM_HUGE;
 			if (!ok)
 				break;
 			/* release: pairs with the acquire CAS of the next taker
@@ -246,13 +249,17 @@ static inline int lf_bits_release(struct lf_bits *a, unsigned first, unsigned n)
  * a cache (the word is claimed, or we claimed it now for slot id: a full
  * unclaimed word, whose only clear bit is then this frame, so the claim
  * needs no quota; only when id != 0, and *claimed says so), 1 if its quota
- * goes to the area counter (the caller gives it).
+ * goes to the area counter (the caller gives it), -2 if the word belongs to
+ * a whole-area block (the caller converts the area, lf_area_unhuge, and
+ * tries again).
  */
 static inline int lf_bits_free1(_Atomic uint64_t *w, uint64_t m, uint64_t id, bool *claimed)
 {
 	/* relaxed: a first guess; the CAS validates. */
 	uint64_t v = atomic_load_explicit(w, memory_order_relaxed);
 	for (;;) {
+		if (lf_word_claim(v) == LF_CLAIM_HUGE)
+			return -2; /* a whole-area block: convert first (area.h) */
 		if (!(v & m))
 			return -1;
 		uint64_t nv = v & ~m;
@@ -359,7 +366,8 @@ static inline int lf_cache_take(_Atomic uint64_t *w, uint64_t id, bool *last)
 }
 
 /*
- * Retire word w's claim if it is id's (any claim if id is 0): one CAS
+ * Retire word w's claim if it is id's (any cache's if id is 0; a
+ * whole-area block's mark is no cache): one CAS
  * claim -> 0 that captures the clear bits. Returns how many there were
  * (the quota the caller gives to the counter), or -1 if w was not claimed
  * as asked. A free before our CAS saw the claim and its frame is counted
@@ -370,7 +378,8 @@ static inline int lf_word_retire(_Atomic uint64_t *w, uint64_t id)
 	/* relaxed: the CAS validates. */
 	uint64_t v = atomic_load_explicit(w, memory_order_relaxed);
 	do {
-		if (!lf_word_claim(v) || (id && lf_word_claim(v) != id))
+		uint64_t c = lf_word_claim(v);
+		if (!c || c == LF_CLAIM_HUGE || (id && c != id))
 			return -1;
 		/* acq_rel: acquire pairs with the release frees into the
 		 * cache, so their bit clears happen-before the quota we give

@@ -154,10 +154,10 @@ static void dealloc_undo(struct lf_chunk *r, uint64_t pfn, uint64_t end)
  * Free [pfn, pfn+n): a read-only check that every frame is allocated
  * (else FK_EUNUSED, nothing touched); then clear the bits of every area
  * part (each word checked and cleared in one RMW: a part with a free frame
- * fails and rolls back the parts before it), then give each part's quota
- * back: the frames that landed in unclaimed words (the others joined a
- * per-CPU cache). One frame: one fetch_and, plus the counter's fetch_add
- * unless it joined a cache.
+ * fails and rolls back the parts of its batch), then give each part's
+ * quota back: the frames that landed in unclaimed words (the others joined
+ * a per-CPU cache). A whole-area block: two counter RMWs. One frame: one
+ * RMW on its word, plus the counter's fetch_add unless it joined a cache.
  */
 static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 {
@@ -181,9 +181,12 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 		unsigned b = (unsigned)(pfn - lf_area_pfn(r, k));
 		int e = lf_cache_vacancy(st);
 		bool claimed;
-		int q = lf_bits_free1(&r->areas[k].bits.w[b / LF_WORD_FRAMES],
-		                      1ull << (b % LF_WORD_FRAMES),
-		                      e >= 0 ? lf_claim_id(lf, cpu, node) : 0, &claimed);
+		int q;
+		while ((q = lf_bits_free1(&r->areas[k].bits.w[b / LF_WORD_FRAMES],
+		                          1ull << (b % LF_WORD_FRAMES),
+		                          e >= 0 ? lf_claim_id(lf, cpu, node) : 0, &claimed)) == -2)
+			if (!lf_area_unhuge(r, k)) /* a part of a huge frame */
+				return FK_EUNUSED;
 		if (q < 0)
 			return FK_EUNUSED;
 		if (q)
@@ -196,36 +199,53 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 	} else {
 		for (uint64_t p = pfn, n = nframes; n;) {
 			unsigned c = area_part(r, p, n, &k);
-			if (!lf_bits_all_set(&r->areas[k].bits, (unsigned)(p - lf_area_pfn(r, k)), c))
+			/* A whole-area block is checked by its own CAS. */
+			bool huge = c == LF_AREA_FRAMES &&
+			            (lf_ctr_peek(&r->areas[k].ctr) & LF_CTR_HUGE);
+			if (!huge &&
+			    !lf_bits_all_set(&r->areas[k].bits, (unsigned)(p - lf_area_pfn(r, k)), c))
 				return FK_EUNUSED;
 			p += c;
 			n -= c;
 		}
 		/* Parts in batches: the quota of a batch is given once all its
-		 * parts passed. Only a concurrent double free of an overlapping
-		 * range can fail a later batch (the check above passed), after
-		 * earlier ones were given: LOCKFREE.md, "Progress". */
-		uint64_t p = pfn, n = nframes;
+		 * parts passed. A whole-area block goes back at once, in two
+		 * counter RMWs (lf_area_free_whole); a part of one is converted
+		 * first (lf_area_unhuge). Only a concurrent double free of an
+		 * overlapping range can fail a part after the check above,
+		 * after earlier whole areas or batches were given:
+		 * LOCKFREE.md, "Progress". */
+		uint64_t p = pfn, n = nframes, b0 = pfn; /* b0: the first part not given */
+		uint16_t give[LF_FREE_BATCH];
+		uint32_t kk[LF_FREE_BATCH];
+		unsigned nb = 0;
 		while (n) {
-			uint16_t give[LF_FREE_BATCH];
-			uint32_t kk[LF_FREE_BATCH];
-			uint64_t b0 = p;
-			unsigned nb = 0;
-			while (n && nb < LF_FREE_BATCH) {
-				unsigned c = area_part(r, p, n, &kk[nb]);
-				int q = lf_bits_release(&r->areas[kk[nb]].bits,
-				                        (unsigned)(p - lf_area_pfn(r, kk[nb])), c);
-				if (q < 0) {
-					dealloc_undo(r, b0, p);
-					return FK_EUNUSED;
-				}
-				give[nb++] = (uint16_t)q;
-				p += c;
-				n -= c;
+			uint32_t ka;
+			unsigned c = area_part(r, p, n, &ka);
+			int whole = c == LF_AREA_FRAMES ? lf_area_free_whole(r, ka) : 0;
+			int q = -1;
+			if (whole == 0 && lf_area_unhuge(r, ka))
+				q = lf_bits_release(&r->areas[ka].bits, (unsigned)(p - lf_area_pfn(r, ka)),
+				                    c);
+			if (whole < 0 || (whole == 0 && q < 0)) {
+				dealloc_undo(r, b0, p);
+				return FK_EUNUSED;
 			}
-			for (unsigned i = 0; i < nb; i++)
-				if (give[i])
-					lf_area_give(r, kk[i], give[i]);
+			p += c;
+			n -= c;
+			if (whole == 0) {
+				kk[nb] = ka;
+				give[nb++] = (uint16_t)q;
+			}
+			/* Give the batch when it is full, at the end, and before a
+			 * whole area went back (which cannot be undone). */
+			if (nb == LF_FREE_BATCH || !n || whole > 0) {
+				for (unsigned i = 0; i < nb; i++)
+					if (give[i])
+						lf_area_give(r, kk[i], give[i]);
+				nb = 0;
+				b0 = p;
+			}
 		}
 	}
 	if (nframes >= LF_AREA_FRAMES) /* whole areas: look here first for huge frames */

@@ -59,6 +59,8 @@
 #define LF_AREA_WORDS  16u
 #define LF_WORD_BITS   0xffffffffull /* the frame bits of a word (low half) */
 #define LF_CLAIM_SHIFT 32            /* the claim: high half, slot + 1 */
+#define LF_CLAIM_HUGE  0xffffffffull /* not a slot: the word of a whole-area block */
+#define LF_WORD_HUGE   ((LF_CLAIM_HUGE << LF_CLAIM_SHIFT) | LF_WORD_BITS)
 #define LF_CACHE_WORDS 4u    /* claimed words per CPU slot (per-CPU cache) */
 #define LF_MAX_CHUNKS  1024u /* records present at once: live or dead (recyclable) */
 #define LF_HUGE_NEAR   8u    /* areas tried after the huge hint before a scan */
@@ -66,8 +68,14 @@
 #define LF_WD_WAIT_NS  50000000u /* longest wait of a failing allocation for one in flight */
 
 /* Area counter word: free frames (quota) in the low 16 bits, reserved flag. */
-#define LF_CTR_FREE     0xffffu
-#define LF_CTR_RESERVED (1u << 31)
+#define LF_CTR_FREE       0xffffu
+#define LF_CTR_RESERVED   (1u << 31)
+/* Whole-area allocations (area.h, "Huge frames"): allocated as one order-9
+ * block (its words hold LF_CLAIM_HUGE); being freed whole by one thread;
+ * being converted to a normal allocated area for a free of a sub-range. */
+#define LF_CTR_HUGE       (1u << 30)
+#define LF_CTR_FREEING    (1u << 29)
+#define LF_CTR_CONVERTING (1u << 28)
 
 /* Chunk record states. */
 enum { LF_LIVE = 0, LF_DEAD = 1, LF_RECYCLING = 2 };
