@@ -333,7 +333,11 @@ static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, 
 static bool cache_alloc(struct lockfree *lf, struct lf_res *rs, uint64_t id, int node,
                         uint64_t *pfn)
 {
-	for (unsigned i = 0; i < LF_CACHE_WORDS; i++) {
+	/* Newest first: frees fill the lowest free entry (lf_cache_vacancy),
+	 * usually with one frame, so taking from the top frees entries for
+	 * the next frees, and a word claimed on a miss (entry 0 in a quiet
+	 * slot, many frames) is used last. */
+	for (unsigned i = LF_CACHE_WORDS; i-- > 0;) {
 		/* relaxed: a hint; the word's claim decides (lf_cache_take). */
 		uint64_t code = atomic_load_explicit(&rs->cache[i], memory_order_relaxed);
 		if (!code)
