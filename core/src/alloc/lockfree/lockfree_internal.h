@@ -202,6 +202,13 @@ static inline bool lf_chunk_live(struct lf_chunk *r)
 	return atomic_load_explicit(&r->state, memory_order_acquire) == LF_LIVE;
 }
 
+/* Record i if it is live and node's (the searches' filter), else NULL. */
+static inline struct lf_chunk *lf_node_chunk(struct lockfree *lf, unsigned i, int node)
+{
+	struct lf_chunk *r = lf_chunk_at(lf, i);
+	return r && lf_chunk_node(r) == node && lf_chunk_live(r) ? r : NULL;
+}
+
 static inline uint64_t lf_area0(struct lf_chunk *r)
 {
 	/* relaxed: written before the release stores that publish the

@@ -71,8 +71,8 @@ static bool scan_range(struct lockfree *lf, int node, unsigned n, unsigned align
 {
 	unsigned nr = lf_nr_chunks(lf);
 	for (unsigned i = 0; i < nr; i++) {
-		struct lf_chunk *r = lf_chunk_at(lf, i);
-		if (!r || lf_chunk_node(r) != node || !lf_chunk_live(r))
+		struct lf_chunk *r = lf_node_chunk(lf, i, node);
+		if (!r)
 			continue;
 		uint32_t na = lf_chunk_areas(r);
 		/* CPUs start at different places, so they do not all race
@@ -117,8 +117,8 @@ static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned c
 			break; /* pass 0 covered it */
 		unsigned nr = lf_nr_chunks(lf);
 		for (unsigned i = 0; i < nr; i++) {
-			struct lf_chunk *r = lf_chunk_at(lf, i);
-			if (!r || lf_chunk_node(r) != node || !lf_chunk_live(r))
+			struct lf_chunk *r = lf_node_chunk(lf, i, node);
+			if (!r)
 				continue;
 			uint32_t na = lf_chunk_areas(r);
 			/* relaxed: a scan start hint. */
@@ -181,8 +181,8 @@ static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, 
 	 * loads whatever the occupancy; stale bits are cleared on the way. */
 	unsigned nr = lf_nr_chunks(lf);
 	for (unsigned i = 0; i < nr; i++) {
-		struct lf_chunk *r = lf_chunk_at(lf, i);
-		if (!r || lf_chunk_node(r) != node || !lf_chunk_live(r))
+		struct lf_chunk *r = lf_node_chunk(lf, i, node);
+		if (!r)
 			continue;
 		uint32_t na = lf_chunk_areas(r), words = (na + 63) / 64;
 		uint32_t start = (uint32_t)((uint64_t)cpu * words / lf->nr_cpus);
@@ -278,8 +278,8 @@ static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, 
 		}
 	}
 	for (unsigned i = 0; na <= 64 && i < nr; i++) {
-		struct lf_chunk *r = lf_chunk_at(lf, i);
-		if (!r || lf_chunk_node(r) != node || !lf_chunk_live(r))
+		struct lf_chunk *r = lf_node_chunk(lf, i, node);
+		if (!r)
 			continue;
 		uint64_t a0 = lf_area0(r);
 		uint32_t nra = lf_chunk_areas(r), words = (nra + 63) / 64;
@@ -308,8 +308,8 @@ static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, 
 		}
 	}
 	for (unsigned i = 0; i < nr; i++) {
-		struct lf_chunk *r = lf_chunk_at(lf, i);
-		if (!r || lf_chunk_node(r) != node || !lf_chunk_live(r))
+		struct lf_chunk *r = lf_node_chunk(lf, i, node);
+		if (!r)
 			continue;
 		uint64_t a0 = lf_area0(r), nra = lf_chunk_areas(r);
 		uint64_t k = ((a0 + step - 1) / step) * step - a0;
@@ -404,8 +404,8 @@ unsigned lf_retire_node(struct lockfree *lf, int node)
 {
 	unsigned retired = 0, nr = lf_nr_chunks(lf);
 	for (unsigned i = 0; i < nr; i++) {
-		struct lf_chunk *r = lf_chunk_at(lf, i);
-		if (!r || lf_chunk_node(r) != node || !lf_chunk_live(r))
+		struct lf_chunk *r = lf_node_chunk(lf, i, node);
+		if (!r)
 			continue;
 		uint32_t na = lf_chunk_areas(r);
 		for (uint32_t k = 0; k < na; k++)
@@ -525,8 +525,8 @@ bool lf_block_visible(struct lockfree *lf, int node, uint64_t n, unsigned align)
 		return false; /* whole areas: the counter alone decides */
 	unsigned nr = lf_nr_chunks(lf);
 	for (unsigned i = 0; i < nr; i++) {
-		struct lf_chunk *r = lf_chunk_at(lf, i);
-		if (!r || lf_chunk_node(r) != node || !lf_chunk_live(r))
+		struct lf_chunk *r = lf_node_chunk(lf, i, node);
+		if (!r)
 			continue;
 		uint32_t na = lf_chunk_areas(r);
 		for (uint32_t k = 0; k < na; k++)
