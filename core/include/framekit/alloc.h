@@ -49,10 +49,11 @@ extern "C" {
  *    block is free even if an unaligned run is. Larger requests are first
  *    fit with page alignment only.
  *  - "lockfree": power-of-two requests up to 512 frames are naturally
- *    aligned; other requests of up to 64 frames may start at any frame; 65
- *    to 256 frames start on a 128- or 256-frame boundary; 257 to 512 frames
- *    and larger requests take whole 2 MiB-aligned 512-frame areas (only
- *    the aligned 2 MiB parts of a region serve them).
+ *    aligned; other requests of up to 32 frames may start at any frame but
+ *    never cross a 32-frame boundary; 33 to 256 frames start on a 64-, 128-
+ *    or 256-frame boundary; 257 to 512 frames and larger requests take
+ *    whole 2 MiB-aligned 512-frame areas (only the aligned 2 MiB parts of a
+ *    region serve them).
  *
  * So 512 frames from a free 512-frame region whose base is not 2 MiB
  * aligned succeed on "simple" and fail with FK_ENOMEM on the other three.
