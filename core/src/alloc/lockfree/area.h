@@ -142,8 +142,8 @@ static inline bool lf_area_claim(struct lf_chunk *r, uint32_t k, unsigned j, uin
  * Huge frames: n = 512 also sets LF_CTR_HUGE in the same CAS and marks
  * every word LF_WORD_HUGE (all bits set, claim LF_CLAIM_HUGE), so a free of
  * the whole area is two RMWs on the counter (lf_area_free_whole) instead
- * of one per word. A free of a sub-range converts the area first
- * (lf_area_unhuge).
+ * of one per word. A free of a sub-range that meets a marked word converts
+ * the area first (lf_area_unhuge).
  */
 static inline bool lf_area_take_head(struct lf_chunk *r, uint32_t k, unsigned n)
 {
@@ -214,13 +214,17 @@ static inline int lf_area_free_whole(struct lf_chunk *r, uint32_t k)
 }
 
 /*
- * Before a free of part of area k: if the area is a whole-area block, make
- * it a normal allocated area (words LF_WORD_HUGE -> all bits set,
- * unclaimed). CAS HUGE -> CONVERTING, convert every word, clear
- * CONVERTING; a thread that meets CONVERTING helps (each word's CAS is
- * idempotent), so nobody waits. False if the block is being freed whole
- * (FREEING): the part is being freed by that free, so ours is a double
- * free.
+ * Before a free of part of area k, when it met a word of a whole-area block
+ * (LF_CLAIM_HUGE): make the block a normal allocated area. First the
+ * counter's HUGE flag goes (one CAS, so a later free of the whole block
+ * takes the checked path), then every word LF_WORD_HUGE -> all bits set,
+ * unclaimed (a CAS each). Both mean "allocated" to every other path, so the
+ * conversion is idempotent and safe at any time: threads that meet the
+ * block at once all convert, nobody waits, and a late CAS of a thread
+ * preempted across a free and a new take of the block converts a word of
+ * the new block, which changes nothing either. False if the block is being
+ * freed whole (FREEING): the part is freed by that free, so ours is a
+ * double free.
  */
 static inline bool lf_area_unhuge(struct lf_chunk *r, uint32_t k)
 {
@@ -229,27 +233,21 @@ static inline bool lf_area_unhuge(struct lf_chunk *r, uint32_t k)
 	for (;;) {
 		if (v & LF_CTR_FREEING)
 			return false;
-		if (v & LF_CTR_CONVERTING)
-			break;
 		if (!(v & LF_CTR_HUGE))
-			return true;
-		/* relaxed: a token (no frame changes hands: every frame of
-		 * the block stays allocated). */
-		if (atomic_compare_exchange_weak_explicit(c, &v, (v & ~LF_CTR_HUGE) | LF_CTR_CONVERTING,
-		                                          memory_order_relaxed, memory_order_relaxed))
+			break;
+		/* relaxed: no frame changes hands (every frame of the block
+		 * stays allocated); the flag only gates lf_area_free_whole. */
+		if (atomic_compare_exchange_weak_explicit(c, &v, v & ~LF_CTR_HUGE, memory_order_relaxed,
+		                                          memory_order_relaxed))
 			break;
 	}
 	for (unsigned i = 0; i < LF_AREA_WORDS; i++) {
 		uint64_t h = LF_WORD_HUGE;
-		/* relaxed: the frames stay allocated; the release RMWs of the
-		 * frees that follow publish them. Fails harmlessly where
-		 * another helper converted the word (and a free changed it). */
+		/* relaxed: as above; the release RMWs of the frees that follow
+		 * publish the frames. Fails harmlessly on a converted word. */
 		atomic_compare_exchange_strong_explicit(&r->areas[k].bits.w[i], &h, LF_WORD_BITS,
 		                                        memory_order_relaxed, memory_order_relaxed);
 	}
-	/* relaxed: clears the token; every word is converted (by us or by
-	 * a helper before it cleared it). */
-	atomic_fetch_and_explicit(c, ~LF_CTR_CONVERTING, memory_order_relaxed);
 	return true;
 }
 
@@ -263,7 +261,8 @@ static inline void lf_area_free_owned(struct lf_chunk *r, uint32_t k, uint64_t p
 {
 	if (n == LF_AREA_FRAMES && lf_area_free_whole(r, k) == 1)
 		return;
-	lf_area_unhuge(r, k);
+	if (lf_ctr_peek(&r->areas[k].ctr) & LF_CTR_HUGE)
+		lf_area_unhuge(r, k); /* ours: nobody else frees it, nor whole */
 	unsigned q = lf_bits_clear_owned(&r->areas[k].bits, (unsigned)(pfn - lf_area_pfn(r, k)), n);
 	if (q)
 		lf_area_give(r, k, q);

@@ -190,8 +190,10 @@ static inline bool lf_bits_all_set(struct lf_bits *a, unsigned first, unsigned n
  * Free [first, first + n): every bit must be set (allocated). Checks and
  * clears each word in one RMW, words in ascending order; if a word has a
  * clear bit (a double free, or a concurrent free of the same frames won),
- * the words cleared so far are set again and -1 is returned. Else returns
- * the frames that landed in unclaimed words (the quota to give back).
+ * the words cleared so far are set again and -1 is returned; -2 likewise
+ * if a word belongs to a whole-area block (the caller converts it,
+ * lf_area_unhuge, and tries again). Else returns the frames that landed in
+ * unclaimed words (the quota to give back).
  * Two frees of the same range meet at their first word: exactly one passes
  * it, the other changes nothing. (Partly overlapping concurrent double
  * frees of different ranges may meet later; the rollback then re-sets bits
@@ -199,16 +201,6 @@ static inline bool lf_bits_all_set(struct lf_bits *a, unsigned first, unsigned n
  */
 static inline int lf_bits_release(struct lf_bits *a, unsigned first, unsigned n)
 {
-	if (n == 1) {
-		/* One frame: fetch_and checks and acts in one RMW (clearing an
-		 * already clear bit changes nothing). release: as below. */
-		uint64_t m = 1ull << (first % LF_WORD_FRAMES);
-		uint64_t old = atomic_fetch_and_explicit(&a->w[first / LF_WORD_FRAMES], ~m,
-		                                         memory_order_release);
-		if (!(old & m))
-			return -1;
-		return lf_word_claim(old) ? 0 : 1;
-	}
 	unsigned f0 = first, done = 0, unclaimed = 0;
 	while (done < n) {
 		unsigned w;
@@ -218,10 +210,13 @@ static inline int lf_bits_release(struct lf_bits *a, unsigned first, unsigned n)
 		uint64_t v = atomic_load_explicit(&a->w[w], memory_order_relaxed);
 		bool ok;
 		do {
-			/* A whole-area block's word: the caller converted the
-			 * area before (lf_area_unhuge), so only a free that
-			 * races with another free of the block meets one. */
-			ok = (v & m) == m && lf_word_claim(v) != LF_CLAIM_HUGE;
+			if (lf_word_claim(v) == LF_CLAIM_HUGE) {
+				/* A whole-area block's word: undo our words,
+				 * the caller converts the block and retries. */
+				lf_bits_retake(a, f0, done);
+				return -2;
+			}
+			ok = (v & m) == m;
 			if (!ok)
 				break;
 			/* release: pairs with the acquire CAS of the next taker

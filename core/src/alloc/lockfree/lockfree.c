@@ -211,7 +211,7 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 		/* Parts in batches: the quota of a batch is given once all its
 		 * parts passed. A whole-area block goes back at once, in two
 		 * counter RMWs (lf_area_free_whole); a part of one is converted
-		 * first (lf_area_unhuge). Only a concurrent double free of an
+		 * when the release meets a marked word (lf_area_unhuge). Only a concurrent double free of an
 		 * overlapping range can fail a part after the check above,
 		 * after earlier whole areas or batches were given:
 		 * LOCKFREE.md, "Progress". */
@@ -224,9 +224,11 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 			unsigned c = area_part(r, p, n, &ka);
 			int whole = c == LF_AREA_FRAMES ? lf_area_free_whole(r, ka) : 0;
 			int q = -1;
-			if (whole == 0 && lf_area_unhuge(r, ka))
-				q = lf_bits_release(&r->areas[ka].bits, (unsigned)(p - lf_area_pfn(r, ka)),
-				                    c);
+			if (whole == 0)
+				while ((q = lf_bits_release(&r->areas[ka].bits,
+				                            (unsigned)(p - lf_area_pfn(r, ka)), c)) == -2 &&
+				       lf_area_unhuge(r, ka))
+					; /* a part of a whole-area block: converted, again */
 			if (whole < 0 || (whole == 0 && q < 0)) {
 				dealloc_undo(r, b0, p);
 				return FK_EUNUSED;

@@ -70,12 +70,11 @@
 /* Area counter word: free frames (quota) in the low 16 bits, reserved flag. */
 #define LF_CTR_FREE       0xffffu
 #define LF_CTR_RESERVED   (1u << 31)
-/* Whole-area allocations (area.h, "Huge frames"): allocated as one order-9
- * block (its words hold LF_CLAIM_HUGE); being freed whole by one thread;
- * being converted to a normal allocated area for a free of a sub-range. */
+/* Whole-area blocks (area.h, lf_area_take_head): allocated as one order-9
+ * block whose words are marked LF_WORD_HUGE (cleared when a part is freed);
+ * being freed whole by one thread. */
 #define LF_CTR_HUGE       (1u << 30)
 #define LF_CTR_FREEING    (1u << 29)
-#define LF_CTR_CONVERTING (1u << 28)
 
 /* Chunk record states. */
 enum { LF_LIVE = 0, LF_DEAD = 1, LF_RECYCLING = 2 };
