@@ -29,6 +29,10 @@
  *   reservation  a CPU slot's hint: the area it allocates small blocks
  *                from (res), and the area near which it looks for huge
  *                frames (huge). A hint, never an owner.
+ *   block        a whole area taken as one order-9 allocation: counter
+ *                flag LF_CTR_HUGE, words LF_WORD_HUGE (all set, claim
+ *                LF_CLAIM_HUGE) until a free of a part converts them;
+ *                freed whole with counter RMWs only (area.h).
  *   absent       a withdrawn frame (remove_free_memory): bit set, no quota.
  *   free map     one bit per area of a chunk: set when the area's counter
  *                reaches 512, cleared lazily by huge searches that find it
