@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "area.h"
 
@@ -170,6 +173,10 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 	if (lf_absent_any(r, pfn, nframes))
 		return FK_EUNUSED;
 	uint32_t k;
+	if (nframes == 1) { /* the frame's word, while we look up our CPU slot */
+		area_part(r, pfn, 1, &k);
+		lf_prefetch_rmw(lf, &r->areas[k].bits.w[(pfn - lf_area_pfn(r, k)) / LF_WORD_FRAMES]);
+	}
 	unsigned cpu = lf_cpu(lf);
 	int node = lf_chunk_node(r);
 	struct lf_res *st = lf_res_of(lf, cpu, node);
@@ -286,6 +293,11 @@ static int lf_create(const struct fk_alloc_params *params, unsigned nr_nodes, co
 		return FK_ENOMEM;
 	lf->nr_nodes = nr_nodes;
 	lf->nr_cpus = nr_cpus ? nr_cpus : 1;
+#if defined(__x86_64__) || defined(__i386__)
+	unsigned a, b, c, d;
+	/* CPUID 0x80000001: ECX bit 8, PREFETCHW (3DNowPrefetch). */
+	lf->prefetchw = __get_cpuid(0x80000001u, &a, &b, &c, &d) && (c & (1u << 8));
+#endif
 	lf->cpu_node = cpu_node;
 	atomic_init(&lf->nr_chunks, 0);
 	atomic_init(&lf->wd_active, 0);
