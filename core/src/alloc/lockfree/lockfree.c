@@ -173,9 +173,11 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 	if (lf_absent_any(r, pfn, nframes))
 		return FK_EUNUSED;
 	uint32_t k;
+	unsigned b = 0;
 	if (nframes == 1) { /* the frame's word, while we look up our CPU slot */
 		area_part(r, pfn, 1, &k);
-		lf_prefetch_rmw(lf, &r->areas[k].bits.w[(pfn - lf_area_pfn(r, k)) / LF_WORD_FRAMES]);
+		b = (unsigned)(pfn - lf_area_pfn(r, k));
+		lf_prefetch_rmw(lf, &r->areas[k].bits.w[b / LF_WORD_FRAMES]);
 	}
 	unsigned cpu = lf_cpu(lf);
 	int node = lf_chunk_node(r);
@@ -184,8 +186,6 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 		/* One frame: one RMW on its word decides the check and where
 		 * the quota goes; a full unclaimed word becomes this slot's
 		 * cache if it has a free entry (bits.h, lf_bits_free1). */
-		area_part(r, pfn, 1, &k);
-		unsigned b = (unsigned)(pfn - lf_area_pfn(r, k));
 		int e = lf_cache_vacancy(st);
 		bool claimed;
 		int q;
