@@ -172,7 +172,7 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 		return bad;
 	if (lf_absent_any(r, pfn, nframes))
 		return FK_EUNUSED;
-	uint32_t k;
+	uint32_t k = 0;
 	unsigned b = 0;
 	if (nframes == 1) { /* the frame's word, while we look up our CPU slot */
 		area_part(r, pfn, 1, &k);
