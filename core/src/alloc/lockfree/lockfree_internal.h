@@ -172,9 +172,15 @@ struct lockfree {
 
 /* ---- small shared helpers ---- */
 
+/* The index of CPU slot (cpu, node) in lf->res. */
+static inline unsigned lf_slot_index(const struct lockfree *lf, unsigned cpu, int node)
+{
+	return cpu * lf->nr_nodes + (unsigned)node;
+}
+
 static inline struct lf_res *lf_res_of(struct lockfree *lf, unsigned cpu, int node)
 {
-	return &lf->res[cpu * lf->nr_nodes + (unsigned)node];
+	return &lf->res[lf_slot_index(lf, cpu, node)];
 }
 
 static inline unsigned lf_nr_chunks(struct lockfree *lf)
@@ -234,7 +240,7 @@ static inline uint64_t lf_area_pfn(struct lf_chunk *r, uint32_t k)
 /* The claim value of CPU slot (cpu, node): its index + 1 (0 = unclaimed). */
 static inline uint64_t lf_claim_id(struct lockfree *lf, unsigned cpu, int node)
 {
-	return (uint64_t)(cpu * lf->nr_nodes + (unsigned)node) + 1;
+	return (uint64_t)lf_slot_index(lf, cpu, node) + 1;
 }
 
 static inline uint64_t lf_cache_encode(unsigned chunk, uint32_t area, unsigned word)
@@ -249,7 +255,7 @@ static inline unsigned lf_cache_chunk(uint64_t code)
 
 static inline uint32_t lf_cache_area(uint64_t code)
 {
-	return (uint32_t)(((code - 1) >> 4) & 0xffffffffffull);
+	return (uint32_t)((code - 1) >> 4); /* area numbers are 32-bit (lf_chunk_areas) */
 }
 
 static inline unsigned lf_cache_word(uint64_t code)

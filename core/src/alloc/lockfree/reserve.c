@@ -148,7 +148,7 @@ static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned c
 
 void lf_huge_hint(struct lockfree *lf, unsigned cpu, int node, unsigned chunk, uint32_t area)
 {
-	struct lf_res *rs = &lf->res[cpu * lf->nr_nodes + (unsigned)node];
+	struct lf_res *rs = lf_res_of(lf, cpu, node);
 	/* relaxed: a search hint, orders nothing (lf_area_take_whole decides). */
 	atomic_store_explicit(&rs->huge, lf_res_encode(chunk, area), memory_order_relaxed);
 }
@@ -157,7 +157,7 @@ void lf_huge_hint(struct lockfree *lf, unsigned cpu, int node, unsigned chunk, u
 static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, unsigned align,
                        uint64_t *pfn)
 {
-	struct lf_res *rs = &lf->res[cpu * lf->nr_nodes + (unsigned)node];
+	struct lf_res *rs = lf_res_of(lf, cpu, node);
 	/* relaxed: see lf_huge_hint. */
 	uint64_t h = atomic_load_explicit(&rs->huge, memory_order_relaxed);
 	if (h) {
@@ -260,7 +260,7 @@ static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, 
 {
 	uint64_t na = (n + LF_AREA_FRAMES - 1) / LF_AREA_FRAMES;
 	uint64_t step = align > LF_AREA_ORDER ? 1ull << (align - LF_AREA_ORDER) : 1;
-	struct lf_res *rs = &lf->res[cpu * lf->nr_nodes + (unsigned)node];
+	struct lf_res *rs = lf_res_of(lf, cpu, node);
 	/* relaxed: see lf_huge_hint. */
 	uint64_t h = atomic_load_explicit(&rs->huge, memory_order_relaxed);
 	unsigned nr = lf_nr_chunks(lf);
