@@ -296,6 +296,63 @@ static void frees_into_other_cpus_caches_conserve_every_frame(void)
 	lfx_close(&f);
 }
 
+struct handover {
+	struct lfx *f;
+	uint64_t pfn[64];
+	unsigned n;
+	int bad;
+};
+
+static void take_64(void *p)
+{
+	struct handover *h = p;
+	for (h->n = 0; h->n < 64; h->n++)
+		if (lfx_alloc(h->f, 1, 0, &h->pfn[h->n]))
+			h->bad = 1;
+}
+
+/* Frees them, then allocates one frame into pfn[0]. */
+static void free_64_then_take_one(void *p)
+{
+	struct handover *h = p;
+	for (unsigned i = 0; i < h->n; i++)
+		if (lfx_free(h->f, h->pfn[i], 1))
+			h->bad = 2;
+	if (lfx_alloc(h->f, 1, 0, &h->pfn[0]))
+		h->bad = 3;
+}
+
+/* CPU 1 frees frames that CPU 0 took from its area: they go back to that
+ * area, not into CPU 1's cache, so CPU 1 does not write CPU 0's bit-field
+ * lines from then on (its next frame comes from an area of its own). */
+static void frees_of_another_cpus_frames_leave_them_in_its_area(void)
+{
+	struct lfx f;
+	static struct handover h;
+	h = (struct handover){.f = &f};
+	CHECK_OK(lfx_open(&f, 2));
+	CHECK_OK(lfx_add(&f, BASE, FRAMES));
+	if (!lfx_run_on(0, take_64, &h)) {
+		printf("  (skipped: needs CPUs 0 and 1)\n");
+		lfx_close(&f);
+		return;
+	}
+	CHECK_EQ(h.bad, 0);
+	uint64_t area0 = h.pfn[0] / 512;
+	for (unsigned i = 0; i < 64; i++)
+		CHECK_EQ(h.pfn[i] / 512, area0); /* CPU 0's reserved area */
+	if (!lfx_run_on(1, free_64_then_take_one, &h)) {
+		printf("  (skipped: needs CPUs 0 and 1)\n");
+		lfx_close(&f);
+		return;
+	}
+	CHECK_EQ(h.bad, 0);
+	CHECK(h.pfn[0] / 512 != area0);
+	CHECK_OK(lfx_free(&f, h.pfn[0], 1));
+	CHECK_EQ(stats_of(&f).free_frames, FRAMES);
+	lfx_close(&f);
+}
+
 int main(int argc, char **argv)
 {
 	fk_test_args(argc, argv);
@@ -305,5 +362,6 @@ int main(int argc, char **argv)
 	RUN(repeated_pairs_are_served_from_the_cache);
 	RUN(removal_and_drain_pull_cached_frames_back);
 	RUN(frees_into_other_cpus_caches_conserve_every_frame);
+	RUN(frees_of_another_cpus_frames_leave_them_in_its_area);
 	return fk_test_finish();
 }

@@ -192,6 +192,8 @@ static void chunk_init(struct lf_chunk *r, uint64_t pfn, uint64_t n, int node)
 		 * lf_area_take_whole: the bits and range fields above are
 		 * visible to whoever takes this quota. Clears the flag. */
 		atomic_store_explicit(&r->areas[k].ctr, (uint32_t)(pe - ps), memory_order_release);
+		/* relaxed: a placement hint (struct lf_area). */
+		atomic_store_explicit(&r->areas[k].owner, 0, memory_order_relaxed);
 		if (pe - ps == LF_AREA_FRAMES)
 			lf_freemap_mark(r, k);
 	}

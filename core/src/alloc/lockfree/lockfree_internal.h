@@ -96,7 +96,10 @@ struct lf_bits {
  */
 struct lf_area {
 	_Atomic uint32_t ctr;
-	char pad[64 - sizeof(uint32_t)];
+	/* The claim id (lf_claim_id) of the CPU slot that reserved the area
+	 * last, 0 if none: a placement hint (reserve.c, lf_dealloc). */
+	_Atomic uint32_t owner;
+	char pad[64 - 2 * sizeof(uint32_t)];
 	struct lf_bits bits;
 };
 

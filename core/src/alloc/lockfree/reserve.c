@@ -2,9 +2,10 @@
  * lockfree: placement. Where a request looks for frames, in order:
  *
  *   small (n <= 256, align < 9): the CPU's reserved area of the node (a
- *     hit), then a new reservation (partially used areas first; a fully
- *     free area only while the node keeps more free areas than CPUs, else
- *     a share of another CPU's partly used area), then any area.
+ *     hit), then a new reservation (partially used areas first, the
+ *     slot's own before other slots'; a fully free area only while the
+ *     node keeps more free areas than CPUs, else a share of another CPU's
+ *     partly used area), then any area.
  *   huge (one area): the CPU's huge hint and its neighbours (the area it
  *     last freed or took), then a scan from the CPU's position.
  *   span (several areas, or alignment above 2 MiB): consecutive free areas.
@@ -94,6 +95,32 @@ static bool scan_range(struct lockfree *lf, int node, unsigned n, unsigned align
 }
 
 /*
+ * Reserve area k of record i (r) for the CPU slot rs if its free count is
+ * in [lo, hi] and allocate from it; the slot's old value was `old`.
+ */
+static bool reserve_area(struct lockfree *lf, struct lf_res *rs, uint64_t old, unsigned cpu,
+                         struct lf_chunk *r, unsigned i, uint32_t k, unsigned lo, unsigned hi,
+                         int node, unsigned n, unsigned align, uint64_t *pfn, unsigned where[2])
+{
+	if (!lf_ctr_reserve(&r->areas[k].ctr, lo, hi))
+		return false;
+	if (!area_alloc_on(r, k, node, n, align, pfn, cpu)) {
+		lf_ctr_unreserve(&r->areas[k].ctr);
+		return false;
+	}
+	/* relaxed: a scan start hint, orders nothing. */
+	atomic_store_explicit(&r->hint, k + 1, memory_order_relaxed);
+	/* relaxed: a placement hint (struct lf_area); the counter CAS above
+	 * brought its line here. */
+	atomic_store_explicit(&r->areas[k].owner, (uint32_t)lf_claim_id(lf, cpu, node),
+	                      memory_order_relaxed);
+	res_swap(lf, rs, old, lf_res_encode(i, k));
+	where[0] = i;
+	where[1] = k;
+	return true;
+}
+
+/*
  * Reserve a new area of node for the CPU slot rs and allocate from it.
  * `old` is the slot value the caller saw.
  */
@@ -103,18 +130,35 @@ static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned c
 {
 	const unsigned need = lf_area_need(n, align);
 	const unsigned worth = need > 16 ? need : 16;
+	const uint32_t id = (uint32_t)lf_claim_id(lf, cpu, node);
 	unsigned free_areas = 0;
 	/* Pass 0: unreserved partially used areas that are worth it (keeps free
-	 * areas for huge frames, as LLFree does); count the free areas. Pass 1:
-	 * a fully free area. Pass 2: any unreserved area with room. */
-	for (int pass = 0; pass < 3; pass++) {
-		unsigned lo = pass == 0 ? worth : pass == 1 ? LF_AREA_FRAMES : need;
-		unsigned hi = pass == 1 ? LF_AREA_FRAMES : LF_AREA_FRAMES - 1;
-		if (pass == 1 && free_areas <= lf->nr_cpus &&
+	 * areas for huge frames, as LLFree does), that no other slot reserved
+	 * last (lf_dealloc leaves an area's frames to its owner, so CPUs keep
+	 * to their own bit-field lines); it counts the free areas and notes
+	 * the first such area of another slot, which is tried next (a whole
+	 * pass 1 over other slots' areas only if that one was taken
+	 * meanwhile). Pass 2: a fully free area. Pass 3: any unreserved area
+	 * with room. */
+	bool other = false;
+	unsigned oi = 0;
+	uint32_t ok = 0;
+	for (int pass = 0; pass < 4; pass++) {
+		unsigned lo = pass <= 1 ? worth : pass == 2 ? LF_AREA_FRAMES : need;
+		unsigned hi = pass == 2 ? LF_AREA_FRAMES : LF_AREA_FRAMES - 1;
+		if (pass == 1) {
+			if (!other)
+				continue;
+			struct lf_chunk *r = lf_node_chunk(lf, oi, node);
+			if (r && reserve_area(lf, rs, old, cpu, r, oi, ok, lo, hi, node, n, align, pfn,
+			                      where))
+				return true;
+		}
+		if (pass == 2 && free_areas <= lf->nr_cpus &&
 		    scan_range(lf, node, n, align, cpu, need, LF_AREA_FRAMES - 1, pfn, where))
 			return true; /* free areas are scarce: share a partly used one */
-		if (pass == 2 && worth == need)
-			break; /* pass 0 covered it */
+		if (pass == 3 && worth == need)
+			break; /* passes 0 and 1 covered it */
 		unsigned nr = lf_nr_chunks(lf);
 		for (unsigned i = 0; i < nr; i++) {
 			struct lf_chunk *r = lf_node_chunk(lf, i, node);
@@ -125,21 +169,27 @@ static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned c
 			uint32_t h = atomic_load_explicit(&r->hint, memory_order_relaxed);
 			for (uint32_t j = 0; j < na; j++) {
 				uint32_t k = (h + j) % na;
-				if (pass == 0 &&
-				    (lf_ctr_peek(&r->areas[k].ctr) & LF_CTR_FREE) == LF_AREA_FRAMES)
+				uint32_t v = lf_ctr_peek(&r->areas[k].ctr);
+				if (pass == 0 && (v & LF_CTR_FREE) == LF_AREA_FRAMES)
 					free_areas++;
-				if (!lf_ctr_reserve(&r->areas[k].ctr, lo, hi))
-					continue;
-				if (!area_alloc_on(r, k, node, n, align, pfn, cpu)) {
-					lf_ctr_unreserve(&r->areas[k].ctr);
+				if ((v & LF_CTR_RESERVED) || (v & LF_CTR_FREE) < lo ||
+				    (v & LF_CTR_FREE) > hi)
+					continue; /* a pre-filter; lf_ctr_reserve decides */
+				/* relaxed: a placement hint (struct lf_area), on
+				 * the counter's line. */
+				uint32_t o = atomic_load_explicit(&r->areas[k].owner,
+				                                  memory_order_relaxed);
+				if (pass == 0 && o && o != id) {
+					if (!other) {
+						other = true;
+						oi = i;
+						ok = k;
+					}
 					continue;
 				}
-				/* relaxed: a scan start hint, orders nothing. */
-				atomic_store_explicit(&r->hint, k + 1, memory_order_relaxed);
-				res_swap(lf, rs, old, lf_res_encode(i, k));
-				where[0] = i;
-				where[1] = k;
-				return true;
+				if (reserve_area(lf, rs, old, cpu, r, i, k, lo, hi, node, n, align, pfn,
+				                 where))
+					return true;
 			}
 		}
 	}
