@@ -132,7 +132,12 @@ static unsigned order, nthreads;
 static uint64_t held_n, pairs;
 static struct impl *cur;
 static pthread_barrier_t bar;
-static uint64_t *all; /* nthreads * held_n */
+/* Thread t's blocks: all[t * stride .. t * stride + held_n). stride rounds
+ * held_n up to whole cache lines and all is line-aligned, so no two threads
+ * write one line of it (with 8 held, unpadded arrays shared a line, and its
+ * transfers cost more per pair than the allocators did). */
+static uint64_t *all, stride;
+#define SLOT(x) (all[(x) / held_n * stride + (x) % held_n])
 static double cpu_ns[256];
 static _Atomic int failed;
 
@@ -158,7 +163,7 @@ static void *worker(void *arg)
 	CPU_ZERO(&set);
 	CPU_SET(tid % ncpu, &set);
 	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-	uint64_t *mine = all + tid * held_n, seed = 0x9e3779b97f4a7c15ull * (tid + 1);
+	uint64_t *mine = all + tid * stride, seed = 0x9e3779b97f4a7c15ull * (tid + 1);
 	double t = 0, t0;
 	pthread_barrier_wait(&bar);
 	if (workload == BULK) {
@@ -185,9 +190,9 @@ static void *worker(void *arg)
 	if (workload == RANDOM && tid == 0) { /* shuffle across threads */
 		uint64_t tot = held_n * nthreads, s = 12345;
 		for (uint64_t i = tot - 1; i > 0; i--) {
-			uint64_t j = rnd(&s) % (i + 1), x = all[i];
-			all[i] = all[j];
-			all[j] = x;
+			uint64_t j = rnd(&s) % (i + 1), x = SLOT(i);
+			SLOT(i) = SLOT(j);
+			SLOT(j) = x;
 		}
 	}
 	pthread_barrier_wait(&bar);
@@ -259,7 +264,9 @@ int main(int argc, char **argv)
 	nframes = 1ull << 20;
 	while ((nthreads * held_n + 1) << order > nframes * 3 / 4)
 		nframes <<= 1;
-	all = calloc(nthreads * held_n + 1, sizeof(uint64_t));
+	stride = (held_n + 7) / 8 * 8;
+	all = aligned_alloc(64, (nthreads * stride + 8) * sizeof(uint64_t));
+	memset(all, 0, (nthreads * stride + 8) * sizeof(uint64_t));
 	struct impl ims[8];
 	int ni = 0;
 	const char *names[] = {"llfree-c", "lockfree", "buddy-pcp"};
