@@ -32,9 +32,20 @@ enum { W_BULK, W_REPEAT, W_RANDOM };
 
 /* random: every thread's held blocks, shuffled across threads by thread 0. */
 struct random_pool {
-	uint64_t *block; /* nthreads * held */
+	/* Thread t's blocks: block + t * stride, held of them. stride rounds
+	 * held up to whole cache lines and block is line-aligned, so no two
+	 * threads write one line of it (unpadded, 8 held blocks per thread
+	 * shared a line, whose transfers were timed as allocator cost). */
+	uint64_t *block;
+	size_t stride;
 	int err;
 };
+
+/* The i-th of the pool's nthreads * held blocks, in thread order. */
+static uint64_t *pool_block(struct random_pool *pool, int64_t held, uint64_t i)
+{
+	return &pool->block[i / (uint64_t)held * pool->stride + i % (uint64_t)held];
+}
 
 static void bm_alloc_raw(gb_state *st, void *arg)
 {
@@ -66,11 +77,11 @@ static void bm_alloc_raw(gb_state *st, void *arg)
 	}
 	if (work == W_RANDOM) {
 		/* Every thread reaches both barriers, even a failed one. */
-		struct random_pool *pool = env->shared, nopool = {NULL, FK_EINVAL};
+		struct random_pool *pool = env->shared, nopool = {NULL, 0, FK_EINVAL};
 		if (!pool)
 			pool = &nopool; /* setup failed: every thread failed already */
 		if (ok && !err)
-			memcpy(pool->block + (size_t)tid * (size_t)held, blocks,
+			memcpy(pool->block + (size_t)tid * pool->stride, blocks,
 			       (size_t)held * sizeof(*blocks));
 		else if (ok)
 			pool->err = err; /* written before the barrier, read after */
@@ -78,15 +89,16 @@ static void bm_alloc_raw(gb_state *st, void *arg)
 		if (tid == 0 && !pool->err) {
 			uint64_t n = (uint64_t)nthreads * (uint64_t)held;
 			for (uint64_t i = n - 1; i > 0; i--) { /* Fisher-Yates */
-				uint64_t j = fk_rand_next(&rng) % (i + 1), x = pool->block[i];
-				pool->block[i] = pool->block[j];
-				pool->block[j] = x;
+				uint64_t j = fk_rand_next(&rng) % (i + 1);
+				uint64_t x = *pool_block(pool, held, i);
+				*pool_block(pool, held, i) = *pool_block(pool, held, j);
+				*pool_block(pool, held, j) = x;
 			}
 		}
 		gb_barrier_wait(env->barrier, nthreads);
 		if (ok && !err && pool->err)
 			err = pool->err;
-		mine = pool->block + (size_t)tid * (size_t)held;
+		mine = pool->block + (size_t)tid * pool->stride;
 		if (!err)
 			nheld = 0; /* now held in the pool; freed by the pool below */
 	}
@@ -184,7 +196,11 @@ static int random_setup(struct bench_env *env)
 	if (!pool)
 		return FK_ENOMEM;
 	/* BENCH_MAX_THREADS bound: the pool is sized for the largest run. */
-	pool->block = calloc((size_t)BENCH_MAX_THREADS * (size_t)env->p[2], sizeof(uint64_t));
+	pool->stride = ((size_t)env->p[2] + 7) / 8 * 8;
+	size_t bytes = (size_t)BENCH_MAX_THREADS * pool->stride * sizeof(uint64_t);
+	pool->block = aligned_alloc(64, bytes);
+	if (pool->block)
+		memset(pool->block, 0, bytes);
 	if (!pool->block) {
 		free(pool);
 		return FK_ENOMEM;

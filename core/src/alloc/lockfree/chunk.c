@@ -204,8 +204,8 @@ static struct lf_chunk *chunk_new(uint32_t na, int node)
 	uint32_t cap = 1;
 	while (cap < na)
 		cap <<= 1; /* size classes: a record serves any later range that fits */
-	/* 128-byte aligned areas: an area's counter and bit lines form one
-	 * aligned pair, which the adjacent-line prefetcher fetches together. */
+	/* 128-byte aligned 256-byte areas: the adjacent-line prefetcher's
+	 * aligned pairs never hold lines of two areas (struct lf_area). */
 	size_t hdr = (sizeof(struct lf_chunk) + 127) & ~(size_t)127;
 	size_t areas = (size_t)cap * sizeof(struct lf_area);
 	size_t abs = (size_t)cap * (LF_AREA_FRAMES / 64) * sizeof(uint64_t);
