@@ -243,12 +243,14 @@ static inline int lf_bits_release(struct lf_bits *a, unsigned first, unsigned n)
  * goes: -1 if it was free (a double free: nothing changed), 0 if it joined
  * a cache (the word is claimed, or we claimed it now for slot id: a full
  * unclaimed word, whose only clear bit is then this frame, so the claim
- * needs no quota; only when id != 0, and *claimed says so), 1 if its quota
- * goes to the area counter (the caller gives it), -2 if the word belongs to
- * a whole-area block (the caller converts the area, lf_area_unhuge, and
- * tries again).
+ * needs no quota; only when id != 0 and the owner hint *own of the word's
+ * area is 0 or id, and *claimed says so), 1 if its quota goes to the area
+ * counter (the caller gives it), -2 if the word belongs to a whole-area
+ * block (the caller converts the area, lf_area_unhuge, and tries again).
+ * The hint is read only for a full unclaimed word (it is on another line).
  */
-static inline int lf_bits_free1(_Atomic uint64_t *w, uint64_t m, uint64_t id, bool *claimed)
+static inline int lf_bits_free1(_Atomic uint64_t *w, uint64_t m, uint64_t id,
+                                _Atomic uint32_t *own, bool *claimed)
 {
 	/* relaxed: a first guess; the CAS validates. */
 	uint64_t v = atomic_load_explicit(w, memory_order_relaxed);
@@ -259,6 +261,11 @@ static inline int lf_bits_free1(_Atomic uint64_t *w, uint64_t m, uint64_t id, bo
 			return -1;
 		uint64_t nv = v & ~m;
 		*claimed = id && !lf_word_claim(v) && (v & LF_WORD_BITS) == LF_WORD_BITS;
+		if (*claimed) {
+			/* relaxed: a placement hint (struct lf_area). */
+			uint32_t o = atomic_load_explicit(own, memory_order_relaxed);
+			*claimed = !o || o == id;
+		}
 		if (*claimed)
 			nv |= id << LF_CLAIM_SHIFT;
 		/* release: pairs with the acquire CAS of the next taker

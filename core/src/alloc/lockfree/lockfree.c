@@ -187,18 +187,16 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 		 * the quota goes; a full unclaimed word becomes this slot's
 		 * cache if it has a free entry (bits.h, lf_bits_free1). */
 		int e = lf_cache_vacancy(st);
-		uint64_t id = lf_claim_id(lf, cpu, node);
-		/* relaxed: a placement hint (struct lf_area). A full word of an
-		 * area that another slot reserved last is not claimed: its
-		 * frame goes to the counter, so frames stay with the CPU whose
-		 * area holds them and CPUs do not share bit-field lines. */
-		uint32_t own = atomic_load_explicit(&r->areas[k].owner, memory_order_relaxed);
-		if (e < 0 || (own && own != id))
-			id = 0;
+		/* A full word of an area that another slot reserved last is
+		 * not claimed (the owner hint, struct lf_area): its frame goes
+		 * to the counter, so frames stay with the CPU whose area holds
+		 * them and CPUs do not share bit-field lines. */
 		bool claimed;
 		int q;
 		while ((q = lf_bits_free1(&r->areas[k].bits.w[b / LF_WORD_FRAMES],
-		                          1ull << (b % LF_WORD_FRAMES), id, &claimed)) == -2)
+		                          1ull << (b % LF_WORD_FRAMES),
+		                          e >= 0 ? lf_claim_id(lf, cpu, node) : 0, &r->areas[k].owner,
+		                          &claimed)) == -2)
 			if (!lf_area_unhuge(r, k)) /* a part of a huge frame */
 				return FK_EUNUSED;
 		if (q < 0)
