@@ -68,7 +68,7 @@ static inline uint32_t lf_ctr_peek(_Atomic uint32_t *c)
  */
 static inline void lf_freemap_mark(struct lf_chunk *r, uint32_t k)
 {
-	_Atomic uint64_t *w = &r->freemap[k / 64];
+	_Atomic uint64_t *w = lf_freemap_word(r, k / 64);
 	uint64_t m = 1ull << (k % 64);
 	/* seq_cst, both: the giver's half of the Dekker pair above. */
 	if (!(atomic_load_explicit(w, memory_order_seq_cst) & m))
@@ -77,7 +77,7 @@ static inline void lf_freemap_mark(struct lf_chunk *r, uint32_t k)
 
 static inline void lf_freemap_clear(struct lf_chunk *r, uint32_t k)
 {
-	_Atomic uint64_t *w = &r->freemap[k / 64];
+	_Atomic uint64_t *w = lf_freemap_word(r, k / 64);
 	uint64_t m = 1ull << (k % 64);
 	/* seq_cst, all: the searcher's half of the Dekker pair above. */
 	atomic_fetch_and_explicit(w, ~m, memory_order_seq_cst);

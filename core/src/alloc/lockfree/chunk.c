@@ -169,7 +169,7 @@ static void chunk_init(struct lf_chunk *r, uint64_t pfn, uint64_t n, int node)
 		atomic_store_explicit(&r->absent[i], 0, memory_order_relaxed);
 	for (uint32_t i = 0; i < (r->cap + 63) / 64; i++)
 		/* seq_cst: the free map is only written with seq_cst (area.h). */
-		atomic_store_explicit(&r->freemap[i], 0, memory_order_seq_cst);
+		atomic_store_explicit(lf_freemap_word(r, i), 0, memory_order_seq_cst);
 	for (uint32_t k = 0; k < r->cap; k++) {
 		uint64_t s = (a0 + k) * LF_AREA_FRAMES, e = s + LF_AREA_FRAMES;
 		uint64_t ps = s > pfn ? s : pfn, pe = e < pfn + n ? e : pfn + n;
@@ -209,7 +209,7 @@ static struct lf_chunk *chunk_new(uint32_t na, int node)
 	size_t hdr = (sizeof(struct lf_chunk) + 127) & ~(size_t)127;
 	size_t areas = (size_t)cap * sizeof(struct lf_area);
 	size_t abs = (size_t)cap * (LF_AREA_FRAMES / 64) * sizeof(uint64_t);
-	size_t fmap = (size_t)(cap + 63) / 64 * sizeof(uint64_t);
+	size_t fmap = (size_t)(cap + 63) / 64 * LF_FREEMAP_STRIDE * sizeof(uint64_t);
 	int on_numa;
 	char *m = lf_meta_alloc(hdr + areas + abs + fmap, node, &on_numa);
 	if (!m)

@@ -203,6 +203,26 @@ void lf_huge_hint(struct lockfree *lf, unsigned cpu, int node, unsigned chunk, u
 	atomic_store_explicit(&rs->huge, lf_res_encode(chunk, area), memory_order_relaxed);
 }
 
+/*
+ * Area k of r was just freed whole by cpu: it becomes the slot's huge hint
+ * unless the hint already names a free area. So a burst of frees leaves the
+ * hint on its first area, the next allocations walk up through the areas
+ * freed (from the hint, which names the area taken last), and a CPU keeps
+ * to the areas it freed instead of marching into fresh areas and into
+ * other CPUs' ones.
+ */
+void lf_huge_hint_freed(struct lockfree *lf, unsigned cpu, int node, struct lf_chunk *r,
+                        uint32_t k)
+{
+	struct lf_res *rs = lf_res_of(lf, cpu, node);
+	/* relaxed: see lf_huge_hint. */
+	uint64_t h = atomic_load_explicit(&rs->huge, memory_order_relaxed);
+	if (h && lf_res_chunk(h) == r->idx && lf_res_area(h) < lf_chunk_areas(r) &&
+	    (lf_ctr_peek(&r->areas[lf_res_area(h)].ctr) & LF_CTR_FREE) == LF_AREA_FRAMES)
+		return;
+	lf_huge_hint(lf, cpu, node, r->idx, k);
+}
+
 /* One area's worth (n in 257..512 or align 9): near the hint, then a scan. */
 static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, unsigned align,
                        uint64_t *pfn)
@@ -221,7 +241,7 @@ static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, 
 				if ((lf_ctr_peek(&r->areas[k].ctr) & LF_CTR_FREE) != LF_AREA_FRAMES)
 					continue;
 				if (area_alloc_on(r, k, node, n, align, pfn, cpu)) {
-					lf_huge_hint(lf, cpu, node, i, k + 1 < na ? k + 1 : 0);
+					lf_huge_hint(lf, cpu, node, i, k);
 					return true;
 				}
 			}
@@ -239,14 +259,14 @@ static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, 
 		for (uint32_t j = 0; j < words; j++) {
 			uint32_t w = (start + j) % words;
 			/* relaxed: a hint; the counter CAS decides. */
-			uint64_t v = atomic_load_explicit(&r->freemap[w], memory_order_relaxed);
+			uint64_t v = atomic_load_explicit(lf_freemap_word(r, w), memory_order_relaxed);
 			while (v) {
 				uint32_t k = w * 64 + (uint32_t)__builtin_ctzll(v);
 				v &= v - 1;
 				if (k >= na)
 					break;
 				if (area_alloc_on(r, k, node, n, align, pfn, cpu)) {
-					lf_huge_hint(lf, cpu, node, i, k + 1 < na ? k + 1 : 0);
+					lf_huge_hint(lf, cpu, node, i, k);
 					return true;
 				}
 				if ((lf_ctr_peek(&r->areas[k].ctr) & LF_CTR_FREE) != LF_AREA_FRAMES)
@@ -337,7 +357,7 @@ static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, 
 		for (uint32_t j = 0; j < words; j++) {
 			uint32_t w = (start + j) % words;
 			/* relaxed: a hint; the counter CASes decide. */
-			uint64_t v = atomic_load_explicit(&r->freemap[w], memory_order_relaxed);
+			uint64_t v = atomic_load_explicit(lf_freemap_word(r, w), memory_order_relaxed);
 			uint64_t c = v;
 			for (uint64_t t = 1; t < na; t++)
 				c &= v >> t; /* bit p: areas p .. p + na - 1 marked */
