@@ -289,9 +289,6 @@ static inline uint64_t lf_res_encode(unsigned chunk, uint32_t area)
 	return (((uint64_t)chunk << 32) | area) + 1;
 }
 
-/* In lf_res.huge: the hint was set by a free (lf_huge_hint_freed). */
-#define LF_HINT_FREED (1ull << 63)
-
 static inline unsigned lf_res_chunk(uint64_t code)
 {
 	return (unsigned)((code - 1) >> 32);

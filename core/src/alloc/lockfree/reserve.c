@@ -204,23 +204,23 @@ void lf_huge_hint(struct lockfree *lf, unsigned cpu, int node, unsigned chunk, u
 }
 
 /*
- * Area k of r was just freed whole by cpu: it becomes the slot's huge hint,
- * marked LF_HINT_FREED, unless the hint is already so marked. So a burst of
- * frees leaves the hint on its first area and the next allocations walk up
- * through the areas freed (an allocation sets the hint, unmarked, to the
- * area it took), and a CPU keeps to the areas it freed instead of marching
- * into fresh areas and into other CPUs' ones. One relaxed load and store of
- * the slot's own line.
+ * Area k of r was just freed whole by cpu: it becomes the slot's huge hint
+ * unless the hint already names a free area. So a burst of frees leaves the
+ * hint on its first area, the next allocations walk up through the areas
+ * freed (from the hint, which names the area taken last), and a CPU keeps
+ * to the areas it freed instead of marching into fresh areas and into
+ * other CPUs' ones.
  */
 void lf_huge_hint_freed(struct lockfree *lf, unsigned cpu, int node, struct lf_chunk *r,
                         uint32_t k)
 {
 	struct lf_res *rs = lf_res_of(lf, cpu, node);
 	/* relaxed: see lf_huge_hint. */
-	if (atomic_load_explicit(&rs->huge, memory_order_relaxed) & LF_HINT_FREED)
+	uint64_t h = atomic_load_explicit(&rs->huge, memory_order_relaxed);
+	if (h && lf_res_chunk(h) == r->idx && lf_res_area(h) < lf_chunk_areas(r) &&
+	    (lf_ctr_peek(&r->areas[lf_res_area(h)].ctr) & LF_CTR_FREE) == LF_AREA_FRAMES)
 		return;
-	atomic_store_explicit(&rs->huge, lf_res_encode(r->idx, k) | LF_HINT_FREED,
-	                      memory_order_relaxed);
+	lf_huge_hint(lf, cpu, node, r->idx, k);
 }
 
 /* One area's worth (n in 257..512 or align 9): near the hint, then a scan. */
@@ -229,7 +229,7 @@ static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, 
 {
 	struct lf_res *rs = lf_res_of(lf, cpu, node);
 	/* relaxed: see lf_huge_hint. */
-	uint64_t h = atomic_load_explicit(&rs->huge, memory_order_relaxed) & ~LF_HINT_FREED;
+	uint64_t h = atomic_load_explicit(&rs->huge, memory_order_relaxed);
 	if (h) {
 		unsigned i = lf_res_chunk(h);
 		struct lf_chunk *r = lf_chunk_at(lf, i);
@@ -332,7 +332,7 @@ static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, 
 	uint64_t step = align > LF_AREA_ORDER ? 1ull << (align - LF_AREA_ORDER) : 1;
 	struct lf_res *rs = lf_res_of(lf, cpu, node);
 	/* relaxed: see lf_huge_hint. */
-	uint64_t h = atomic_load_explicit(&rs->huge, memory_order_relaxed) & ~LF_HINT_FREED;
+	uint64_t h = atomic_load_explicit(&rs->huge, memory_order_relaxed);
 	unsigned nr = lf_nr_chunks(lf);
 	if (h && lf_res_chunk(h) < nr) {
 		unsigned i = lf_res_chunk(h);
@@ -615,7 +615,7 @@ void lf_forget_chunk(struct lockfree *lf, unsigned idx)
 		if (code && lf_res_chunk(code) == idx)
 			res_swap(lf, &lf->res[c], code, 0);
 		/* relaxed: a hint (see lf_huge_hint). */
-		code = atomic_load_explicit(&lf->res[c].huge, memory_order_relaxed) & ~LF_HINT_FREED;
+		code = atomic_load_explicit(&lf->res[c].huge, memory_order_relaxed);
 		if (code && lf_res_chunk(code) == idx)
 			atomic_store_explicit(&lf->res[c].huge, 0, memory_order_relaxed);
 		for (unsigned e = 0; e < LF_CACHE_WORDS; e++) {
