@@ -150,44 +150,11 @@ static void two_cpus_freeing_parts_of_one_huge_frame_at_once_both_succeed(void)
 	lfx_close(&f);
 }
 
-/*
- * A CPU that frees a burst of huge frames takes those areas again before
- * fresh ones (the huge hint stays on the first area of the burst), so it
- * does not march through memory into other CPUs' areas.
- */
-static void huge_frames_freed_in_a_burst_are_taken_again_before_fresh_areas(void)
-{
-	struct lfx f;
-	uint64_t h[8], g[8];
-	CHECK_OK(lfx_open(&f, 1));
-	CHECK_OK(lfx_add(&f, BASE, 32 * 512ull));
-	for (int round = 0; round < 3; round++) {
-		for (unsigned i = 0; i < 8; i++)
-			CHECK_OK(lfx_alloc(&f, 512, 9, &h[i]));
-		for (unsigned i = 0; i < 8; i++)
-			CHECK_OK(lfx_free(&f, h[i], 512));
-		for (unsigned i = 0; i < 8; i++) {
-			CHECK_OK(lfx_alloc(&f, 512, 9, &g[i]));
-			int reused = 0;
-			for (unsigned j = 0; j < 8; j++)
-				reused = reused || g[i] == h[j];
-			CHECK(reused);
-		}
-		for (unsigned i = 0; i < 8; i++)
-			CHECK_OK(lfx_free(&f, g[i], 512));
-	}
-	struct fk_alloc_stats s = lfx_stats(&f);
-	CHECK_EQ(s.free_frames, 32 * 512ull);
-	CHECK_EQ(s.free_blocks[9], 32);
-	lfx_close(&f);
-}
-
 int main(int argc, char **argv)
 {
 	fk_test_args(argc, argv);
 	RUN(a_huge_frame_freed_in_parts_in_any_order_comes_back_whole);
 	RUN(a_double_free_of_a_whole_huge_frame_after_a_part_is_refused);
 	RUN(two_cpus_freeing_parts_of_one_huge_frame_at_once_both_succeed);
-	RUN(huge_frames_freed_in_a_burst_are_taken_again_before_fresh_areas);
 	return fk_test_finish();
 }

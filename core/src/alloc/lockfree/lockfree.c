@@ -265,10 +265,8 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 	if (nframes >= LF_AREA_FRAMES) /* whole areas: look here first for huge frames */
 		for (uint64_t p = pfn, n = nframes; n;) {
 			unsigned c = area_part(r, p, n, &k);
-			if (c == LF_AREA_FRAMES) {
-				lf_huge_hint_freed(lf, cpu, node, r, k);
-				break;
-			}
+			if (c == LF_AREA_FRAMES)
+				lf_huge_hint(lf, cpu, node, r->idx, k);
 			p += c;
 			n -= c;
 		}

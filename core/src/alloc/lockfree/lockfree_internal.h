@@ -366,8 +366,6 @@ unsigned lf_retire_node(struct lockfree *lf, int node);
 int lf_cache_vacancy(struct lf_res *rs);
 bool lf_block_visible(struct lockfree *lf, int node, uint64_t n, unsigned align);
 void lf_huge_hint(struct lockfree *lf, unsigned cpu, int node, unsigned chunk, uint32_t area);
-void lf_huge_hint_freed(struct lockfree *lf, unsigned cpu, int node, struct lf_chunk *r,
-                        uint32_t area);
 void lf_forget_chunk(struct lockfree *lf, unsigned idx);
 void lf_drain(void *state);
 

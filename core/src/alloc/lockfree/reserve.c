@@ -203,26 +203,6 @@ void lf_huge_hint(struct lockfree *lf, unsigned cpu, int node, unsigned chunk, u
 	atomic_store_explicit(&rs->huge, lf_res_encode(chunk, area), memory_order_relaxed);
 }
 
-/*
- * Area k of r was just freed whole by cpu: it becomes the slot's huge hint
- * unless the hint already names a free area. So a burst of frees leaves the
- * hint on its first area, the next allocations walk up through the areas
- * freed (from the hint, which names the area taken last), and a CPU keeps
- * to the areas it freed instead of marching into fresh areas and into
- * other CPUs' ones.
- */
-void lf_huge_hint_freed(struct lockfree *lf, unsigned cpu, int node, struct lf_chunk *r,
-                        uint32_t k)
-{
-	struct lf_res *rs = lf_res_of(lf, cpu, node);
-	/* relaxed: see lf_huge_hint. */
-	uint64_t h = atomic_load_explicit(&rs->huge, memory_order_relaxed);
-	if (h && lf_res_chunk(h) == r->idx && lf_res_area(h) < lf_chunk_areas(r) &&
-	    (lf_ctr_peek(&r->areas[lf_res_area(h)].ctr) & LF_CTR_FREE) == LF_AREA_FRAMES)
-		return;
-	lf_huge_hint(lf, cpu, node, r->idx, k);
-}
-
 /* One area's worth (n in 257..512 or align 9): near the hint, then a scan. */
 static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, unsigned align,
                        uint64_t *pfn)
@@ -241,7 +221,7 @@ static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, 
 				if ((lf_ctr_peek(&r->areas[k].ctr) & LF_CTR_FREE) != LF_AREA_FRAMES)
 					continue;
 				if (area_alloc_on(r, k, node, n, align, pfn, cpu)) {
-					lf_huge_hint(lf, cpu, node, i, k);
+					lf_huge_hint(lf, cpu, node, i, k + 1 < na ? k + 1 : 0);
 					return true;
 				}
 			}
@@ -266,7 +246,7 @@ static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, 
 				if (k >= na)
 					break;
 				if (area_alloc_on(r, k, node, n, align, pfn, cpu)) {
-					lf_huge_hint(lf, cpu, node, i, k);
+					lf_huge_hint(lf, cpu, node, i, k + 1 < na ? k + 1 : 0);
 					return true;
 				}
 				if ((lf_ctr_peek(&r->areas[k].ctr) & LF_CTR_FREE) != LF_AREA_FRAMES)
