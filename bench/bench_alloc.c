@@ -199,12 +199,11 @@ static int random_setup(struct bench_env *env)
 	pool->stride = ((size_t)env->p[2] + 7) / 8 * 8;
 	size_t bytes = (size_t)BENCH_MAX_THREADS * pool->stride * sizeof(uint64_t);
 	pool->block = aligned_alloc(64, bytes);
-	if (pool->block)
-		memset(pool->block, 0, bytes);
 	if (!pool->block) {
 		free(pool);
 		return FK_ENOMEM;
 	}
+	memset(pool->block, 0, bytes);
 	env->shared = pool;
 	return 0;
 }

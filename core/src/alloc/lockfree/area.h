@@ -31,6 +31,12 @@ static inline bool lf_ctr_take(_Atomic uint32_t *c, unsigned n)
 	return true;
 }
 
+/* May counter value v be reserved: unreserved, with free in [lo, hi]? */
+static inline bool lf_ctr_reservable(uint32_t v, unsigned lo, unsigned hi)
+{
+	return !(v & LF_CTR_RESERVED) && (v & LF_CTR_FREE) >= lo && (v & LF_CTR_FREE) <= hi;
+}
+
 /* Set the reserved flag of an unreserved area with free in [lo, hi]. */
 static inline bool lf_ctr_reserve(_Atomic uint32_t *c, unsigned lo, unsigned hi)
 {
@@ -38,7 +44,7 @@ static inline bool lf_ctr_reserve(_Atomic uint32_t *c, unsigned lo, unsigned hi)
 	 * frames are handed off through the counter and bit field. */
 	uint32_t v = atomic_load_explicit(c, memory_order_relaxed);
 	do {
-		if ((v & LF_CTR_RESERVED) || (v & LF_CTR_FREE) < lo || (v & LF_CTR_FREE) > hi)
+		if (!lf_ctr_reservable(v, lo, hi))
 			return false;
 	} while (!atomic_compare_exchange_weak_explicit(c, &v, v | LF_CTR_RESERVED,
 	                                                memory_order_relaxed, memory_order_relaxed));

@@ -172,20 +172,21 @@ static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned c
 				uint32_t v = lf_ctr_peek(&r->areas[k].ctr);
 				if (pass == 0 && (v & LF_CTR_FREE) == LF_AREA_FRAMES)
 					free_areas++;
-				if ((v & LF_CTR_RESERVED) || (v & LF_CTR_FREE) < lo ||
-				    (v & LF_CTR_FREE) > hi)
+				if (!lf_ctr_reservable(v, lo, hi))
 					continue; /* a pre-filter; lf_ctr_reserve decides */
-				/* relaxed: a placement hint (struct lf_area), on
-				 * the counter's line. */
-				uint32_t o = atomic_load_explicit(&r->areas[k].owner,
-				                                  memory_order_relaxed);
-				if (pass == 0 && o && o != id) {
-					if (!other) {
-						other = true;
-						oi = i;
-						ok = k;
+				if (pass == 0) {
+					/* relaxed: a placement hint (struct lf_area),
+					 * on the counter's line. */
+					uint32_t o = atomic_load_explicit(&r->areas[k].owner,
+					                                  memory_order_relaxed);
+					if (o && o != id) {
+						if (!other) {
+							other = true;
+							oi = i;
+							ok = k;
+						}
+						continue;
 					}
-					continue;
 				}
 				if (reserve_area(lf, rs, old, cpu, r, i, k, lo, hi, node, n, align, pfn,
 				                 where))
