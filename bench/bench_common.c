@@ -413,6 +413,7 @@ void bench_hist_reset(struct bench_hist_shared *h)
 {
 	for (unsigned i = 0; i < BENCH_HIST_BUCKETS; i++)
 		atomic_store_explicit(&h->n[i], 0, memory_order_relaxed); /* before the barrier */
+	atomic_store_explicit(&h->max, 0, memory_order_relaxed);      /* before the barrier */
 }
 
 void bench_hist_merge(struct bench_hist_shared *into, const struct bench_hist *h)
@@ -421,6 +422,7 @@ void bench_hist_merge(struct bench_hist_shared *into, const struct bench_hist *h
 		if (h->n[i])
 			/* relaxed: read by thread 0 after bench_end's barrier. */
 			atomic_fetch_add_explicit(&into->n[i], h->n[i], memory_order_relaxed);
+	atomic_max_u64(&into->max, h->max);
 }
 
 /* Lower bound of a bucket, in ns (the inverse of bench_hist_bucket). */
@@ -439,9 +441,9 @@ void bench_hist_report(gb_state *st, const char *name, struct bench_hist_shared 
 		total += atomic_load_explicit(&h->n[i], memory_order_relaxed);
 	if (!total)
 		return;
-	static const double qs[] = {0.50, 0.99};
-	static const char *const sfx[] = {"p50_ns", "p99_ns"};
-	for (int q = 0; q < 2; q++) {
+	static const double qs[] = {0.50, 0.99, 0.999};
+	static const char *const sfx[] = {"p50_ns", "p99_ns", "p999_ns"};
+	for (int q = 0; q < 3; q++) {
 		uint64_t want = (uint64_t)((double)total * qs[q]), seen = 0;
 		unsigned b = 0;
 		for (; b < BENCH_HIST_BUCKETS; b++) {
@@ -455,4 +457,15 @@ void bench_hist_report(gb_state *st, const char *name, struct bench_hist_shared 
 		double lo = bucket_ns(b), hi = b + 1 < BENCH_HIST_BUCKETS ? bucket_ns(b + 1) : lo;
 		gb_counter(st, key, (lo + hi) / 2, GB_COUNTER_DEFAULT);
 	}
+	char key[64];
+	snprintf(key, sizeof(key), "%s_max_ns", name);
+	/* relaxed: merged before bench_end's barrier, read after it. */
+	gb_counter(st, key, (double)atomic_load_explicit(&h->max, memory_order_relaxed),
+	           GB_COUNTER_DEFAULT);
+}
+
+uint64_t bench_run_seed(struct bench_env *env, int threads)
+{
+	int k = threads >= 0 && threads <= BENCH_MAX_THREADS ? env->runs[threads]++ : 0;
+	return bench_cfg.seed + (uint64_t)k;
 }

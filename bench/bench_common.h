@@ -60,6 +60,12 @@ struct bench_config {
 	int pin_real;       /* the plan names real CPUs (not a synthetic topology) */
 	char topology[256]; /* one line: packages, nodes, cores, PUs */
 	char plan[512];     /* one line: the pinning plan */
+	/* opt-in families (--family): off unless named; suite = the rest */
+	int family_suite, family_frag, family_fill, family_reclaim;
+	uint64_t seed;       /* --seed: base of the frag shuffle and churn PRNGs */
+	int frag_iterations; /* --frag=I[:R]: iterations after the fill */
+	int frag_realloc;    /* percent of its frames each thread reallocates */
+	char series_dir[512]; /* --series: per-iteration CSVs ("" = none) */
 };
 
 extern struct bench_config bench_cfg;
@@ -119,6 +125,7 @@ struct bench_env {
 	_Atomic uint64_t cpu_ns;
 	_Atomic uint64_t items;
 	_Atomic int budget_hit;
+	int runs[BENCH_MAX_THREADS + 1]; /* runs so far per thread count (seeds) */
 	struct bench_env *next_env; /* registry, freed by bench_fini */
 };
 
@@ -195,6 +202,7 @@ void bench_fail_after(gb_state *st, const char *what, int err);
 #define BENCH_HIST_BUCKETS 384
 struct bench_hist {
 	uint64_t n[BENCH_HIST_BUCKETS];
+	uint64_t max; /* the largest sample, exact */
 };
 static inline unsigned bench_hist_bucket(uint64_t ns)
 {
@@ -207,14 +215,21 @@ static inline unsigned bench_hist_bucket(uint64_t ns)
 static inline void bench_hist_add(struct bench_hist *h, uint64_t ns)
 {
 	h->n[bench_hist_bucket(ns)]++;
+	if (ns > h->max)
+		h->max = ns;
 }
 /* Shared histogram of a run: threads merge into it, thread 0 reports. */
 struct bench_hist_shared {
 	_Atomic uint64_t n[BENCH_HIST_BUCKETS];
+	_Atomic uint64_t max;
 };
 void bench_hist_merge(struct bench_hist_shared *into, const struct bench_hist *h);
 void bench_hist_reset(struct bench_hist_shared *h);
-/* Counters "<name>_p50_ns" and "<name>_p99_ns" (call from one thread only). */
+/*
+ * Counters "<name>_p50_ns", "_p99_ns", "_p999_ns" (p99.9: the middle of
+ * the bucket, ~6 %) and "_max_ns" (the largest sample, exact). Call from
+ * one thread only.
+ */
 void bench_hist_report(gb_state *st, const char *name, struct bench_hist_shared *h);
 
 uint64_t bench_now_ns(void);
@@ -230,5 +245,11 @@ void bench_register_lookup(void);
 void bench_register_alloc(void);
 void bench_register_numa(void);
 void bench_register_contended(void);
+/* Opt-in families (--family): each registers nothing unless named. */
+void bench_register_frag(void);
+void bench_register_fill(void);
+void bench_register_reclaim(void);
+/* Seed of the k-th run of env at this thread count (--seed + k). */
+uint64_t bench_run_seed(struct bench_env *env, int threads);
 
 #endif /* FRAMEKIT_BENCH_COMMON_H */

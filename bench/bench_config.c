@@ -59,6 +59,14 @@ static const char usage[] =
     "  --budget=SEC    FK_BENCH_BUDGET   per-run wall-clock cap (default 2)\n"
     "  --clock=MODE    FK_BENCH_CLOCK    span (default) | per_thread (gbench's\n"
     "                  mean of thread times: inflated when oversubscribed)\n"
+    "  --family=LIST   FK_BENCH_FAMILY   suite (default), frag, fill, reclaim, all:\n"
+    "                  the long families run only when named; suite = the rest\n"
+    "  --seed=N        FK_BENCH_SEED     frag's shuffle and PRNGs (default 42);\n"
+    "                  the k-th run of a benchmark uses N + k\n"
+    "  --frag=I[:R]    FK_BENCH_FRAG     frag: I iterations reallocating R %\n"
+    "                  (default 100:10)\n"
+    "  --series=DIR    FK_BENCH_SERIES   frag's per-iteration CSVs (default: the\n"
+    "                  directory of --benchmark_out, else none)\n"
     "  --list-allocators   allocator names, one per line\n"
     "  --list-variants     core variant names, one per line\n"
     "  --print-plan        topology, thread counts and pinning plan\n"
@@ -218,6 +226,75 @@ static int set_clock(const char *opt, const char *s)
 	return 0;
 }
 
+/* --family: the opt-in families (bench_frag.c, bench_fill.c, bench_reclaim.c). */
+static int set_family(const char *opt, const char *s)
+{
+	int suite = 0, frag = 0, fill = 0, reclaim = 0;
+	const char *p = s;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		if (len == 5 && !strncmp(p, "suite", 5))
+			suite = 1;
+		else if (len == 4 && !strncmp(p, "frag", 4))
+			frag = 1;
+		else if (len == 4 && !strncmp(p, "fill", 4))
+			fill = 1;
+		else if (len == 7 && !strncmp(p, "reclaim", 7))
+			reclaim = 1;
+		else if (len == 3 && !strncmp(p, "all", 3))
+			suite = frag = fill = reclaim = 1;
+		else
+			return bad(opt, s, "want a list of suite, frag, fill, reclaim, all");
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (!(suite | frag | fill | reclaim))
+		return bad(opt, s, "empty list");
+	bench_cfg.family_suite = suite;
+	bench_cfg.family_frag = frag;
+	bench_cfg.family_fill = fill;
+	bench_cfg.family_reclaim = reclaim;
+	return 0;
+}
+
+static int set_seed(const char *opt, const char *s)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (end == s || *end || errno || *s == '-')
+		return bad(opt, s, "want an unsigned integer");
+	bench_cfg.seed = v;
+	return 0;
+}
+
+static int set_frag(const char *opt, const char *s)
+{
+	char *end;
+	errno = 0;
+	long it = strtol(s, &end, 10), pct = bench_cfg.frag_realloc;
+	if (end != s && *end == ':') {
+		const char *r = end + 1;
+		pct = strtol(r, &end, 10);
+		if (end == r)
+			pct = -1;
+	}
+	if (end == s || *end || errno || it < 1 || it > 100000 || pct < 1 || pct > 100)
+		return bad(opt, s, "want ITERATIONS[:REALLOC%], 1..100000 and 1..100");
+	bench_cfg.frag_iterations = (int)it;
+	bench_cfg.frag_realloc = (int)pct;
+	return 0;
+}
+
+static int set_series(const char *opt, const char *s)
+{
+	if (!*s || strlen(s) >= sizeof(bench_cfg.series_dir))
+		return bad(opt, s, "want a directory name");
+	snprintf(bench_cfg.series_dir, sizeof(bench_cfg.series_dir), "%s", s);
+	return 0;
+}
+
 struct bench_option {
 	const char *flag; /* "--threads" */
 	const char *env;  /* "FK_BENCH_THREADS" */
@@ -232,6 +309,10 @@ static const struct bench_option options[] = {
     {"--pin", "FK_BENCH_PIN", set_pin},
     {"--budget", "FK_BENCH_BUDGET", set_budget},
     {"--clock", "FK_BENCH_CLOCK", set_clock},
+    {"--family", "FK_BENCH_FAMILY", set_family},
+    {"--seed", "FK_BENCH_SEED", set_seed},
+    {"--frag", "FK_BENCH_FRAG", set_frag},
+    {"--series", "FK_BENCH_SERIES", set_series},
 };
 #define NR_OPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -373,6 +454,10 @@ int bench_configure(int *argc, char **argv, int *code)
 	bench_cfg.numa_nodes = phys_nodes > 1 ? (unsigned)phys_nodes : 2;
 	default_threads();
 	set_held("--held", default_held);
+	bench_cfg.family_suite = 1;
+	bench_cfg.seed = 42;
+	bench_cfg.frag_iterations = 100;
+	bench_cfg.frag_realloc = 10;
 
 	*code = 2;
 	/* Environment first, flags override. */
@@ -416,6 +501,16 @@ int bench_configure(int *argc, char **argv, int *code)
 	}
 	*argc = out;
 	argv[out] = NULL;
+	/* --series defaults to the directory of --benchmark_out (left for gbench). */
+	for (int i = 1; i < out && !bench_cfg.series_dir[0]; i++) {
+		if (strncmp(argv[i], "--benchmark_out=", 16) != 0)
+			continue;
+		const char *path = argv[i] + 16, *slash = strrchr(path, '/');
+		size_t len = slash ? (size_t)(slash - path) : 1;
+		if (len < sizeof(bench_cfg.series_dir))
+			snprintf(bench_cfg.series_dir, sizeof(bench_cfg.series_dir), "%.*s",
+			         (int)len, slash ? path : ".");
+	}
 	describe_plan();
 	*code = 0;
 	if (help) {
@@ -492,6 +587,19 @@ void bench_add_context(void)
 	                   : "span: all threads' items / span from the start barrier to the end of "
 	                     "the last thread's work; cpu_util and cpu_ns_per_item from thread CPU "
 	                     "time");
+	snprintf(buf, sizeof(buf), "suite%s%s%s%s", bench_cfg.family_suite ? "" : " (off)",
+	         bench_cfg.family_frag ? ", frag" : "", bench_cfg.family_fill ? ", fill" : "",
+	         bench_cfg.family_reclaim ? ", reclaim" : "");
+	gb_add_context("families", buf);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)bench_cfg.seed);
+	gb_add_context("seed", buf);
+	if (bench_cfg.family_frag) {
+		snprintf(buf, sizeof(buf), "%d iterations, %d %% reallocated per iteration",
+		         bench_cfg.frag_iterations, bench_cfg.frag_realloc);
+		gb_add_context("frag", buf);
+		gb_add_context("frag_series", bench_cfg.series_dir[0] ? bench_cfg.series_dir
+		                                                      : "(none: no --series)");
+	}
 	snprintf(buf, sizeof(buf), "one op in 16 timed, %llu ns clock cost subtracted",
 	         (unsigned long long)bench_clock_overhead_ns);
 	gb_add_context("latency_sampling", buf);

@@ -50,6 +50,15 @@ int main(int argc, char **argv)
 		return code;
 	bench_init();
 	bench_add_context();
+	/* The long families run only when --family names them (bench/README.md). */
+	bench_register_frag();
+	bench_register_fill();
+	bench_register_reclaim();
+	if (!bench_cfg.family_suite) {
+		int rc_optin = gb_main(argc, argv);
+		bench_fini();
+		return rc_optin;
+	}
 	bench_register_overhead();
 	bench_register_segment();
 	bench_register_shared();
