@@ -8,8 +8,12 @@ none of them failed (error_occurred), every allocator the binary lists
 "core:<name>") appears as the second name component of some run, and no
 run reports bytes_per_second (the memory is simulated). In quick mode it
 also checks the exit codes: --help 0 and naming the FK_BENCH_* variables,
-an unknown flag 2, a bad FK_BENCH_BUDGET / FK_BENCH_PIN 2, an empty filter 1.
+an unknown flag 2, a bad FK_BENCH_BUDGET / FK_BENCH_PIN / --family 2, an
+empty filter 1; then a short run of the opt-in families (--family=frag,
+fill,reclaim: 3 frag iterations on 64 MiB, fill at 0 and 99 %, reclaim) on
+every allocator, checking their counters and frag's CSV series.
 """
+import csv
 import argparse
 import json
 import os
@@ -38,6 +42,8 @@ def check_exit_codes(bench):
         ([bench, "--list-allocators"], {"FK_BENCH_BUDGET": "soon"}, 2, "FK_BENCH_BUDGET"),
         ([bench, "--list-allocators"], {"FK_BENCH_PIN": "2"}, 2, "FK_BENCH_PIN"),
         ([bench, "--threads=0"], {}, 2, "--threads"),
+        ([bench, "--family=frog"], {}, 2, "--family"),
+        ([bench, "--list-allocators"], {"FK_BENCH_FRAG": "0"}, 2, "FK_BENCH_FRAG"),
         ([bench, "--benchmark_filter=^no_such_family/"], {}, 1, "matched no benchmark"),
     ]
     for cmd, env, want, text in cases:
@@ -77,6 +83,80 @@ def check(path, expected):
     print("check_json: %s OK: %d runs, axes %s" % (path, len(runs), ", ".join(expected)))
 
 
+# The opt-in families, short: bench/README.md, "Opt-in families".
+FAMILY_FILTER = r"^(frag/|fill/[^/]+/order:(0|9)/occupancy:(0|99)/|reclaim/)"
+FRAG_ITER = 3
+
+
+def check_families(bench, out):
+    """Run frag, fill and reclaim briefly on every allocator and check them."""
+    series = os.path.splitext(out)[0] + "_series"
+    os.makedirs(series, exist_ok=True)
+    cmd = [bench, "--family=frag,fill,reclaim", "--threads=1,2", "--memory=64",
+           "--frag=%d" % FRAG_ITER, "--series=" + series,
+           "--benchmark_filter=" + FAMILY_FILTER, "--benchmark_min_time=0.001",
+           "--benchmark_out=" + out, "--benchmark_out_format=json"]
+    print("check_json: running", " ".join(cmd), flush=True)
+    r = subprocess.run(cmd)
+    if r.returncode != 0:
+        sys.exit("check_json: framekit_bench (families) exited with %d" % r.returncode)
+    allocators = listing(bench, "--list-allocators")
+    check(out, allocators)
+    with open(out) as f:
+        runs = [x for x in json.load(f)["benchmarks"] if x.get("run_type") == "iteration"]
+    fams = {}
+    for x in runs:
+        fam, alloc = x["name"].split("/")[:2]
+        fams.setdefault(fam, set()).add(alloc)
+        need = {"frag": ["huge_pct_ideal", "huge_pct_ideal_start", "huge_free", "huge_ideal",
+                         "free_frames", "unusable_index_order9", "moves", "seed"],
+                "fill": ["ballast_pct", "enomem"],
+                "reclaim": []}[fam]
+        if fam == "fill" and x.get("enomem", 0) == 0:
+            need += ["%s_%s" % (op, q) for op in ("alloc", "free")
+                     for q in ("p50_ns", "p99_ns", "p999_ns", "max_ns")]
+        if fam == "reclaim":
+            need += ["reclaim_gib_s", "blocks_removed"] if not x.get("label") else \
+                ["reclaim_supported"]
+            if x["threads"] > 1:
+                need.append("churn_pairs_s_idle")
+        missing = [c for c in need if c not in x]
+        if missing:
+            sys.exit("check_json: %s lacks %s" % (x["name"], ", ".join(missing)))
+        if fam == "frag" and not (0 <= x["huge_free"] <= x["huge_ideal"] and x["moves"] >= 0
+                                  and 0 <= x["unusable_index_order9"] <= 1):
+            sys.exit("check_json: %s: inconsistent fragmentation record" % x["name"])
+        if fam == "fill" and x["threads"] == 1 and "occupancy:99" in x["name"] and \
+                not 95 <= x["ballast_pct"] <= 99:
+            sys.exit("check_json: %s: ballast %.1f %% (want 95..99)" % (x["name"],
+                                                                       x["ballast_pct"]))
+    for fam in ("frag", "fill", "reclaim"):
+        if fams.get(fam) != set(allocators):
+            sys.exit("check_json: %s ran on %s, want every allocator (%s)" % (
+                fam, sorted(fams.get(fam, [])), ", ".join(allocators)))
+    # The protocol frees the same frames whatever the allocator: the free
+    # count after it is one number per thread count.
+    free = {}
+    for x in runs:
+        if x["name"].startswith("frag/"):
+            free.setdefault(x["threads"], set()).add(x["free_frames"])
+    if any(len(v) != 1 for v in free.values()):
+        sys.exit("check_json: frag free frames differ between allocators: %s" % free)
+    with open(os.path.join(series, "frag_iterations.csv")) as f:
+        rows = list(csv.DictReader(f))
+    want = len(allocators) * 2 * (FRAG_ITER + 1)
+    if len(rows) != want or {int(r["iteration"]) for r in rows} != set(range(FRAG_ITER + 1)):
+        sys.exit("check_json: frag_iterations.csv has %d rows, want %d" % (len(rows), want))
+    with open(os.path.join(series, "frag_blocks.csv")) as f:
+        blocks = list(csv.DictReader(f))
+    nblocks = 64 * 256 // 512
+    if len(blocks) != len(allocators) * 2 * nblocks or \
+            any(not 0 <= int(b["free_frames"]) <= 512 for b in blocks):
+        sys.exit("check_json: frag_blocks.csv: %d rows, want %d with 0..512 free each" % (
+            len(blocks), len(allocators) * 2 * nblocks))
+    print("check_json: families OK: frag, fill, reclaim on %s" % ", ".join(allocators))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--bench", required=True, help="framekit_bench binary")
@@ -102,6 +182,8 @@ def main():
             sys.exit("check_json: framekit_bench exited with %d" % r.returncode)
         path = args.out
     check(path, expected)
+    if not args.json:
+        check_families(args.bench, os.path.splitext(args.out)[0] + "_families.json")
 
 
 if __name__ == "__main__":
