@@ -2,17 +2,30 @@
 """PNG plots of a framekit_bench run: one file per family, one row per
 variant. Left: aggregate items/s over the run's common span (median line,
 min-max over passes as a band); middle: thread CPU time per item; right
-(contended families): sampled latency p50 (solid) and p99 (dashed). One
-line per allocator (allocation families) or core variant (core families);
-the unit of an item is on the axis; thread counts above the usable CPUs
-are shaded; the title names machine, mode and commit; the legend sits
-outside the panels.
+(contended families): sampled latency p50 (solid), p99 (dashed) and
+p99.9 (dotted). One line per allocator (allocation families) or core
+variant (core families); the unit of an item is on the axis; thread counts
+above the usable CPUs are shaded; the title names machine, mode and commit;
+the legend sits outside the panels.
+
+The opt-in families have plots of their own (bench/README.md):
+  frag.png         huge frames available, % of the ideal free/512, over the
+                   iterations: one panel per thread count, a line per
+                   allocator (median over seeds, min-max band), dashed the
+                   allocator's own count of free order-9 blocks; from
+                   frag_iterations.csv beside the JSON (or --series DIR);
+  frag_blocks.png  free frames of every 2 MiB block at the end, one strip
+                   per allocator and thread count (the first seed);
+  fill.png         alloc and free cost against occupancy, order 0 and 9:
+                   mean (solid), p99.9 (dotted), per allocator.
 
     /usr/bin/python3 scripts/plot_results.py results/X/bench.json --out results/X/plots
 """
 import argparse
+import csv
 import math
 import os
+import statistics
 import sys
 
 import matplotlib
@@ -91,7 +104,7 @@ def plot_family(fam, rows, ctx, out_dir):
             if c:
                 axs[1].plot(*zip(*c), **st)
             if lat:
-                for q, ls in (("p50", "-"), ("p99", "--")):
+                for q, ls in (("p50", "-"), ("p99", "--"), ("p999", ":")):
                     p = [(t, r["counters"].get("%s_%s_ns" % (lat, q))) for t, r in pts]
                     p = [(t, v) for t, v in p if v]
                     if p:
@@ -107,7 +120,8 @@ def plot_family(fam, rows, ctx, out_dir):
         axs[1].set_title("%s: thread CPU time per item" % (var or fam), fontsize=9)
         if lat:
             axs[2].set_ylabel("%s latency, ns" % lat)
-            axs[2].set_title("%s: %s p50 (solid), p99 (dashed)" % (var or fam, lat), fontsize=9)
+            axs[2].set_title("%s: %s p50 (solid), p99 (dashed), p99.9 (dotted)" % (var or fam, lat),
+                             fontsize=9)
     notes = ["band: min-max over passes"]
     if ncpus and max(k[3] for k in rows) > ncpus:
         notes.append("shaded: threads > %d CPUs (oversubscribed)" % ncpus)
@@ -144,22 +158,205 @@ def plot_overhead(rows, ctx, out_dir):
     return path
 
 
+# ---------------------------------------------------------------- opt-in families
+
+def read_csv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def frag_series(rows):
+    """{(allocator, threads): {iteration: ([huge %], [allocator's own %])}}."""
+    out = {}
+    for r in rows:
+        key = (r["allocator"], int(r["threads"]))
+        it = out.setdefault(key, {}).setdefault(int(r["iteration"]), ([], []))
+        ideal = int(r["huge_ideal"])
+        it[0].append(float(r["huge_pct_ideal"]))
+        if int(r["alloc_free_order9"]) >= 0 and ideal:
+            it[1].append(100.0 * int(r["alloc_free_order9"]) / ideal)
+    return out
+
+
+def plot_frag(rows, ctx, out_dir):
+    series = frag_series(rows)
+    threads = sorted({t for _, t in series})
+    allocs = sorted({a for a, _ in series}, key=lambda a: (a != S.PRODUCT, a))
+    seeds = sorted({int(r["seed"]) for r in rows})
+    fig, axes = plt.subplots(1, len(threads), figsize=(5.2 * len(threads) + 2.3, 4.2),
+                             squeeze=False)
+    handles = {}
+    for ax, t in zip(axes[0], threads):
+        for a in allocs:
+            pts = series.get((a, t))
+            if not pts:
+                continue
+            its = sorted(pts)
+            st = dict(style(a), marker=None)
+            med = [statistics.median(pts[i][0]) for i in its]
+            h, = ax.plot(its, med, label=a, **st)
+            handles.setdefault(a, h)
+            ax.fill_between(its, [min(pts[i][0]) for i in its], [max(pts[i][0]) for i in its],
+                            color=h.get_color(), alpha=0.15, linewidth=0)
+            own = [(i, statistics.median(pts[i][1])) for i in its if pts[i][1]]
+            if own:
+                ax.plot(*zip(*own), color=h.get_color(), linestyle="--", linewidth=0.9)
+        ax.set_ylim(0, 105)
+        ax.set_xlabel("iteration")
+        ax.set_title("%d thread%s" % (t, "" if t == 1 else "s"), fontsize=9)
+        ax.grid(True, alpha=0.3)
+    axes[0][0].set_ylabel("huge frames available,\n% of ideal (free / 512)")
+    fig.suptitle("frag: aligned 2 MiB blocks no thread holds a frame of (solid: median over %d "
+                 "seed(s), band min-max; dashed: the allocator's own free order-9 count)\n%s"
+                 % (len(seeds), S.title(ctx)), fontsize=9)
+    fig.legend(list(handles.values()), list(handles.keys()), loc="center right", fontsize=8,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0, 1 - 2.3 / (5.2 * len(threads) + 2.3), 1))
+    path = os.path.join(out_dir, "frag.png")
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
+def plot_frag_blocks(rows, ctx, out_dir):
+    seed = min(int(r["seed"]) for r in rows)
+    maps = {}
+    for r in rows:
+        if int(r["seed"]) == seed:
+            maps.setdefault((r["allocator"], int(r["threads"])), []).append(
+                (int(r["block"]), int(r["free_frames"])))
+    allocs = sorted({a for a, _ in maps}, key=lambda a: (a != S.PRODUCT, a))
+    threads = sorted({t for _, t in maps})
+    nblocks = max(len(v) for v in maps.values())
+    cols = 64 if nblocks >= 1024 else 32
+    nrows = -(-nblocks // cols)
+    fig, axes = plt.subplots(len(allocs), len(threads), squeeze=False,
+                             figsize=(3.8 * len(threads) + 1.2,
+                                      (0.07 * nrows + 0.55) * len(allocs) + 1.0))
+    im = None
+    for i, a in enumerate(allocs):
+        for j, t in enumerate(threads):
+            ax = axes[i][j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if (a, t) not in maps:
+                continue
+            free = [f for _, f in sorted(maps[(a, t)])]
+            whole = sum(1 for f in free if f == 512)
+            free += [0] * (-len(free) % cols)
+            grid = [free[k:k + cols] for k in range(0, len(free), cols)]
+            im = ax.imshow(grid, cmap="viridis", vmin=0, vmax=512, aspect="auto",
+                           interpolation="nearest")
+            ax.set_title("%s, %d thread%s: %d of %d whole" % (
+                a, t, "" if t == 1 else "s", whole, len(maps[(a, t)])), fontsize=8)
+    fig.suptitle("frag: free frames per 2 MiB block after the last iteration (seed %d; "
+                 "%d blocks per row, address order)\n%s" % (seed, cols, S.title(ctx)),
+                 fontsize=9)
+    fig.tight_layout(rect=(0, 0, 0.88, 1))
+    if im is not None:
+        cax = fig.add_axes([0.9, 0.1, 0.02, 0.75])
+        fig.colorbar(im, cax=cax, label="free frames (of 512)")
+    path = os.path.join(out_dir, "frag_blocks.png")
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
+def fill_records(data):
+    """{(allocator, order, threads): {occupancy: {counter: median}}}."""
+    groups = {}
+    for r in data.get("benchmarks", []):
+        if r.get("run_type", "iteration") != "iteration" or r.get("error_occurred"):
+            continue
+        comps = r.get("run_name", r["name"]).split("/")
+        if comps[0] != "fill":
+            continue
+        kv = dict(c.split(":", 1) for c in comps[2:] if ":" in c)
+        key = (comps[1], int(kv["order"]), int(r.get("threads", 1)))
+        g = groups.setdefault(key, {}).setdefault(int(kv["occupancy"]), {})
+        for c in ("alloc_ns", "free_ns", "alloc_p999_ns", "free_p999_ns"):
+            if c in r:
+                g.setdefault(c, []).append(float(r[c]))
+    return {k: {occ: {c: statistics.median(v) for c, v in cs.items()} for occ, cs in g.items()}
+            for k, g in groups.items()}
+
+
+def plot_fill(data, ctx, out_dir):
+    rec = fill_records(data)
+    if not rec:
+        return None
+    threads = sorted({k[2] for k in rec})
+    allocs = sorted({k[0] for k in rec}, key=lambda a: (a != S.PRODUCT, a))
+    panels = [(o, op) for o in (0, 9) for op in ("alloc", "free")]
+    fig, axes = plt.subplots(len(threads), len(panels), squeeze=False,
+                             figsize=(4.2 * len(panels) + 2.3, 3.2 * len(threads) + 0.9))
+    handles = {}
+    for i, t in enumerate(threads):
+        for j, (o, op) in enumerate(panels):
+            ax = axes[i][j]
+            for a in allocs:
+                g = rec.get((a, o, t))
+                if not g:
+                    continue
+                occ = sorted(g)
+                st = style(a)
+                mean = [(x, g[x].get(op + "_ns")) for x in occ if g[x].get(op + "_ns")]
+                if mean:
+                    h, = ax.plot(*zip(*mean), label=a, **st)
+                    handles.setdefault(a, h)
+                    tail = [(x, g[x].get(op + "_p999_ns")) for x in occ
+                            if g[x].get(op + "_p999_ns")]
+                    if tail:
+                        ax.plot(*zip(*tail), color=h.get_color(), linestyle=":", marker=None)
+            ax.set_yscale("log")
+            ax.set_xlabel("occupancy, %")
+            ax.grid(True, alpha=0.3)
+            ax.set_title("order %d %s, %d thread%s" % (o, op, t, "" if t == 1 else "s"),
+                         fontsize=9)
+        axes[i][0].set_ylabel("ns per operation")
+    fig.suptitle("fill: cost against occupancy (solid: mean, dotted: p99.9)\n%s" % S.title(ctx),
+                 fontsize=9)
+    fig.legend(list(handles.values()), list(handles.keys()), loc="center right", fontsize=8,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0, 1 - 2.3 / (4.2 * len(panels) + 2.3), 1))
+    path = os.path.join(out_dir, "fill.png")
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("json")
     ap.add_argument("--out", required=True, help="directory for the PNGs")
+    ap.add_argument("--series", help="directory of frag's CSVs (default: beside the JSON)")
     args = ap.parse_args()
     data = S.load(args.json)
     ctx = S.context(data, args.json)
     res, _ = S.results(data)
     os.makedirs(args.out, exist_ok=True)
+    series = args.series or os.path.dirname(os.path.abspath(args.json))
     for fam in sorted({k[0] for k in res}):
         rows = {k: v for k, v in res.items() if k[0] == fam}
-        path = (plot_overhead(rows, ctx, args.out) if fam == "overhead"
-                else plot_family(fam, rows, ctx, args.out))
-        if path:
-            print("wrote", path)
+        if fam == "frag":
+            paths = []
+            for name, fn in (("frag_iterations.csv", plot_frag),
+                             ("frag_blocks.csv", plot_frag_blocks)):
+                csv_path = os.path.join(series, name)
+                if os.path.exists(csv_path):
+                    paths.append(fn(read_csv(csv_path), ctx, args.out))
+                else:
+                    print("plot_results: no %s: frag not plotted" % csv_path)
+        elif fam == "fill":
+            paths = [plot_fill(data, ctx, args.out)]
+        elif fam == "overhead":
+            paths = [plot_overhead(rows, ctx, args.out)]
+        else:
+            paths = [plot_family(fam, rows, ctx, args.out)]
+        for path in paths:
+            if path:
+                print("wrote", path)
 
 
 if __name__ == "__main__":
