@@ -17,7 +17,7 @@ The opt-in families have plots of their own (bench/README.md):
   frag_blocks.png  free frames of every 2 MiB block at the end, one strip
                    per allocator and thread count (the first seed);
   fill.png         alloc and free cost against occupancy, order 0 and 9:
-                   mean (solid), p99.9 (dotted), per allocator.
+                   p50 (solid), p99.9 (dotted), per allocator.
 
     /usr/bin/python3 scripts/plot_results.py results/X/bench.json --out results/X/plots
 """
@@ -274,7 +274,7 @@ def fill_records(data):
         kv = dict(c.split(":", 1) for c in comps[2:] if ":" in c)
         key = (comps[1], int(kv["order"]), int(r.get("threads", 1)))
         g = groups.setdefault(key, {}).setdefault(int(kv["occupancy"]), {})
-        for c in ("alloc_ns", "free_ns", "alloc_p999_ns", "free_p999_ns"):
+        for c in ("alloc_p50_ns", "free_p50_ns", "alloc_p999_ns", "free_p999_ns"):
             if c in r:
                 g.setdefault(c, []).append(float(r[c]))
     return {k: {occ: {c: statistics.median(v) for c, v in cs.items()} for occ, cs in g.items()}
@@ -300,9 +300,9 @@ def plot_fill(data, ctx, out_dir):
                     continue
                 occ = sorted(g)
                 st = style(a)
-                mean = [(x, g[x].get(op + "_ns")) for x in occ if g[x].get(op + "_ns")]
-                if mean:
-                    h, = ax.plot(*zip(*mean), label=a, **st)
+                mid = [(x, g[x].get(op + "_p50_ns")) for x in occ if g[x].get(op + "_p50_ns")]
+                if mid:
+                    h, = ax.plot(*zip(*mid), label=a, **st)
                     handles.setdefault(a, h)
                     tail = [(x, g[x].get(op + "_p999_ns")) for x in occ
                             if g[x].get(op + "_p999_ns")]
@@ -314,7 +314,8 @@ def plot_fill(data, ctx, out_dir):
             ax.set_title("order %d %s, %d thread%s" % (o, op, t, "" if t == 1 else "s"),
                          fontsize=9)
         axes[i][0].set_ylabel("ns per operation")
-    fig.suptitle("fill: cost against occupancy (solid: mean, dotted: p99.9)\n%s" % S.title(ctx),
+    fig.suptitle("fill: cost against occupancy (solid: p50, dotted: p99.9; the means, in the "
+                 "JSON, carry the preemptions of a shared machine)\n%s" % S.title(ctx),
                  fontsize=9)
     fig.legend(list(handles.values()), list(handles.keys()), loc="center right", fontsize=8,
                frameon=False)
