@@ -178,7 +178,45 @@ def frag_series(rows):
     return out
 
 
+def frag_table(rows):
+    """Markdown lines: per allocator and thread count, the spread over seeds."""
+    last = max(int(r["iteration"]) for r in rows)
+    cells = {}
+    for r in rows:
+        c = cells.setdefault((r["allocator"], int(r["threads"])), {"start": [], "end": [],
+                                                                     "own": [], "moves": [],
+                                                                     "unusable": []})
+        it = int(r["iteration"])
+        if it == 0:
+            c["start"].append(float(r["huge_pct_ideal"]))
+        if it == last:
+            c["end"].append(float(r["huge_pct_ideal"]))
+            if int(r["alloc_free_order9"]) >= 0 and int(r["huge_ideal"]):
+                c["own"].append(100.0 * int(r["alloc_free_order9"]) / int(r["huge_ideal"]))
+            c["moves"].append(int(r["moves"]))
+            c["unusable"].append(float(r["unusable_index_order9"]))
+
+    def spread(xs, fmt="%.1f"):
+        if not xs:
+            return "-"
+        xs = sorted(xs)
+        if xs[0] == xs[-1]:
+            return fmt % xs[0]
+        return (fmt + " / " + fmt + " / " + fmt) % (xs[0], statistics.median(xs), xs[-1])
+    lines = ["| allocator | threads | seeds | huge %% of ideal, iteration 0 | after %d "
+             "(min / median / max) | allocator's own free order-9, %% of ideal | "
+             "unusable index (order 9) | moves to whole blocks |" % last,
+             "|---|---|---|---|---|---|---|---|"]
+    for (a, t) in sorted(cells, key=lambda k: (k[0] != S.PRODUCT, k[0], k[1])):
+        c = cells[(a, t)]
+        lines.append("| %s | %d | %d | %s | %s | %s | %s | %s |" % (
+            a, t, len(c["end"]), spread(c["start"]), spread(c["end"]), spread(c["own"]),
+            spread(c["unusable"], "%.3f"), spread(c["moves"], "%d")))
+    return lines
+
+
 def plot_frag(rows, ctx, out_dir):
+    print("\n".join(frag_table(rows)))
     series = frag_series(rows)
     threads = sorted({t for _, t in series})
     allocs = sorted({a for a, _ in series}, key=lambda a: (a != S.PRODUCT, a))
