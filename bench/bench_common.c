@@ -413,7 +413,7 @@ void bench_hist_reset(struct bench_hist_shared *h)
 {
 	for (unsigned i = 0; i < BENCH_HIST_BUCKETS; i++)
 		atomic_store_explicit(&h->n[i], 0, memory_order_relaxed); /* before the barrier */
-	atomic_store_explicit(&h->max, 0, memory_order_relaxed);      /* before the barrier */
+	atomic_store_explicit(&h->max, 0, memory_order_relaxed);          /* before the barrier */
 }
 
 void bench_hist_merge(struct bench_hist_shared *into, const struct bench_hist *h)

@@ -62,9 +62,9 @@ struct bench_config {
 	char plan[512];     /* one line: the pinning plan */
 	/* opt-in families (--family): off unless named; suite = the rest */
 	int family_suite, family_frag, family_fill, family_reclaim;
-	uint64_t seed;       /* --seed: base of the frag shuffle and churn PRNGs */
-	int frag_iterations; /* --frag=I[:R]: iterations after the fill */
-	int frag_realloc;    /* percent of its frames each thread reallocates */
+	uint64_t seed;        /* --seed: base of frag's shuffle and PRNGs */
+	int frag_iterations;  /* --frag=I[:R]: iterations after the fill */
+	int frag_realloc;     /* percent of its frames each thread reallocates */
 	char series_dir[512]; /* --series: per-iteration CSVs ("" = none) */
 };
 
@@ -126,7 +126,7 @@ struct bench_env {
 	_Atomic uint64_t items;
 	_Atomic int budget_hit;
 	int runs[BENCH_MAX_THREADS + 1]; /* runs so far per thread count (seeds) */
-	struct bench_env *next_env; /* registry, freed by bench_fini */
+	struct bench_env *next_env;      /* registry, freed by bench_fini */
 };
 
 void bench_init(void);

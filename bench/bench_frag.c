@@ -52,8 +52,8 @@ struct frag_run {
 	uint32_t *free_in; /* per 2 MiB block: free frames (recomputed) */
 	uint32_t *sorted;  /* scratch for the moves */
 	uint64_t nblocks;
-	_Atomic int err;   /* first failed call's error, 0 if none */
-	const char *what;  /* and which call */
+	_Atomic int err;  /* first failed call's error, 0 if none */
+	const char *what; /* and which call */
 	struct frag_point *pts;
 	int keeps_huge_count;
 	_Atomic uint64_t churn_cpu_ns, churn_pairs;
@@ -211,8 +211,7 @@ static void frag_write_series(struct bench_env *env, struct frag_run *fr, int nt
  * The protocol. Every thread passes the same barriers whatever fails: an
  * error is recorded in fr->err and the work after it skipped.
  */
-static void frag_protocol(gb_state *st, struct bench_env *env, struct frag_run *fr,
-                          uint64_t seed)
+static void frag_protocol(gb_state *st, struct bench_env *env, struct frag_run *fr, uint64_t seed)
 {
 	const struct fk_allocator_ops *ops = env->real_ops;
 	void *state = env->alloc_state;
@@ -329,12 +328,14 @@ static void bm_frag(gb_state *st, void *arg)
 				env->real_ops->dealloc(env->alloc_state, mine[i], 1);
 		if (frag_failed(fr)) {
 			if (tid == 0)
-				bench_fail_after(st, fr->what ? fr->what : "frag",
-				                 atomic_load_explicit(&fr->err, memory_order_relaxed));
+				bench_fail_after(
+				    st, fr->what ? fr->what : "frag",
+				    atomic_load_explicit(&fr->err, memory_order_relaxed));
 		} else {
 			/* relaxed: every thread added before the barrier it passed last. */
-			items = (int64_t)atomic_load_explicit(&fr->churn_pairs, memory_order_relaxed) /
-			        nthreads;
+			items =
+			    (int64_t)atomic_load_explicit(&fr->churn_pairs, memory_order_relaxed) /
+			    nthreads;
 		}
 		gb_barrier_wait(env->barrier, nthreads); /* every thread released its frames */
 		if (tid == 0 && !frag_failed(fr))

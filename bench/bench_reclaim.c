@@ -94,7 +94,8 @@ static void reclaimer(struct bench_env *env, struct reclaim_shared *rs, int nthr
 		while (ph == PH_RECLAIM && now < end && !rs->unsupported && !rs->err) {
 			uint64_t pa = BENCH_MEM_BASE + cursor * HUGE_FRAMES * FK_PAGE_SIZE;
 			cursor = (cursor + 1) % nblocks;
-			int err = env->real_ops->remove_free_memory(env->alloc_state, pa, HUGE_FRAMES);
+			int err =
+			    env->real_ops->remove_free_memory(env->alloc_state, pa, HUGE_FRAMES);
 			uint64_t t1 = bench_now_ns();
 			rs->remove_ns += t1 - now;
 			rs->attempts++;
