@@ -18,7 +18,8 @@
  * churn's pairs/s in both kinds of window with their ratio churn_slowdown
  * (idle rate / reclaim rate: 1.0 = reclaim costs the churn nothing). An
  * allocator that withdraws only whole added ranges ("simple") is labelled
- * and reports the churn alone. One item = one churn pair.
+ * and reports the churn alone (churn_pairs_s_idle: every window idles once
+ * it refused). One item = one churn pair.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,8 +82,9 @@ static void reclaimer(struct bench_env *env, struct reclaim_shared *rs, int nthr
 	uint64_t nblocks = env->mem_frames / HUGE_FRAMES, cursor = 0;
 	uint64_t out[RECLAIM_OUT_MAX];
 	int nout = 0;
-	for (int w = 0; w < RECLAIM_WINDOWS; w++) {
-		int ph = nthreads == 1 || (w & 1) ? PH_RECLAIM : PH_IDLE;
+	for (int w = 0; w < RECLAIM_WINDOWS && !(rs->unsupported && nthreads == 1); w++) {
+		/* Once the allocator refused a 2 MiB withdrawal, every window idles. */
+		int ph = !rs->unsupported && (nthreads == 1 || (w & 1)) ? PH_RECLAIM : PH_IDLE;
 		/* relaxed: the churners only sort their counts by it. */
 		atomic_store_explicit(&rs->phase, ph, memory_order_relaxed);
 		uint64_t start = bench_now_ns(), end = start + RECLAIM_WINDOW_NS, now = start;
@@ -213,6 +215,15 @@ static void reclaim_report(gb_state *st, struct bench_env *env)
 	}
 	if (gb_thread_count(st) < 2)
 		return;
+	if (rs->unsupported) {
+		/* relaxed: every churner added before bench_end's barrier. */
+		uint64_t all = atomic_load_explicit(&rs->pairs[PH_IDLE], memory_order_relaxed) +
+		               atomic_load_explicit(&rs->pairs[PH_RECLAIM], memory_order_relaxed);
+		gb_counter(st, "churn_pairs_s_idle",
+		           per_s((double)all, rs->phase_ns[PH_IDLE] + rs->phase_ns[PH_RECLAIM]),
+		           GB_COUNTER_DEFAULT);
+		return;
+	}
 	/* relaxed: every churner added before bench_end's barrier. */
 	double idle = per_s((double)atomic_load_explicit(&rs->pairs[PH_IDLE], memory_order_relaxed),
 	                    rs->phase_ns[PH_IDLE]);
