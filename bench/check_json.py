@@ -154,6 +154,32 @@ def check_families(bench, out):
             any(not 0 <= int(b["free_frames"]) <= 512 for b in blocks):
         sys.exit("check_json: frag_blocks.csv: %d rows, want %d with 0..512 free each" % (
             len(blocks), len(allocators) * 2 * nblocks))
+    # Recompute the last iteration's record from the per-block counts (an
+    # independent implementation of huge frames, the unusable index and the
+    # greedy moves) and compare with the CSV row and the JSON counters.
+    per_run = {}
+    for b in blocks:
+        per_run.setdefault((b["allocator"], int(b["threads"]), int(b["seed"])), []).append(
+            int(b["free_frames"]))
+    last = {(r["allocator"], int(r["threads"]), int(r["seed"])): r for r in rows
+            if int(r["iteration"]) == FRAG_ITER}
+    counters = {(x["name"].split("/")[1], x["threads"], int(x["seed"])): x for x in runs
+                if x["name"].startswith("frag/")}
+    for key, free_in in per_run.items():
+        free = sum(free_in)
+        huge = sum(1 for f in free_in if f == 512)
+        ideal = free // 512
+        moves = sum(512 - f for f in sorted(free_in, reverse=True)[:ideal])
+        unusable = (free - 512 * huge) / free if free else 0
+        r, c = last.get(key), counters.get(key)
+        if not r or not c or (int(r["free_frames"]), int(r["huge_free"]), int(r["huge_ideal"]),
+                              int(r["moves"])) != (free, huge, ideal, moves) or \
+                abs(float(r["unusable_index_order9"]) - unusable) > 1e-3 or \
+                (c["free_frames"], c["huge_free"], c["moves"]) != (free, huge, moves):
+            sys.exit("check_json: frag %s: last record %s / counters %s disagree with the "
+                     "blocks (free %d, huge %d, ideal %d, moves %d, unusable %.4f)" % (
+                         key, r, c and {k: c[k] for k in ("free_frames", "huge_free", "moves")},
+                         free, huge, ideal, moves, unusable))
     print("check_json: families OK: frag, fill, reclaim on %s" % ", ".join(allocators))
 
 
