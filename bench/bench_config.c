@@ -507,6 +507,8 @@ int bench_configure(int *argc, char **argv, int *code)
 			continue;
 		const char *path = argv[i] + 16, *slash = strrchr(path, '/');
 		size_t len = slash ? (size_t)(slash - path) : 1;
+		if (slash == path) /* "/x.json": the root */
+			len = 1;
 		if (len < sizeof(bench_cfg.series_dir))
 			snprintf(bench_cfg.series_dir, sizeof(bench_cfg.series_dir), "%.*s",
 			         (int)len, slash ? path : ".");
