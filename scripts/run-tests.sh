@@ -4,7 +4,8 @@
 #
 #   1. installs missing Debian packages (scripts/setup-deps.sh)
 #   2. builds the API reference, failing on any undocumented public declaration
-#      (scripts/build-docs.sh)
+#      (scripts/build-docs.sh), and checks that every source, script and CMake
+#      file carries an SPDX licence line (scripts/check-spdx.sh)
 #   3. builds everything as a user or a distribution would, with gcc and with
 #      clang: `cmake -DCMAKE_BUILD_TYPE=Release` (CMake's -O3), plus
 #      -DFK_WERROR=ON (build/plain-gcc, build/plain-clang; built, not run)
@@ -41,6 +42,7 @@ bash scripts/setup-deps.sh
 
 step "API reference (Doxygen, warnings are errors)"
 bash scripts/build-docs.sh
+bash scripts/check-spdx.sh
 
 JOBS=$(fk_jobs)
 COMPILERS=("gcc g++" "clang clang++")
