@@ -332,6 +332,9 @@ def describe(path):
     whether the run is partial."""
     data = load(path)
     ctx = context(data, path)
+    if ctx.get("truncated_json"):
+        raise BenchJSONError("%s: a truncated JSON (an interrupted pass): compare.py cannot "
+                             "read it; scripts/summarize.py can" % path)
     try:
         passes = int(ctx.get("passes") or 1)
     except ValueError:
@@ -339,7 +342,7 @@ def describe(path):
     return {"host": ctx.get("hostname", ctx.get("host_name", "?")),
             "cpu": ctx.get("cpu_model") or "%s CPUs" % ctx.get("num_cpus", "?"),
             "mode": ctx.get("mode", "?"), "passes": passes,
-            "partial": bool(ctx.get("interrupted") or ctx.get("truncated_json"))}
+            "partial": bool(ctx.get("interrupted"))}
 
 
 def comparable(a, b):
@@ -352,7 +355,7 @@ def comparable(a, b):
             out.append("different %s: %s vs %s" % (what, da[k], db[k]))
     for p, d in ((a, da), (b, db)):
         if d["partial"]:
-            out.append("%s is a PARTIAL run (interrupted or truncated)" % p)
+            out.append("%s is a PARTIAL run (interrupted; its finished passes only)" % p)
         if d["mode"] == "quick":
             out.append("%s is a --quick smoke test: its figures are not for comparing" % p)
     return out
