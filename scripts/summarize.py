@@ -352,17 +352,19 @@ def write_csv(res, rats, ctx, json_path):
     d = os.path.dirname(os.path.abspath(json_path))
     status = "partial" if partial(ctx) else "smoke" if ctx.get("mode") == "quick" else "complete"
     p1, p2 = os.path.join(d, "summary.csv"), os.path.join(d, "summary-ratios.csv")
+    # Every counter any result has (latency percentiles, frames/s, ...), medians.
+    counters = sorted({c for r in res.values() for c in r["counters"]})
     with open(p1, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["family", "axis", "variant", "threads", "item", "items_per_s_median",
                     "items_per_s_min", "items_per_s_max", "passes", "cpu_ns_per_item",
-                    "cpu_util", "span_s", "budget_hit_passes", "flags", "run"])
+                    "cpu_util", "span_s", "budget_hit_passes", "flags", "run"] + counters)
         for k in sorted(res):
             r = res[k]
             flags = sorted(r.get("weak", ())) + (["spread"] if r["spread"] > SPREAD_MARK else [])
             w.writerow([k[0], k[2], k[1], k[3], unit(k[0]), r["ips"], r["lo"], r["hi"],
                         r["reps"], r["cpu_ns"], r["util"], r["span_s"], r["budget"],
-                        " ".join(flags), status])
+                        " ".join(flags), status] + [r["counters"].get(c, "") for c in counters])
     with open(p2, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["kind", "family", "variant", "reference", "other", "threads",
