@@ -63,12 +63,22 @@ consume() { # consume NAME PREFIX LIBDIR
 		fail "$name: no $lib/$SONAME and libframekit.so link"
 	[ -f "$prefix/include/framekit/framekit.h" ] || fail "$name: no headers"
 	readelf -d "$lib/$SONAME" | grep -q "SONAME.*\[$SONAME\]" || fail "$name: soname is not $SONAME"
-	# Exported: exactly the public headers' functions and objects.
+	# Exported: exactly the public headers' functions and objects, each
+	# under the version node.
 	local bad
 	bad=$(nm -D --defined-only "$lib/$SONAME" | awk '$3 !~ /^(fk_|FRAMEKIT_)/ {print $3}')
 	[ -z "$bad" ] || fail "$name: libframekit.so exports non-framekit symbols: $bad"
-	nm -D --defined-only "$lib/$SONAME" | grep -q ' T fk_mem_create@@FRAMEKIT_0$' ||
-		fail "$name: libframekit.so does not export fk_mem_create@@FRAMEKIT_0"
+	local dyn sym
+	dyn=$(nm -D --defined-only "$lib/$SONAME")
+	for sym in $(nm -g --defined-only "$lib/libframekit.a" | awk 'NF == 3 {print $3}' | sort -u); do
+		grep -qw -- "$sym" "$prefix"/include/framekit/*.h || continue # internal
+		grep -q " $sym@@FRAMEKIT_0\$" <<<"$dyn" ||
+			fail "$name: libframekit.so does not export $sym (declared in the headers)"
+	done
+	for sym in $(awk '$3 ~ /^fk_/ {sub(/@.*/, "", $3); print $3}' <<<"$dyn"); do
+		grep -qw -- "$sym" "$prefix"/include/framekit/*.h ||
+			fail "$name: libframekit.so exports $sym, which no public header declares"
+	done
 
 	# 1. CMake consumer: examples/ on its own, find_package(framekit), each target.
 	local target kind cb ex
