@@ -176,7 +176,7 @@ hms() { printf '%d:%02d:%02d' $(($1 / 3600)) $(($1 % 3600 / 60)) $(($1 % 60)); }
 # of the first few dozen is already a fair one): a status line on a
 # terminal (stderr), every tenth of a pass otherwise.
 progress() {
-	local pass=$1 k=0 line name done elapsed left msg tty=0 every=$((N / 10))
+	local pass=$1 k=0 line name ndone elapsed left msg tty=0 every=$((N / 10))
 	[ -t 2 ] && tty=1
 	[ "$every" -ge 1 ] || every=1
 	while IFS= read -r line; do
@@ -185,9 +185,9 @@ progress() {
 		name=${line%% *}
 		[ -n "$name" ] && [ -n "${NAMES[$name]-}" ] || continue
 		k=$((k + 1))
-		done=$(((pass - 1) * N + k))
+		ndone=$(((pass - 1) * N + k))
 		elapsed=$((EPOCHSECONDS - start))
-		left=$((elapsed * (PASSES * N - done) / done))
+		left=$((elapsed * (PASSES * N - ndone) / ndone))
 		msg="benchmark $k of $N, pass $pass of $PASSES, $(hms "$elapsed") elapsed, ETA"
 		msg+=" $(date -d "@$((EPOCHSECONDS + left))" +%H:%M:%S) ($(hms "$left") left)"
 		if [ "$tty" -eq 1 ]; then
