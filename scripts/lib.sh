@@ -65,9 +65,9 @@ fk_spdx_files() {
 	return 0
 }
 
-# Has FILE an SPDX line among its first five lines?
+# Has FILE an SPDX line (the whole line a comment of it) among its first five lines?
 fk_spdx_has() {
-	head -n 5 "$1" | grep -q "$FK_SPDX"
+	head -n 5 "$1" | grep -qxE "(# |/\* |// )$FK_SPDX( \*/)?"
 }
 
 # Run directly rather than sourced: print this header (--help) or refuse.
