@@ -179,6 +179,11 @@ static int set_numa(const char *opt, const char *s)
 	if (strcmp(s, "real") == 0) {
 		bench_cfg.numa_real = 1;
 		bench_cfg.numa_nodes = (unsigned)(phys_nodes > 0 ? phys_nodes : 1);
+		/* One node: a "remote" frame would be local; bench_numa.c skips them. */
+		if (bench_cfg.numa_nodes < 2)
+			fprintf(stderr, "framekit_bench: warning: %s=real on one NUMA node: every frame "
+			                "is local, so the numa family runs its local benchmarks only "
+			                "(logical:N splits the node)\n", opt);
 		return 0;
 	}
 	if (strncmp(s, "logical:", 8) == 0) {
@@ -356,8 +361,22 @@ static void plan_from_affinity(const cpu_set_t *allowed)
 static int plan_from_hwloc(const cpu_set_t *allowed)
 {
 	hwloc_topology_t topo;
-	if (hwloc_topology_init(&topo) || hwloc_topology_load(topo))
+	if (hwloc_topology_init(&topo))
 		return -1;
+	/* hwloc falls back to this machine, silently, on a topology it cannot read. */
+	const char *syn = getenv("HWLOC_SYNTHETIC"), *xml = getenv("HWLOC_XMLFILE");
+	if ((syn && *syn && hwloc_topology_set_synthetic(topo, syn)) ||
+	    (!(syn && *syn) && xml && *xml && hwloc_topology_set_xml(topo, xml))) {
+		bad(syn && *syn ? "HWLOC_SYNTHETIC" : "HWLOC_XMLFILE", syn && *syn ? syn : xml,
+		    syn && *syn ? "hwloc cannot parse it (e.g. \"node:2 core:4 pu:2\")"
+		                : "hwloc cannot read it");
+		hwloc_topology_destroy(topo);
+		return -2;
+	}
+	if (hwloc_topology_load(topo)) {
+		hwloc_topology_destroy(topo);
+		return -1;
+	}
 	bench_cfg.pin_real = hwloc_topology_is_thissystem(topo);
 	int packages = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PACKAGE);
 	int nodes = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
@@ -396,7 +415,8 @@ static int plan_from_hwloc(const cpu_set_t *allowed)
 }
 #endif
 
-static void discover(void)
+/* 0, or -2: a planned topology (HWLOC_SYNTHETIC / HWLOC_XMLFILE) hwloc cannot read. */
+static int discover(void)
 {
 	cpu_set_t allowed;
 	CPU_ZERO(&allowed);
@@ -409,6 +429,12 @@ static void discover(void)
 	int done = -1;
 #ifdef FK_BENCH_HWLOC
 	done = plan_from_hwloc(&allowed);
+	if (done == -2)
+		return -2;
+#else
+	if (getenv("HWLOC_SYNTHETIC") || getenv("HWLOC_XMLFILE"))
+		fprintf(stderr, "framekit_bench: warning: built without hwloc: HWLOC_SYNTHETIC and "
+		                "HWLOC_XMLFILE are ignored\n");
 #endif
 	if (done) {
 		bench_cfg.nr_cpu_order = 0;
@@ -416,6 +442,7 @@ static void discover(void)
 	}
 	if (phys_nodes < 1)
 		phys_nodes = 1;
+	return 0;
 }
 
 static void describe_plan(void)
@@ -446,7 +473,10 @@ int bench_configure(int *argc, char **argv, int *code)
 	bench_nr_allocators = n < BENCH_MAX_ALLOCATORS ? n : BENCH_MAX_ALLOCATORS;
 	if (!fk_allocator_find(bench_core_allocator) && bench_nr_allocators)
 		bench_core_allocator = bench_allocators[0];
-	discover();
+	if (discover()) {
+		*code = 2;
+		return -1;
+	}
 	bench_cfg.mem_frames = 262144; /* 1 GiB */
 	bench_cfg.pin = 1;
 	bench_cfg.budget_s = 2.0;
@@ -575,7 +605,8 @@ void bench_add_context(void)
 	}
 	gb_add_context("held_per_thread", buf);
 	if (bench_cfg.numa_real)
-		snprintf(buf, sizeof(buf), "real (%u node(s))", bench_cfg.numa_nodes);
+		snprintf(buf, sizeof(buf), "real (%u node(s))%s", bench_cfg.numa_nodes,
+		         bench_cfg.numa_nodes < 2 ? ": one node, remote benchmarks skipped" : "");
 	else
 		snprintf(buf, sizeof(buf), "logical:%u (split of %d physical node(s))",
 		         bench_cfg.numa_nodes, phys_nodes);

@@ -70,7 +70,8 @@ void bench_register_numa(void)
 {
 	char name[160];
 	for (size_t a = 0; a < bench_nr_allocators; a++) {
-		for (int remote = 0; remote < 2; remote++) {
+		/* On one real node a "remote" frame is local: local runs only. */
+		for (int remote = 0; remote < (bench_cfg.numa_nodes > 1 ? 2 : 1); remote++) {
 			struct bench_env *env = bench_env_new(bench_allocators[a]);
 			env->nr_nodes = bench_cfg.numa_nodes;
 			env->p[0] = remote;

@@ -4,8 +4,10 @@
 # Builds the release preset, runs framekit_bench, then plots and summarizes
 # into a new results/<date>-<host>[-N]/ (never an earlier run's directory).
 #
-# MODE (what each runs and how long it takes: bench/README.md, "Modes"):
-#   --quick            smoke run
+# MODE (one of them; what each runs and how long it takes: bench/README.md,
+# "Modes"):
+#   --quick            smoke test: checks that everything runs; its figures
+#                      are not for comparing (the summary says so)
 #   (default)          the reference run
 #   --full             numbers to publish
 # OPTIONS (each sets the FK_BENCH_* variable of the same name):
@@ -20,8 +22,13 @@
 # After --: Google Benchmark flags, e.g. --benchmark_filter=alloc_raw
 # (recorded in the summary).
 #
+# Progress: "benchmark k of N, pass p of P, ... ETA" (a status line on a
+# terminal, every tenth of a pass otherwise). Ctrl-C (or SIGTERM) stops the
+# run, keeps the passes that finished and summarises them, marked PARTIAL.
+#
 # Exit: 0 ok; 1 a run failed, the filter matched nothing or the JSON check
-# failed; 2 bad usage. Compare runs: scripts/compare-runs.sh A.json B.json
+# failed; 2 bad usage; 130 interrupted (finished passes summarised).
+# Compare runs: scripts/compare-runs.sh A.json B.json
 set -euo pipefail
 
 . "$(dirname "$0")/lib.sh"
@@ -29,14 +36,18 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 MODE=default
+MODE_FLAG=""
 OUT=""
 EXTRA=()
 need() { [ $# -ge 2 ] && [ -n "$2" ] || fk_bad_usage "$1 needs a value"; }
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--quick) MODE=quick ;;
-	--full) MODE=full ;;
-	--default) MODE=default ;;
+	--quick | --full | --default)
+		[ -z "$MODE_FLAG" ] || [ "$MODE_FLAG" = "$1" ] ||
+			fk_bad_usage "$MODE_FLAG and $1 are exclusive: one mode per run"
+		MODE_FLAG=$1
+		MODE=${1#--}
+		;;
 	--threads | --memory | --held | --numa | --pin | --budget)
 		need "$@"
 		var=FK_BENCH_$(echo "${1#--}" | tr a-z A-Z)
@@ -124,7 +135,7 @@ virt="vm: $(systemd-detect-virt --vm 2>/dev/null || echo none), container: $(sys
 busy() { ps -eo pcpu,comm --sort=-pcpu | awk 'NR>1 && $1>5 {printf "%s(%s%%) ", $2, $1}'; }
 {
 	echo "mode=$MODE"
-	echo "passes=$PASSES"
+	echo "passes_planned=$PASSES"
 	echo "gbench_args=${ARGS[*]}"
 	echo "extra_args=${EXTRA[*]-}"
 	for v in FK_BENCH_THREADS FK_BENCH_MEMORY FK_BENCH_HELD FK_BENCH_NUMA FK_BENCH_PIN FK_BENCH_BUDGET; do
@@ -149,29 +160,113 @@ busy() { ps -eo pcpu,comm --sort=-pcpu | awk 'NR>1 && $1>5 {printf "%s(%s%%) ", 
 	echo "start_busy=$(busy)"
 } >"$OUT/run-info.txt"
 
-echo "== framekit_bench ($MODE, $PASSES pass(es)) -> $OUT"
-start=$(date +%s)
+# Benchmarks per pass, for the progress line: the binary's own list under
+# the same options and filter.
+declare -A NAMES=()
+while IFS= read -r name; do
+	[ -n "$name" ] && NAMES[$name]=1
+done < <("$BIN" --benchmark_list_tests=true ${EXTRA[@]+"${EXTRA[@]}"} 2>/dev/null || true)
+N=${#NAMES[@]}
+
+hms() { printf '%d:%02d:%02d' $(($1 / 3600)) $(($1 % 3600 / 60)) $(($1 % 60)); }
+
+# progress PASS: copy framekit_bench's output to stdout and after each
+# finished benchmark work out "benchmark k of N, pass p of P, ETA" from the
+# mean time per benchmark so far (passes run in random order, so the mean
+# of the first few dozen is already a fair one): a status line on a
+# terminal (stderr), every tenth of a pass otherwise.
+progress() {
+	local pass=$1 k=0 line name ndone elapsed left msg tty=0 every=$((N / 10))
+	[ -t 2 ] && tty=1
+	[ "$every" -ge 1 ] || every=1
+	while IFS= read -r line; do
+		[ "$tty" -eq 0 ] || printf '\r\033[K' >&2
+		printf '%s\n' "$line"
+		name=${line%% *}
+		[ -n "$name" ] && [ -n "${NAMES[$name]-}" ] || continue
+		k=$((k + 1))
+		ndone=$(((pass - 1) * N + k))
+		elapsed=$((EPOCHSECONDS - start))
+		left=$((elapsed * (PASSES * N - ndone) / ndone))
+		msg="benchmark $k of $N, pass $pass of $PASSES, $(hms "$elapsed") elapsed, ETA"
+		msg+=" $(date -d "@$((EPOCHSECONDS + left))" +%H:%M:%S) ($(hms "$left") left)"
+		if [ "$tty" -eq 1 ]; then
+			printf '%s' "== $msg" >&2
+		elif [ $((k % every)) -eq 0 ] || [ "$k" -eq "$N" ]; then
+			echo "== $msg"
+		fi
+	done
+	[ "$tty" -eq 0 ] || printf '\r\033[K' >&2
+}
+
+# Ctrl-C or SIGTERM: stop the pass in progress (framekit_bench runs in the
+# background, where SIGINT is ignored, so it gets a SIGTERM), keep the
+# finished ones.
+interrupted=0
+bench_pid=""
+on_interrupt() {
+	interrupted=1
+	[ -z "$bench_pid" ] || kill -TERM "$bench_pid" 2>/dev/null || true
+}
+trap on_interrupt INT TERM
+
+echo "== framekit_bench ($MODE, $PASSES pass(es) of $N benchmarks) -> $OUT"
+echo "== the time depends on the machine and its load: bench/README.md, \"Modes\""
+start=$EPOCHSECONDS
 : >"$OUT/bench.log"
+FIFO=$OUT/.output.fifo
 rc=0
+passes_done=0
 for pass in $(seq 1 "$PASSES"); do
-	echo "== pass $pass/$PASSES ($(($(date +%s) - start)) s elapsed)" | tee -a "$OUT/bench.log"
-	set +e
-	"$BIN" "${ARGS[@]}" --benchmark_color=false \
+	[ "$interrupted" -eq 0 ] || break
+	echo "== pass $pass/$PASSES ($((EPOCHSECONDS - start)) s elapsed)" | tee -a "$OUT/bench.log"
+	rm -f "$FIFO"
+	mkfifo "$FIFO"
+	tee -a "$OUT/bench.log" <"$FIFO" | progress "$pass" &
+	filter_pid=$!
+	stdbuf -oL "$BIN" "${ARGS[@]}" --benchmark_color=false \
 		--benchmark_out="$OUT/pass-$pass.json" --benchmark_out_format=json \
-		"--benchmark_context=mode=$MODE,pass=$pass/$PASSES" ${EXTRA[@]+"${EXTRA[@]}"} 2>&1 |
-		tee -a "$OUT/bench.log"
-	rc=${PIPESTATUS[0]}
-	set -e
-	[ "$rc" -eq 0 ] || break
+		"--benchmark_context=mode=$MODE,pass=$pass/$PASSES" ${EXTRA[@]+"${EXTRA[@]}"} \
+		>"$FIFO" 2>&1 &
+	bench_pid=$!
+	# wait returns early when a trapped signal arrives: wait again for the exit.
+	rc=0
+	wait "$bench_pid" || rc=$?
+	while kill -0 "$bench_pid" 2>/dev/null; do
+		rc=0
+		wait "$bench_pid" || rc=$?
+	done
+	bench_pid=""
+	wait "$filter_pid" || true
+	rm -f "$FIFO"
+	[ "$rc" -ne 0 ] || passes_done=$pass
+	[ "$rc" -eq 0 ] && [ "$interrupted" -eq 0 ] || break
 done
-echo "== framekit_bench finished in $(($(date +%s) - start)) s (rc $rc)"
+trap - INT TERM
+elapsed=$((EPOCHSECONDS - start))
+if [ "$interrupted" -eq 1 ]; then
+	rc=130
+	if [ -e "$OUT/pass-$((passes_done + 1)).json" ]; then
+		rm -f "$OUT/pass-$((passes_done + 1)).json"
+		echo "== interrupted in pass $((passes_done + 1)) of $PASSES after $elapsed s: its" \
+			"unfinished JSON is removed" | tee -a "$OUT/bench.log"
+	fi
+fi
+echo "== framekit_bench finished in $elapsed s (rc $rc)"
 {
+	echo "passes=$passes_done"
+	[ "$interrupted" -eq 0 ] || echo "interrupted=1"
 	echo "end_utc=$(date -u +%FT%TZ)"
 	echo "end_uptime=$(uptime)"
-	echo "duration_s=$(($(date +%s) - start))"
+	echo "duration_s=$elapsed"
 	echo "rc=$rc"
 } >>"$OUT/run-info.txt"
-[ "$rc" -eq 0 ] || fk_die "framekit_bench failed (exit $rc): see $OUT/bench.log"
+if [ "$interrupted" -eq 1 ] && [ "$passes_done" -eq 0 ]; then
+	echo "run-bench.sh: interrupted before any pass finished: nothing to summarise" \
+		"(log: $OUT/bench.log)" >&2
+	exit 130
+fi
+[ "$interrupted" -eq 1 ] || [ "$rc" -eq 0 ] || fk_die "framekit_bench failed (exit $rc): see $OUT/bench.log"
 
 # One JSON with every pass (pass N = repetition_index N-1).
 "$PY" scripts/summarize.py --merge "$OUT"/pass-*.json --merged-out "$OUT/bench.json"
@@ -184,4 +279,9 @@ echo "== plots"
 MPLBACKEND=Agg "$PY" scripts/plot_results.py "$OUT/bench.json" --out "$OUT/plots"
 echo "== summary"
 "$PY" scripts/summarize.py "$OUT/bench.json" --out "$OUT/summary.md"
+if [ "$interrupted" -eq 1 ]; then
+	echo "== interrupted: $passes_done of $PASSES passes finished and are summarised," \
+		"marked PARTIAL: $OUT/summary.md, $OUT/plots/, $OUT/bench.json"
+	exit 130
+fi
 echo "== done: $OUT/summary.md, $OUT/plots/, $OUT/bench.json"

@@ -45,7 +45,8 @@ while [ $# -gt 0 ]; do
     *) fk_bad_usage "unknown option '$1'" ;;
   esac
 done
-[[ -z "$SECS" || "$SECS" =~ ^[0-9]+([.][0-9]+)?$ ]] || fk_bad_usage "--seconds wants a number, got '$SECS'"
+[[ -z "$SECS" || ( "$SECS" =~ ^[0-9]+([.][0-9]+)?$ && ! "$SECS" =~ ^0*([.]0*)?$ ) ]] ||
+  fk_bad_usage "--seconds wants a number > 0, got '$SECS'"
 [[ "$SEED" =~ ^[0-9]+$ ]] || fk_bad_usage "--seed wants an unsigned integer, got '$SEED'"
 [[ -z "$THREADS" || "$THREADS" =~ ^[0-9]+$ ]] || fk_bad_usage "--threads wants a number, got '$THREADS'"
 case "$ONLY" in ""|tsan|debug) ;; *) fk_bad_usage "--only wants tsan or debug, got '$ONLY'" ;; esac

@@ -1,23 +1,33 @@
 #!/usr/bin/python3
 """Markdown summary of a framekit_bench run, built from the run's own
-context (bench.json's context and run-info.txt beside it).
+context (bench.json's context and run-info.txt beside it), and its tables
+as CSV beside the JSON (summary.csv: every result; summary-ratios.csv: the
+ratio tables).
 
     /usr/bin/python3 scripts/summarize.py results/X/bench.json --out results/X/summary.md
     /usr/bin/python3 scripts/summarize.py --merge pass-*.json --merged-out bench.json
+
+An interrupted run (run-info.txt says so, or the JSON is truncated: its
+complete runs are used) is summarised and marked PARTIAL; a --quick run is
+marked as a smoke test; results too thin to compare are flagged. Exit: 0
+ok, 1 a file is not a readable benchmark JSON, 2 bad usage.
 
 Reporting only: scripts/bench_results.py parses the JSON into records and
 computes the comparisons (shared with plot_results.py); the report_*
 functions here turn them into Markdown.
 """
 import argparse
+import csv
 import datetime
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_results import (CONTENDED, CORE_DEFAULT, PRODUCT, SPREAD_MARK,  # noqa: E402
-                           context, load, load1, merge, ratios, results, title, unit,
-                           usable_cpus)
+from bench_results import (CONTENDED, CORE_DEFAULT, MIN_CPU_SHARE, MIN_SPAN_S,  # noqa: E402
+                           PRODUCT, SPREAD_MARK, BenchJSONError, context, load, load1, merge,
+                           ratios, results, title, unit, usable_cpus, weak)
+
+THIN_MARK = {"low_cpu": "‡", "short": "§"}
 
 
 # ---------------------------------------------------------------- reporting
@@ -45,7 +55,60 @@ def cell(r):
         s += " †"
     if r["budget"]:
         s += " *"
+    for w in sorted(r.get("weak", ())):
+        s += " " + THIN_MARK[w]
     return s
+
+
+def partial(ctx):
+    """Why the run is partial (a sentence), or None."""
+    why = []
+    if ctx.get("interrupted"):
+        why.append("the run was interrupted after %s of %s pass(es); the finished ones are "
+                   "summarised" % (ctx.get("passes", "?"), ctx.get("passes_planned", "?")))
+    if ctx.get("truncated_json"):
+        why.append("the JSON was truncated (%s); the runs of an unfinished pass are missing or "
+                   "incomplete" % ctx["truncated_json"])
+    return "; ".join(why) or None
+
+
+def report_banners(ctx):
+    lines = []
+    why = partial(ctx)
+    if why:
+        lines += ["## PARTIAL run", "", "**PARTIAL: %s.** Medians are over fewer passes than "
+                  "the mode plans, and a benchmark missing below did not run." % why, ""]
+    if ctx.get("mode") == "quick":
+        lines += ["## SMOKE TEST (`--quick`)", "",
+                  "**This is a smoke test: it shows that every benchmark runs, not how fast.** "
+                  "Each figure comes from one pass of %s samples (`%s`), so start-up costs, "
+                  "page faults and a single preemption dominate, and its ratios can contradict "
+                  "the default mode's. Compare and quote default or `--full` "
+                  "runs only." % ("5 ms" if "0.005" in ctx.get("gbench_args", "") else "short",
+                                   ctx.get("gbench_args", "?")), ""]
+    return lines
+
+
+def report_library(ctx, res):
+    """Google Benchmark's own build type (Debian's libbenchmark says DEBUG)."""
+    if str(ctx.get("library_build_type", "")).lower() != "debug":
+        return []
+    ov = {k[1]: r["ns"] for k, r in res.items() if k[0] == "overhead" and r.get("ns")}
+    measured = ""
+    if "c_keep_running" in ov:
+        measured = (" In this run that call cost %.3g ns per iteration (`overhead` family, "
+                    "`c_keep_running`)." % ov["c_keep_running"])
+    return ["## \"Library was built as DEBUG\"", "",
+            "`bench.log` and the JSON (`library_build_type=debug`) say that Google Benchmark "
+            "itself was built without NDEBUG: Debian's `libbenchmark` package is. It affects "
+            "Google Benchmark's own code only, not framekit's (built `-O2 -DNDEBUG`, see C "
+            "flags above). framekit's figures are manual time, measured by framekit's own "
+            "clock (from the start barrier to the end of the last thread's work); inside that "
+            "span Google Benchmark's code runs once per batch of 8 to 1024 operations (the "
+            "keep-running call of the C shim), so its build adds at most a few ns per batch, "
+            "well under 1 %% of any figure here.%s A release libbenchmark (built from source "
+            "with `-DCMAKE_BUILD_TYPE=Release`, found first through `CMAKE_PREFIX_PATH`) "
+            "removes the warning." % measured, ""]
 
 
 def report_machine(ctx, json_path):
@@ -124,6 +187,17 @@ def report_reading(res, ctx):
         lines.append("* `*`: some pass stopped at the per-run budget (%s s); items and span up "
                      "to that point are exact, the run is only shorter." %
                      ctx.get("run_budget_s", "?"))
+    thin = [w for r in res.values() for w in r.get("weak", ())]
+    if "short" in thin:
+        lines.append("* `%s` (%d results): **too few samples to compare**: the median measured "
+                     "span is under %g ms, where start-up, page faults and one preemption "
+                     "dominate." % (THIN_MARK["short"], thin.count("short"), MIN_SPAN_S * 1e3))
+    if "low_cpu" in thin:
+        lines.append("* `%s` (%d results): **CPU share too low to compare**: the threads got "
+                     "under %d %% of the CPUs they could have used (cpu util / min(threads, "
+                     "CPUs)): they were blocked or starved most of the run, so the figure says "
+                     "more about scheduling than about the code." %
+                     (THIN_MARK["low_cpu"], thin.count("low_cpu"), MIN_CPU_SHARE * 100))
     if "logical" in str(ctx.get("numa_mode", "")) and any(k[0] == "numa" for k in res):
         lines.append("* The `numa` family ran on a logical split (%s): node-aware allocator "
                      "paths are exercised, but every remote access is physically local." %
@@ -189,11 +263,15 @@ def report_ratios(rat, ctx, core):
                   "%s is faster); in brackets the same by CPU time per item." % (PRODUCT, PRODUCT),
                   ""]
     hdr = ["family"] + ["%s @%d" % (a, t) for a in axes for t in threads]
+    if any(th for _, cells in rat["rows"] for _, _, th in cells):
+        lines += ["`‡§`: at least one ratio behind the figure rests on a result flagged too "
+                  "thin to compare (see \"How to read the numbers\").", ""]
     lines += ["| " + " | ".join(hdr) + " |", "|---" * len(hdr) + "|"]
     for fam, cells in rat["rows"]:
         row = [fam]
-        for g, gc in cells:
-            row.append("-" if g is None else "%.2f (%.2f)" % (g, gc) if gc else "%.2f" % g)
+        for g, gc, thin in cells:
+            row.append("-" if g is None else
+                       ("%.2f (%.2f)" % (g, gc) if gc else "%.2f" % g) + (" ‡§" if thin else ""))
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
     detail = rat["detail"]
@@ -201,10 +279,10 @@ def report_ratios(rat, ctx, core):
         lines += ["Per benchmark (allocation families): `%s` / other, wall (CPU), and the U-test "
                   "p-value of the per-item time over the passes (compare.py)." % PRODUCT, "",
                   "| benchmark | other | threads | wall | CPU | p |", "|---|---|---|---|---|---|"]
-        for fam, v, a, t, w, c, p, noisy in sorted(detail):
-            lines.append("| %s/%s | %s | %d | %.2f%s | %s | %s |" % (
-                fam, v, a, t, w, " †" if noisy else "", "%.2f" % c if c else "-",
-                "%.2f" % p if p is not None else "-"))
+        for fam, v, a, t, w, c, p, noisy, thin in sorted(detail):
+            lines.append("| %s/%s | %s | %d | %.2f%s%s | %s | %s |" % (
+                fam, v, a, t, w, " †" if noisy else "", " ‡§" if thin else "",
+                "%.2f" % c if c else "-", "%.2f" % p if p is not None else "-"))
         lines.append("")
     return lines
 
@@ -266,6 +344,49 @@ def report_limits(res, ctx):
     return ["## What this run cannot show", ""] + lines + [""]
 
 
+# ---------------------------------------------------------------- CSV
+
+def write_csv(res, rats, ctx, json_path):
+    """summary.csv (every result) and summary-ratios.csv (the ratio tables)
+    beside the JSON; returns the paths written."""
+    d = os.path.dirname(os.path.abspath(json_path))
+    status = "partial" if partial(ctx) else "smoke" if ctx.get("mode") == "quick" else "complete"
+    p1, p2 = os.path.join(d, "summary.csv"), os.path.join(d, "summary-ratios.csv")
+    # Every counter any result has (latency percentiles, frames/s, ...), medians.
+    counters = sorted({c for r in res.values() for c in r["counters"]})
+    with open(p1, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["family", "axis", "variant", "threads", "item", "items_per_s_median",
+                    "items_per_s_min", "items_per_s_max", "passes", "cpu_ns_per_item",
+                    "cpu_util", "span_s", "budget_hit_passes", "flags", "run"] + counters)
+        for k in sorted(res):
+            r = res[k]
+            flags = sorted(r.get("weak", ())) + (["spread"] if r["spread"] > SPREAD_MARK else [])
+            w.writerow([k[0], k[2], k[1], k[3], unit(k[0]), r["ips"], r["lo"], r["hi"],
+                        r["reps"], r["cpu_ns"], r["util"], r["span_s"], r["budget"],
+                        " ".join(flags), status] + [r["counters"].get(c, "") for c in counters])
+    with open(p2, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["kind", "family", "variant", "reference", "other", "threads",
+                    "items_per_s_ratio", "cpu_ratio", "p_value", "thin", "run"])
+        for kind, rat in rats:
+            if rat is None:
+                continue
+            for fam, cells in rat["rows"]:
+                i = 0
+                for a in rat["axes"]:
+                    for t in rat["threads"]:
+                        g, gc, thin = cells[i]
+                        i += 1
+                        if g is not None:
+                            w.writerow([kind, fam, "(geometric mean)", rat["ref"], a, t, g, gc,
+                                        "", thin, status])
+            for fam, v, a, t, wall, c, p, _, thin in sorted(rat["detail"]):
+                w.writerow([kind, fam, v, rat["ref"], a, t, wall, c, "" if p is None else p,
+                            int(thin), status])
+    return [p1, p2]
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -275,27 +396,44 @@ def main():
         ap.add_argument("--merged-out", required=True)
         a = ap.parse_args()
         merge(a.merge, a.merged_out)
-        return
+        return 0
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("json")
     ap.add_argument("--out", help="summary.md path (default: stdout)")
+    ap.add_argument("--no-csv", action="store_true", help="write no CSV beside the JSON")
     args = ap.parse_args()
+    if not os.path.isfile(args.json):
+        sys.stderr.write("summarize.py: %s: no such file (want a framekit_bench JSON)\n" %
+                         args.json)
+        return 2
     data = load(args.json)
     ctx = context(data, args.json)
     res, errors = results(data)
-    lines = ["# framekit benchmark summary", "",
+    ncpu = usable_cpus(ctx)
+    for k, r in res.items():
+        r["weak"] = weak(k, r, ncpu)
+    if ctx.get("truncated_json"):
+        sys.stderr.write("summarize.py: warning: %s: %s; the summary is marked PARTIAL\n" %
+                         (args.json, ctx["truncated_json"]))
+    marks = [m for m, on in (("PARTIAL", partial(ctx)), ("SMOKE TEST", ctx.get("mode") == "quick"))
+             if on]
+    lines = ["# framekit benchmark summary%s" % ("".join(" (%s)" % m for m in marks)), "",
              "%s. Generated %s by `scripts/summarize.py` from `%s`." % (
                  title(ctx), datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
                  os.path.basename(args.json)), ""]
+    lines += report_banners(ctx)
     lines += report_machine(ctx, args.json)
+    lines += report_library(ctx, res)
     lines += report_conditions(ctx)
     lines += report_reading(res, ctx)
     if errors:
         lines += ["## Failed runs", ""] + ["* `%s`: %s" % e for e in errors] + [""]
     lines += report_contended(res)
-    lines += report_ratios(ratios(data, res, core=False), ctx, core=False)
-    lines += report_ratios(ratios(data, res, core=True), ctx, core=True)
+    rats = [("allocator", ratios(data, res, core=False, ncpu=ncpu)),
+            ("core", ratios(data, res, core=True, ncpu=ncpu))]
+    lines += report_ratios(rats[0][1], ctx, core=False)
+    lines += report_ratios(rats[1][1], ctx, core=True)
     lines += report_all(res)
     lines += report_overhead(res)
     lines += report_limits(res, ctx)
@@ -306,7 +444,18 @@ def main():
         print("wrote", args.out)
     else:
         sys.stdout.write(text)
+    if not args.no_csv:
+        try:
+            print("wrote", ", ".join(write_csv(res, rats, ctx, args.json)),
+                  file=sys.stdout if args.out else sys.stderr)
+        except OSError as e:
+            sys.stderr.write("summarize.py: warning: no CSV beside %s: %s\n" % (args.json, e))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        sys.exit(main())
+    except BenchJSONError as e:
+        sys.stderr.write("summarize.py: %s\n" % e)
+        sys.exit(1)

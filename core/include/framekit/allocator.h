@@ -12,7 +12,7 @@
  * Adding an allocator: implement struct fk_allocator_ops (copy
  * examples/bitmap_allocator.c, a complete one), then either pass it in
  * fk_mem_config.allocator_ops, or, for a built-in one, add one line to the
- * table in core/src/alloc/registry.c.
+ * FK_BUILTIN_ALLOCATORS list in core/src/alloc_internal.h.
  *
  * Preconditions and guarantees shared by every callback:
  *  - Callbacks run concurrently from any thread (except create() and
@@ -121,7 +121,7 @@ struct fk_allocator_ops {
 };
 
 /**
- * A built-in allocator by name (the table in core/src/alloc/registry.c;
+ * A built-in allocator by name (the FK_BUILTIN_ALLOCATORS list in core/src/alloc_internal.h;
  * fk_allocator_names() lists them); NULL if there is none of that name.
  */
 const struct fk_allocator_ops *fk_allocator_find(const char *name);
