@@ -18,7 +18,7 @@ PKGS=(
   clang libclang-rt-14-dev
   liburcu-dev libck-dev libnuma-dev numactl libhwloc-dev hwloc
   libbenchmark-dev libbenchmark-tools
-  python3 python3-matplotlib
+  python3 python3-matplotlib python3-scipy
   doxygen
 )
 
