@@ -27,8 +27,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -42,27 +42,28 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: framekit_stress [options]\n"
-	        "Randomised multi-threaded workload over the public API with hot-plug,\n"
-	        "ending with a conservation check; every FK_ENOMEM must be justified.\n"
-	        "  --allocator NAME   one allocator, or 'all' (default; see --list)\n"
-	        "  --threads N        worker threads (default 4)\n"
-	        "  --seconds S        run time per allocator (default 2)\n"
-	        "  --ops N            operations per worker at most\n"
-	        "  --seed X           seed (default: time and pid; printed first)\n"
-	        "  --faults P         inject allocator/init failures with probability P\n"
-	        "  --lock KIND        buddy lock: ticket, mcs or mutex (default rotates)\n"
-	        "  --variant NAME     core variant, e.g. fast, checked+rwlock (default\n"
-	        "                     rotates; a bad name lists them)\n"
-	        "  --no-hotplug       no hot-plug thread\n"
-	        "  --keep-going       run to the end after a failure, counting them all\n"
-	        "  --progress[=S]     progress line every S s (default 5) on stderr;\n"
-	        "                     on by default when stderr is a terminal\n"
-	        "  --no-progress      never print progress lines\n"
-	        "  --list             print the allocator names and exit\n"
-	        "  --help             this text\n"
-	        "Exit: 0 all runs OK, 1 a run failed, 2 bad usage.\n");
+	fprintf(out, "usage: framekit_stress [options]\n"
+	             "Randomised multi-threaded workload over the public API with hot-plug,\n"
+	             "ending with a conservation check; every FK_ENOMEM must be justified.\n"
+	             "  --allocator NAME   one allocator, or 'all' (default; see --list)\n"
+	             "  --allocator-lib PATH[:NAME]  load an allocator plug-in (.so) and\n"
+	             "                     run it like a built-in; repeatable\n"
+	             "  --threads N        worker threads (default 4)\n"
+	             "  --seconds S        run time per allocator (default 2)\n"
+	             "  --ops N            operations per worker at most\n"
+	             "  --seed X           seed (default: time and pid; printed first)\n"
+	             "  --faults P         inject allocator/init failures with probability P\n"
+	             "  --lock KIND        buddy lock: ticket, mcs or mutex (default rotates)\n"
+	             "  --variant NAME     core variant, e.g. fast, checked+rwlock (default\n"
+	             "                     rotates; a bad name lists them)\n"
+	             "  --no-hotplug       no hot-plug thread\n"
+	             "  --keep-going       run to the end after a failure, counting them all\n"
+	             "  --progress[=S]     progress line every S s (default 5) on stderr;\n"
+	             "                     on by default when stderr is a terminal\n"
+	             "  --no-progress      never print progress lines\n"
+	             "  --list             print the allocator names and exit\n"
+	             "  --help             this text\n"
+	             "Exit: 0 all runs OK, 1 a run failed, 2 bad usage.\n");
 }
 
 /* One clear line for a bad argument, exit 2. */
@@ -130,6 +131,7 @@ int main(int argc, char **argv)
 	    {"seconds", required_argument, 0, 's'},
 	    {"seed", required_argument, 0, 'x'},
 	    {"allocator", required_argument, 0, 'a'},
+	    {"allocator-lib", required_argument, 0, 'A'},
 	    {"ops", required_argument, 0, 'o'},
 	    {"faults", required_argument, 0, 'f'},
 	    {"no-hotplug", no_argument, 0, 'H'},
@@ -145,8 +147,8 @@ int main(int argc, char **argv)
 	int c;
 	uint64_t u;
 	double d;
-	char names[256];
-	list_names(names, sizeof(names));
+	char names[512];
+	int list_only = 0;
 	opterr = 0; /* our own one-line messages */
 	while ((c = getopt_long(argc, argv, ":t:s:x:a:o:f:l:LHh", lo, NULL)) != -1) {
 		switch (c) {
@@ -157,29 +159,39 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			if (!parse_double(optarg, &d) || d <= 0)
-				return bad_usage("--seconds wants a positive number, got '%s'", optarg);
+				return bad_usage("--seconds wants a positive number, got '%s'",
+				                 optarg);
 			g.seconds = d;
 			break;
 		case 'x':
 			if (!parse_u64(optarg, &g.seed))
-				return bad_usage("--seed wants an unsigned integer, got '%s'", optarg);
+				return bad_usage("--seed wants an unsigned integer, got '%s'",
+				                 optarg);
 			break;
 		case 'a':
-			alloc = optarg;
-			if (strcmp(alloc, "all") != 0 && !fk_allocator_find(alloc))
-				return bad_usage("unknown allocator '%s'; valid: %s", alloc, names);
+			alloc = optarg; /* checked after the loop: a plug-in may follow */
 			break;
+		case 'A': {
+			struct fk_plugin_error why;
+			if (fk_allocator_load(optarg, &why))
+				return bad_usage("--allocator-lib '%s': %s", optarg, why.text);
+			break;
+		}
 		case 'o':
 			if (!parse_u64(optarg, &g.ops_limit) || g.ops_limit == 0)
-				return bad_usage("--ops wants a positive integer, got '%s'", optarg);
+				return bad_usage("--ops wants a positive integer, got '%s'",
+				                 optarg);
 			break;
 		case 'f':
 			if (!parse_double(optarg, &g.faults) || g.faults < 0 || g.faults > 1)
-				return bad_usage("--faults wants a probability 0..1, got '%s'", optarg);
+				return bad_usage("--faults wants a probability 0..1, got '%s'",
+				                 optarg);
 			break;
 		case 'l':
-			if (strcmp(optarg, "ticket") && strcmp(optarg, "mcs") && strcmp(optarg, "mutex"))
-				return bad_usage("unknown lock '%s'; valid: ticket mcs mutex", optarg);
+			if (strcmp(optarg, "ticket") && strcmp(optarg, "mcs") &&
+			    strcmp(optarg, "mutex"))
+				return bad_usage("unknown lock '%s'; valid: ticket mcs mutex",
+				                 optarg);
 			g.lock = optarg;
 			break;
 		case 'V':
@@ -205,13 +217,9 @@ int main(int argc, char **argv)
 		case 'K':
 			g.keep_going = 1;
 			break;
-		case 'L': {
-			const char *nm[16];
-			size_t k = fk_allocator_names(nm, 16);
-			for (size_t i = 0; i < k && i < 16; i++)
-				printf("%s\n", nm[i]);
-			return 0;
-		}
+		case 'L':
+			list_only = 1;
+			break;
 		case 'H':
 			g.hotplug = 0;
 			break;
@@ -228,6 +236,16 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return bad_usage("unexpected argument '%s'", argv[optind]);
+	if (list_only) {
+		const char *nm[16];
+		size_t k = fk_allocator_names(nm, 16);
+		for (size_t i = 0; i < k && i < 16; i++)
+			printf("%s\n", nm[i]);
+		return 0;
+	}
+	list_names(names, sizeof(names));
+	if (strcmp(alloc, "all") != 0 && !fk_allocator_find(alloc))
+		return bad_usage("unknown allocator '%s'; valid: %s", alloc, names);
 	/* The seed comes first so that any failure can be replayed. */
 	printf("seed=%" PRIu64 "\n", g.seed);
 	fflush(stdout);
