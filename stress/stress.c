@@ -27,8 +27,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <math.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -42,28 +42,29 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: framekit_stress [options]\n"
-	             "Randomised multi-threaded workload over the public API with hot-plug,\n"
-	             "ending with a conservation check; every FK_ENOMEM must be justified.\n"
-	             "  --allocator NAME   one allocator, or 'all' (default; see --list)\n"
-	             "  --allocator-lib PATH[:NAME]  load an allocator plug-in (.so) and\n"
-	             "                     run it like a built-in; repeatable\n"
-	             "  --threads N        worker threads (default 4)\n"
-	             "  --seconds S        run time per allocator (default 2)\n"
-	             "  --ops N            operations per worker at most\n"
-	             "  --seed X           seed (default: time and pid; printed first)\n"
-	             "  --faults P         inject allocator/init failures with probability P\n"
-	             "  --lock KIND        buddy lock: ticket, mcs or mutex (default rotates)\n"
-	             "  --variant NAME     core variant, e.g. fast, checked+rwlock (default\n"
-	             "                     rotates; a bad name lists them)\n"
-	             "  --no-hotplug       no hot-plug thread\n"
-	             "  --keep-going       run to the end after a failure, counting them all\n"
-	             "  --progress[=S]     progress line every S s (default 5) on stderr;\n"
-	             "                     on by default when stderr is a terminal\n"
-	             "  --no-progress      never print progress lines\n"
-	             "  --list             print the allocator names and exit\n"
-	             "  --help             this text\n"
-	             "Exit: 0 all runs OK, 1 a run failed, 2 bad usage.\n");
+	fprintf(out,
+	        "usage: framekit_stress [options]\n"
+	        "Randomised multi-threaded workload over the public API with hot-plug,\n"
+	        "ending with a conservation check; every FK_ENOMEM must be justified.\n"
+	        "  --allocator NAME   one allocator, or 'all' (default; see --list)\n"
+	        "  --allocator-lib PATH[:NAME]  load an allocator plug-in (.so) and\n"
+	        "                     run it like a built-in; repeatable\n"
+	        "  --threads N        worker threads (default 4)\n"
+	        "  --seconds S        run time per allocator (default 2)\n"
+	        "  --ops N            operations per worker at most\n"
+	        "  --seed X           seed (default: time and pid; printed first)\n"
+	        "  --faults P         inject allocator/init failures with probability P\n"
+	        "  --lock KIND        buddy lock: ticket, mcs or mutex (default rotates)\n"
+	        "  --variant NAME     core variant, e.g. fast, checked+rwlock (default\n"
+	        "                     rotates; a bad name lists them)\n"
+	        "  --no-hotplug       no hot-plug thread\n"
+	        "  --keep-going       run to the end after a failure, counting them all\n"
+	        "  --progress[=S]     progress line every S s (default 5) on stderr;\n"
+	        "                     on by default when stderr is a terminal\n"
+	        "  --no-progress      never print progress lines\n"
+	        "  --list             print the allocator names and exit\n"
+	        "  --help             this text\n"
+	        "Exit: 0 all runs OK, 1 a run failed, 2 bad usage.\n");
 }
 
 /* One clear line for a bad argument, exit 2. */
@@ -159,14 +160,12 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			if (!parse_double(optarg, &d) || d <= 0)
-				return bad_usage("--seconds wants a positive number, got '%s'",
-				                 optarg);
+				return bad_usage("--seconds wants a positive number, got '%s'", optarg);
 			g.seconds = d;
 			break;
 		case 'x':
 			if (!parse_u64(optarg, &g.seed))
-				return bad_usage("--seed wants an unsigned integer, got '%s'",
-				                 optarg);
+				return bad_usage("--seed wants an unsigned integer, got '%s'", optarg);
 			break;
 		case 'a':
 			alloc = optarg; /* checked after the loop: a plug-in may follow */
@@ -179,19 +178,15 @@ int main(int argc, char **argv)
 		}
 		case 'o':
 			if (!parse_u64(optarg, &g.ops_limit) || g.ops_limit == 0)
-				return bad_usage("--ops wants a positive integer, got '%s'",
-				                 optarg);
+				return bad_usage("--ops wants a positive integer, got '%s'", optarg);
 			break;
 		case 'f':
 			if (!parse_double(optarg, &g.faults) || g.faults < 0 || g.faults > 1)
-				return bad_usage("--faults wants a probability 0..1, got '%s'",
-				                 optarg);
+				return bad_usage("--faults wants a probability 0..1, got '%s'", optarg);
 			break;
 		case 'l':
-			if (strcmp(optarg, "ticket") && strcmp(optarg, "mcs") &&
-			    strcmp(optarg, "mutex"))
-				return bad_usage("unknown lock '%s'; valid: ticket mcs mutex",
-				                 optarg);
+			if (strcmp(optarg, "ticket") && strcmp(optarg, "mcs") && strcmp(optarg, "mutex"))
+				return bad_usage("unknown lock '%s'; valid: ticket mcs mutex", optarg);
 			g.lock = optarg;
 			break;
 		case 'V':
