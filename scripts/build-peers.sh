@@ -89,7 +89,7 @@ else
   echo "build-peers: llfree: building $LL at $(peer_commit "$LL")"
   # LLFree's own release build (its Makefile, DEBUG=0), position independent
   # so it can go into a shared object; objects under OUT, not in the checkout.
-  make -s -C "$LL" DEBUG=0 CC="$LLFREE_CC -DNDEBUG -DNO_LOG -fPIC" BUILDDIR="$OUT/llfree-build" \
+  make -s -C "$LL" DEBUG=0 CC="$LLFREE_CC -DNDEBUG -DNO_LOG -fPIC -fvisibility=hidden -w" BUILDDIR="$OUT/llfree-build" \
     "$OUT/llfree-build/libllc.a" || fk_die "llfree: LLFree's build failed"
   "$LLFREE_CC" $ADAPTER_CFLAGS -DSTD -I"$FK_INC" -I"$LL/include" -I"$LL/std" -DNO_LOG -shared \
     -o "$OUT/fk_alloc_llfree.so" "$REPO/peers/llfree/fk_llfree.c" "$OUT/llfree-build/libllc.a" \
@@ -109,12 +109,12 @@ else
   # NBBS's 1lvl-nb allocator and its utils, compiled as its Makefiles do
   # (-O3) plus -fPIC, with the arena size fixed at build time.
   mkdir -p "$OUT/nbbs-build"
-  "$CC" -c -O3 -fPIC -w -I"$NB/utils" -DNUM_LEVELS="${NBBS_LEVELS}ULL" \
+  "$CC" -c -O3 -fPIC -fvisibility=hidden -w -I"$NB/utils" -DNUM_LEVELS="${NBBS_LEVELS}ULL" \
     -o "$OUT/nbbs-build/nballoc.o" "$NB/allocators/1lvl-nb/nballoc.c" || fk_die "nbbs: build failed"
-  "$CC" -c -O3 -fPIC -w -I"$NB/utils" -o "$OUT/nbbs-build/utils.o" "$NB/utils/utils.c" ||
+  "$CC" -c -O3 -fPIC -fvisibility=hidden -w -I"$NB/utils" -o "$OUT/nbbs-build/utils.o" "$NB/utils/utils.c" ||
     fk_die "nbbs: build of utils failed"
   "$CC" $ADAPTER_CFLAGS -I"$FK_INC" -I"$NB/allocators/1lvl-nb" -I"$NB/utils" \
-    -DFK_NBBS_LEVELS="$NBBS_LEVELS" -shared -o "$OUT/fk_alloc_nbbs.so" \
+    -DNUM_LEVELS="${NBBS_LEVELS}ULL" -shared -o "$OUT/fk_alloc_nbbs.so" \
     "$REPO/peers/nbbs/fk_nbbs.c" "$OUT/nbbs-build/nballoc.o" "$OUT/nbbs-build/utils.o" \
     -lpthread || fk_die "nbbs: adapter build failed"
   peer_commit "$NB" >"$OUT/fk_alloc_nbbs.commit"
