@@ -10,12 +10,17 @@
  * when NBBS is compiled (NBBS_LEVELS), whose blocks are addresses in an
  * mmap'd region: bd_xx_malloc(bytes) -> pointer, bd_xx_free(pointer) of a
  * whole block. The adapter maps leaf i to frame base_pfn + i:
- *  - create allocates every leaf (order 0; the smallest pointer is leaf 0),
- *    so nothing is handed out until add_free_memory frees the leaves of a
- *    donated range. base_pfn is the first range's frame rounded down to
- *    NBBS's largest block (1024 frames); every range must fit in the arena
- *    after it (FK_ENOMEM otherwise: rebuild with a larger NBBS_LEVELS).
- *    One context at a time (a second create gets FK_EBUSY).
+ *  - Frames no range donated stay allocated inside NBBS (its own blocks,
+ *    the adapter's reservation), in the largest blocks possible: a scan
+ *    over single reserved leaves would be timed as NBBS's cost. Ranges are
+ *    fixed by the first allocation: each add_free_memory before it rebuilds
+ *    the reservation from an empty arena (every 1024-frame block taken;
+ *    those partly donated taken again leaf by leaf, which is exact because
+ *    at that moment the block is the arena's only free memory), one after
+ *    it gets FK_EBUSY. base_pfn is the first range's frame rounded down to
+ *    1024; every range must fit in the arena after it (FK_ENOMEM
+ *    otherwise: rebuild with a larger NBBS_LEVELS). One context at a time
+ *    (a second create gets FK_EBUSY).
  *  - alloc(n, align): an NBBS block of 2^k frames, k = max(ceil(log2 n),
  *    align), at most 1024 frames. NBBS frees only whole blocks, so the
  *    tail beyond n stays allocated until all n frames have come back;
@@ -28,7 +33,8 @@
  *    subtracted from their block's count; the block goes back to NBBS
  *    (bd_xx_free) with its last frame.
  *  - remove_free_memory: FK_EBUSY (not supported: NBBS cannot be kept from
- *    handing out given addresses). framekit_stress runs it --no-hotplug.
+ *    handing out given addresses), nor a hot add after the first
+ *    allocation. framekit_stress runs it --no-hotplug.
  *  - stats: per range, donated frames minus frames of live blocks whose
  *    first frame is in the range; free_blocks[] are 0 (NBBS keeps no count).
  */
@@ -70,6 +76,7 @@ struct nb {
 	_Atomic uint8_t *blk_order;
 	_Atomic uint32_t *blk_left; /* frames of that block the core still holds */
 	_Atomic uint64_t *held;     /* bit per leaf: handed to the core */
+	_Atomic int started;        /* an allocation happened: ranges are fixed */
 };
 
 static _Atomic int nb_in_use; /* NBBS is one arena: one context at a time */
@@ -109,10 +116,10 @@ static int nb_create(const struct fk_alloc_params *params, unsigned nr_nodes, co
 		return FK_ENOMEM;
 	}
 	pthread_mutex_init(&b->add_lock, NULL);
-	/* Take every leaf; the lowest address is leaf 0. */
+	/* Take every 1024-frame block; the lowest address is leaf 0. */
 	char *lo = NULL;
-	for (uint64_t i = 0; i < NB_LEAVES; i++) {
-		char *p = bd_xx_malloc(FK_PAGE_SIZE);
+	for (uint64_t i = 0; i < NB_LEAVES >> NB_MAX_ORDER; i++) {
+		char *p = bd_xx_malloc(FK_PAGE_SIZE << NB_MAX_ORDER);
 		if (!p)
 			abort(); /* NBBS was not empty: a leak of an earlier context */
 		if (!lo || p < lo)
@@ -121,9 +128,9 @@ static int nb_create(const struct fk_alloc_params *params, unsigned nr_nodes, co
 	if (nb_arena_base && lo != nb_arena_base)
 		abort();
 	nb_arena_base = b->base = lo;
-	for (uint64_t i = 0; i < NB_LEAVES; i++) {
-		atomic_init(&b->blk_order[i], 1);
-		atomic_init(&b->blk_left[i], 1);
+	for (uint64_t h = 0; h < NB_LEAVES; h += 1ull << NB_MAX_ORDER) {
+		atomic_init(&b->blk_order[h], NB_MAX_ORDER + 1);
+		atomic_init(&b->blk_left[h], 1u << NB_MAX_ORDER);
 	}
 	*state = b;
 	return 0;
@@ -222,6 +229,8 @@ static int nb_alloc(void *state, uint64_t nframes, unsigned align_order, int nod
 		k = align_order;
 	if (k > NB_MAX_ORDER)
 		return FK_ENOMEM; /* larger than NBBS's largest block */
+	if (!atomic_load_explicit(&b->started, memory_order_relaxed))
+		atomic_store_explicit(&b->started, 1, memory_order_relaxed); /* see add */
 	int strict = (flags & FK_ALLOC_NODE_STRICT) && node >= 0;
 	char *tried[NB_STRICT_TRIES];
 	int ntried = 0, err = FK_ENOMEM;
@@ -267,6 +276,78 @@ static int nb_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 	return 0;
 }
 
+/* Leaves of [h, h + n) that some range donated. */
+static uint64_t nb_donated(const struct nb *b, uint64_t h, uint64_t n)
+{
+	uint64_t d = 0;
+	unsigned nr = atomic_load_explicit(&b->nr_ranges, memory_order_relaxed);
+	for (unsigned i = 0; i < nr; i++) {
+		const struct nb_range *r = &b->ranges[i];
+		uint64_t lo = h > r->first ? h : r->first;
+		uint64_t hi = h + n < r->first + r->nframes ? h + n : r->first + r->nframes;
+		d += hi > lo ? hi - lo : 0;
+	}
+	return d;
+}
+
+static void nb_take(struct nb *b, char *p, unsigned order)
+{
+	uint64_t leaf = (uint64_t)(p - b->base) / FK_PAGE_SIZE;
+	atomic_store_explicit(&b->blk_order[leaf], (uint8_t)(order + 1), memory_order_relaxed);
+	atomic_store_explicit(&b->blk_left[leaf], 1u << order, memory_order_relaxed);
+}
+
+static void nb_give(struct nb *b, uint64_t leaf)
+{
+	atomic_store_explicit(&b->blk_order[leaf], 0, memory_order_relaxed);
+	bd_xx_free(nb_ptr(b, leaf));
+}
+
+/*
+ * The reservation for the ranges added so far, rebuilt from an empty arena
+ * (no allocation has happened: every live block is the reservation's).
+ * Caller holds add_lock.
+ */
+static void nb_rebuild(struct nb *b)
+{
+	const uint64_t max = 1ull << NB_MAX_ORDER;
+	for (uint64_t i = 0; i < NB_LEAVES; i++)
+		if (atomic_load_explicit(&b->blk_order[i], memory_order_relaxed))
+			nb_give(b, i);
+	for (uint64_t i = 0; i < NB_LEAVES / max; i++) {
+		char *p = bd_xx_malloc(FK_PAGE_SIZE << NB_MAX_ORDER);
+		if (!p)
+			abort(); /* the arena was not empty */
+		nb_take(b, p, NB_MAX_ORDER);
+	}
+	/* Partly donated blocks, leaf by leaf: each is the only free memory
+	 * while it is taken again, so every leaf NBBS returns is one of it. */
+	for (uint64_t h = 0; h < NB_LEAVES; h += max) {
+		uint64_t d = nb_donated(b, h, max);
+		if (d == 0 || d == max)
+			continue;
+		nb_give(b, h);
+		for (uint64_t j = 0; j < max; j++) {
+			char *p = bd_xx_malloc(FK_PAGE_SIZE);
+			uint64_t leaf = p ? (uint64_t)(p - b->base) / FK_PAGE_SIZE : UINT64_MAX;
+			if (leaf < h || leaf >= h + max)
+				abort(); /* NBBS handed out memory outside the only free block */
+			nb_take(b, p, 0);
+		}
+	}
+	/* Now give the donated leaves to NBBS. */
+	for (uint64_t h = 0; h < NB_LEAVES; h += max) {
+		uint64_t d = nb_donated(b, h, max);
+		if (d == max) {
+			nb_give(b, h);
+		} else if (d) {
+			for (uint64_t j = h; j < h + max; j++)
+				if (nb_donated(b, j, 1))
+					nb_give(b, j);
+		}
+	}
+}
+
 static int nb_add_free_memory(void *state, uint64_t paddr, uint64_t nframes, int node)
 {
 	struct nb *b = state;
@@ -277,6 +358,10 @@ static int nb_add_free_memory(void *state, uint64_t paddr, uint64_t nframes, int
 		return FK_EINVAL;
 	int err = 0;
 	pthread_mutex_lock(&b->add_lock);
+	if (atomic_load_explicit(&b->started, memory_order_relaxed)) {
+		pthread_mutex_unlock(&b->add_lock);
+		return FK_EBUSY; /* ranges are fixed once allocation started */
+	}
 	if (!b->have_base_pfn) {
 		b->base_pfn = pfn & ~((1ull << NB_MAX_ORDER) - 1);
 		b->have_base_pfn = 1;
@@ -298,10 +383,9 @@ static int nb_add_free_memory(void *state, uint64_t paddr, uint64_t nframes, int
 		b->ranges[nr] = (struct nb_range){pfn - b->base_pfn, nframes, node};
 		/* release: pairs with the acquire loads of the readers. */
 		atomic_store_explicit(&b->nr_ranges, nr + 1, memory_order_release);
+		nb_rebuild(b);
 	}
 	pthread_mutex_unlock(&b->add_lock);
-	if (!err)
-		nb_release(b, pfn - b->base_pfn, nframes); /* the reservation's leaves */
 	return err;
 }
 
