@@ -32,7 +32,7 @@ def report(ctx, rows, linked, plugin):
     print("host: %s; %s" % (ctx.get("host_name", "?"), ctx.get("framekit_plugins", "")))
     print("| row | linked ns/item (wall) | plug-in | ratio | linked CPU ns/item | plug-in | ratio | reps |")
     print("|---|---|---|---|---|---|---|---|")
-    ratios = []
+    ratios, wratios = [], []
     for (alloc, rest), runs in sorted(rows.items(), key=lambda kv: kv[0][1]):
         if alloc != linked or (plugin, rest) not in rows:
             continue
@@ -43,10 +43,12 @@ def report(ctx, rows, linked, plugin):
         wl, wp = med(runs, wall), med(other, wall)
         cl, cp = med(runs, cpu), med(other, cpu)
         ratios.append(cp / cl)
+        wratios.append(wp / wl)
         print("| %s | %.1f | %.1f | %.3f | %.1f | %.1f | %.3f | %d/%d |" % (
             rest, wl, wp, wp / wl, cl, cp, cp / cl, len(runs), len(other)))
     if ratios:
-        print("\ngeometric mean of the CPU-time ratios: %.3f" % statistics.geometric_mean(ratios))
+        print("\ngeometric mean of the ratios: CPU time %.3f, wall time %.3f" % (
+            statistics.geometric_mean(ratios), statistics.geometric_mean(wratios)))
 
 
 if __name__ == "__main__":
