@@ -16,7 +16,8 @@
  *  - One LLFree instance per add_free_memory range (a "range"); its frame 0
  *    is the range's first frame rounded down to an LLFree tree (4096
  *    frames), so LLFree's natural alignment is physical alignment; the
- *    frames before the range are allocated once at add time.
+ *    frames before the range (and after it, up to LLFree's minimum of 512
+ *    frames) are allocated once at add time.
  *  - alloc(n, align): one LLFree block of order max(ceil(log2 n), align)
  *    (at most LLFree's tree order, 12), the tail beyond n put back at once.
  *    Preferred node's ranges first, then the others (unless
@@ -152,6 +153,18 @@ static int llf_put_run(struct llf_range *r, const struct llf_thread *t, uint64_t
 		back += 1ull << o;
 	}
 	return -1;
+}
+
+/* Takes LLFree frames [f, f + n) of a range no other thread sees yet. */
+static int llf_take_run(struct llf_range *r, const struct llf_thread *t, uint64_t f, uint64_t n)
+{
+	for (uint64_t at = f; at < f + n;) {
+		unsigned o = llf_block_order(at, f + n - at);
+		if (!llfree_is_ok(llfree_get(r->ll, frame_id_some(frame_id(at)), llf_req(t, o))))
+			return -1;
+		at += 1ull << o;
+	}
+	return 0;
 }
 
 static int llf_create(const struct fk_alloc_params *params, unsigned nr_nodes, const int *cpu_node,
@@ -309,7 +322,10 @@ static int llf_add_free_memory(void *state, uint64_t paddr, uint64_t nframes, in
 	r->nframes = nframes;
 	r->node = node;
 	llfree_classing_t c = llfree_classing_simple(l->cores);
-	size_t frames = (size_t)(r->head + nframes);
+	/* LLFree manages at least one 512-frame child (llfree_init refuses
+	 * fewer): a shorter range is padded with frames it never hands out. */
+	uint64_t end = r->head + nframes;
+	size_t frames = (size_t)(end < LLFREE_CHILD_SIZE ? LLFREE_CHILD_SIZE : end);
 	llfree_meta_size_t m = llfree_metadata_size(&c, frames);
 	r->ll = aligned_alloc(64, (m.llfree + 63) & ~(size_t)63);
 	r->meta.local = aligned_alloc(64, (m.local + 63) & ~(size_t)63);
@@ -320,15 +336,12 @@ static int llf_add_free_memory(void *state, uint64_t paddr, uint64_t nframes, in
 		llf_range_free(r);
 		return FK_ENOMEM;
 	}
-	/* The frames before the range (to the tree boundary) are never handed out. */
+	/* The frames before the range (to the tree boundary) and the padding
+	 * after it are never handed out: taken once, here. */
 	const struct llf_thread *t = llf_thread(l);
-	for (uint64_t f = 0; f < r->head;) {
-		unsigned o = llf_block_order(f, r->head - f);
-		if (!llfree_is_ok(llfree_get(r->ll, frame_id_some(frame_id(f)), llf_req(t, o)))) {
-			llf_range_free(r);
-			return FK_ENOMEM;
-		}
-		f += 1ull << o;
+	if (llf_take_run(r, t, 0, r->head) || llf_take_run(r, t, end, frames - end)) {
+		llf_range_free(r);
+		return FK_ENOMEM;
 	}
 	llfree_drain(r->ll);
 
