@@ -47,9 +47,9 @@
 
 #include "nb1lvl.h" /* NBBS: bd_xx_malloc, bd_xx_free, MIN/MAX_ALLOCABLE_BYTES */
 
-#define NB_LEAVES     (1ull << (NUM_LEVELS - 1))
-#define NB_MAX_ORDER  10u /* MAX_ALLOCABLE_BYTES / MIN_ALLOCABLE_BYTES = 1024 */
-#define NB_MAX_RANGES 64
+#define NB_LEAVES       (1ull << (NUM_LEVELS - 1))
+#define NB_MAX_ORDER    10u /* MAX_ALLOCABLE_BYTES / MIN_ALLOCABLE_BYTES = 1024 */
+#define NB_MAX_RANGES   64
 #define NB_STRICT_TRIES 16
 
 _Static_assert(MIN_ALLOCABLE_BYTES == FK_PAGE_SIZE, "NBBS leaves must be framekit frames");
@@ -146,7 +146,8 @@ static void nb_release(struct nb *b, uint64_t f, uint64_t n)
 		unsigned k = 0;
 		for (; k <= NB_MAX_ORDER; k++) {
 			head = f & ~((1ull << k) - 1);
-			if (atomic_load_explicit(&b->blk_order[head], memory_order_relaxed) == k + 1)
+			if (atomic_load_explicit(&b->blk_order[head], memory_order_relaxed) ==
+			    k + 1)
 				break;
 		}
 		if (k > NB_MAX_ORDER)
@@ -154,7 +155,8 @@ static void nb_release(struct nb *b, uint64_t f, uint64_t n)
 		uint64_t stop = head + (1ull << k) < end ? head + (1ull << k) : end;
 		uint32_t cnt = (uint32_t)(stop - f);
 		/* acq_rel: the last decrement sees every other frame's release. */
-		if (atomic_fetch_sub_explicit(&b->blk_left[head], cnt, memory_order_acq_rel) == cnt) {
+		if (atomic_fetch_sub_explicit(&b->blk_left[head], cnt, memory_order_acq_rel) ==
+		    cnt) {
 			atomic_store_explicit(&b->blk_order[head], 0, memory_order_relaxed);
 			bd_xx_free(nb_ptr(b, head));
 		}
