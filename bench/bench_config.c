@@ -67,6 +67,9 @@ static const char usage[] =
     "                  (default 100:10)\n"
     "  --series=DIR    FK_BENCH_SERIES   frag's per-iteration CSVs (default: the\n"
     "                  directory of --benchmark_out, else none)\n"
+    "  --allocator-lib=PATH[:NAME]  FK_BENCH_ALLOCATOR_LIB (comma-separated)\n"
+    "                  load an allocator plug-in (.so) and run it in every\n"
+    "                  allocation family beside the built-ins; repeatable\n"
     "  --list-allocators   allocator names, one per line\n"
     "  --list-variants     core variant names, one per line\n"
     "  --print-plan        topology, thread counts and pinning plan\n"
@@ -300,6 +303,30 @@ static int set_series(const char *opt, const char *s)
 	return 0;
 }
 
+/*
+ * An allocator plug-in (framekit/allocator.h): registered with the library,
+ * so the allocator list below (fk_allocator_names) has it like a built-in.
+ * The env variable takes a comma-separated list; the flag repeats.
+ */
+static int set_allocator_lib(const char *opt, const char *s)
+{
+	char spec[4096];
+	const char *p = s;
+	do {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len >= sizeof(spec))
+			return bad(opt, s, "path too long");
+		memcpy(spec, p, len);
+		spec[len] = 0;
+		struct fk_plugin_error why;
+		if (fk_allocator_load(spec, &why))
+			return bad(opt, spec, why.text);
+		p = comma ? comma + 1 : NULL;
+	} while (p);
+	return 0;
+}
+
 struct bench_option {
 	const char *flag; /* "--threads" */
 	const char *env;  /* "FK_BENCH_THREADS" */
@@ -318,6 +345,7 @@ static const struct bench_option options[] = {
     {"--seed", "FK_BENCH_SEED", set_seed},
     {"--frag", "FK_BENCH_FRAG", set_frag},
     {"--series", "FK_BENCH_SERIES", set_series},
+    {"--allocator-lib", "FK_BENCH_ALLOCATOR_LIB", set_allocator_lib},
 };
 #define NR_OPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -467,16 +495,43 @@ static void describe_plan(void)
 
 static const char *default_held = "0:1024,9:8+1024,10:8";
 
-int bench_configure(int *argc, char **argv, int *code)
+/*
+ * A plug-in linked into this binary rather than loaded (weak: absent in
+ * framekit_bench). framekit_bench_bitmap links examples/bitmap_allocator.c
+ * built as a plug-in, registered here as "bitmap-linked", so one run
+ * compares it with the same code loaded by --allocator-lib.
+ */
+extern const struct fk_allocator_plugin fk_allocator_plugin_v1 __attribute__((weak));
+
+static int register_linked_plugin(void)
+{
+	if (!&fk_allocator_plugin_v1 || !fk_allocator_plugin_v1.ops)
+		return 0;
+	char name[64];
+	snprintf(name, sizeof(name), "%s-linked", fk_allocator_plugin_v1.ops->name);
+	struct fk_plugin_error why;
+	if (fk_allocator_register(&fk_allocator_plugin_v1, name, &why) == 0)
+		return 0;
+	fprintf(stderr, "framekit_bench: linked plug-in: %s\n", why.text);
+	return -1;
+}
+
+/* The allocation families' axis: every allocator, plug-ins included. */
+static void list_allocators(void)
 {
 	size_t n = fk_allocator_names(bench_allocators, BENCH_MAX_ALLOCATORS);
 	bench_nr_allocators = n < BENCH_MAX_ALLOCATORS ? n : BENCH_MAX_ALLOCATORS;
 	if (!fk_allocator_find(bench_core_allocator) && bench_nr_allocators)
 		bench_core_allocator = bench_allocators[0];
-	if (discover()) {
-		*code = 2;
+}
+
+int bench_configure(int *argc, char **argv, int *code)
+{
+	*code = 2;
+	if (register_linked_plugin())
 		return -1;
-	}
+	if (discover())
+		return -1;
 	bench_cfg.mem_frames = 262144; /* 1 GiB */
 	bench_cfg.pin = 1;
 	bench_cfg.budget_s = 2.0;
@@ -489,7 +544,6 @@ int bench_configure(int *argc, char **argv, int *code)
 	bench_cfg.frag_iterations = 100;
 	bench_cfg.frag_realloc = 10;
 
-	*code = 2;
 	/* Environment first, flags override. */
 	for (size_t o = 0; o < NR_OPTIONS; o++) {
 		const char *v = getenv(options[o].env);
@@ -543,6 +597,7 @@ int bench_configure(int *argc, char **argv, int *code)
 			snprintf(bench_cfg.series_dir, sizeof(bench_cfg.series_dir), "%.*s",
 			         (int)len, slash ? path : ".");
 	}
+	list_allocators(); /* after --allocator-lib */
 	describe_plan();
 	*code = 0;
 	if (help) {
@@ -576,6 +631,16 @@ void bench_add_context(void)
 			strcat(buf, " ");
 	}
 	gb_add_context("framekit_allocators", buf);
+	buf[0] = 0;
+	for (size_t a = 0; a < bench_nr_allocators; a++) {
+		const char *from = fk_allocator_origin(bench_allocators[a]);
+		size_t len = strlen(buf);
+		if (from)
+			snprintf(buf + len, sizeof(buf) - len, "%s%s=%s", len ? "; " : "",
+			         bench_allocators[a], from);
+	}
+	if (buf[0])
+		gb_add_context("framekit_plugins", buf);
 	buf[0] = 0;
 	for (size_t v = 0; v < bench_nr_core_variants; v++) {
 		size_t len = strlen(buf);

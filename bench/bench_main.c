@@ -1,11 +1,12 @@
 /*
  * framekit_bench: entry point. Registers every family over every allocator
- * the library was built with (fk_allocator_names), records the run's context
- * in the JSON and hands over to Google Benchmark.
+ * (fk_allocator_names: the library's built-ins, then the plug-ins that
+ * --allocator-lib loaded), records the run's context in the JSON and hands
+ * over to Google Benchmark.
  *
  * framekit's own options (--threads, --memory, --held, --numa, --pin,
- * --budget, --list-allocators, --list-variants, --print-plan; --help) are
- * parsed by bench_config.c. Benchmark names are
+ * --budget, --clock, --allocator-lib, --list-allocators, --list-variants,
+ * --print-plan; --help) are parsed by bench_config.c. Benchmark names are
  * "<family>/<allocator>/<variant...>" (allocation families) or
  * "<family>/core:<variant>/..." (core families), so the scripts split them
  * without knowing the families.

@@ -12,6 +12,13 @@
  * block exists (this allocator has no per-CPU caches, so its first-fit
  * search over every range is that check), one of two concurrent frees of
  * a range wins (the mutex), all-or-nothing remove_free_memory.
+ *
+ * Built with -DFK_BITMAP_PLUGIN it is a run-time plug-in instead of a
+ * program: no demo, and the last line exports the ops with
+ * FK_ALLOCATOR_PLUGIN() (framekit/allocator.h). It calls no libframekit
+ * function, so the .so links nothing but libc (examples/CMakeLists.txt:
+ * fk_alloc_bitmap.so):
+ *   framekit_stress --allocator-lib fk_alloc_bitmap.so --allocator bitmap
  */
 #define _GNU_SOURCE /* sched_getcpu */
 #include <pthread.h>
@@ -305,6 +312,9 @@ static const struct fk_allocator_ops bitmap_ops = {
     .stats = bm_stats,
 };
 
+#ifdef FK_BITMAP_PLUGIN
+FK_ALLOCATOR_PLUGIN(bitmap_ops);
+#else
 /* ---- the demo ------------------------------------------------------------ */
 
 #define CHECK(call)                                                                                \
@@ -417,3 +427,4 @@ int main(void)
 	       ROUNDS);
 	return 0;
 }
+#endif /* FK_BITMAP_PLUGIN */

@@ -44,6 +44,27 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	/* --allocator-lib PATH[:NAME] (or =): load a plug-in, which byte 0 then
+	 * picks like a built-in; taken out of argv before libFuzzer sees it. */
+	int out = 1;
+	for (int i = 1; i < *argc; i++) {
+		const char *a = (*argv)[i], *spec = NULL;
+		if (strncmp(a, "--allocator-lib=", 16) == 0)
+			spec = a + 16;
+		else if (strcmp(a, "--allocator-lib") == 0 && i + 1 < *argc)
+			spec = (*argv)[++i];
+		if (!spec) {
+			(*argv)[out++] = (*argv)[i];
+			continue;
+		}
+		struct fk_plugin_error why;
+		if (fk_allocator_load(spec, &why)) {
+			fprintf(stderr, "fk_fuzz_api: --allocator-lib '%s': %s\n", spec, why.text);
+			exit(2);
+		}
+	}
+	*argc = out;
+	(*argv)[out] = NULL;
 	for (int i = 1; i < *argc; i++) {
 		const char *a = (*argv)[i];
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -51,6 +72,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			       "Fuzzes the public API against a model (stress/fuzz_api.c).\n"
 			       "  -max_total_time=S  stop after S seconds (default: never)\n"
 			       "  -runs=N            stop after N inputs\n"
+			       "  --allocator-lib PATH[:NAME]  also fuzz a plug-in allocator\n"
 			       "  -help=1            libFuzzer's own flags\n"
 			       "  INPUT              replay one input (e.g. a crash file)\n"
 			       "scripts/run-fuzz.sh builds it and runs a bounded session.\n");

@@ -47,6 +47,8 @@ static void usage(FILE *out)
 	        "Randomised multi-threaded workload over the public API with hot-plug,\n"
 	        "ending with a conservation check; every FK_ENOMEM must be justified.\n"
 	        "  --allocator NAME   one allocator, or 'all' (default; see --list)\n"
+	        "  --allocator-lib PATH[:NAME]  load an allocator plug-in (.so) and\n"
+	        "                     run it like a built-in; repeatable\n"
 	        "  --threads N        worker threads (default 4)\n"
 	        "  --seconds S        run time per allocator (default 2)\n"
 	        "  --ops N            operations per worker at most\n"
@@ -130,6 +132,7 @@ int main(int argc, char **argv)
 	    {"seconds", required_argument, 0, 's'},
 	    {"seed", required_argument, 0, 'x'},
 	    {"allocator", required_argument, 0, 'a'},
+	    {"allocator-lib", required_argument, 0, 'A'},
 	    {"ops", required_argument, 0, 'o'},
 	    {"faults", required_argument, 0, 'f'},
 	    {"no-hotplug", no_argument, 0, 'H'},
@@ -145,8 +148,8 @@ int main(int argc, char **argv)
 	int c;
 	uint64_t u;
 	double d;
-	char names[256];
-	list_names(names, sizeof(names));
+	char names[512];
+	int list_only = 0;
 	opterr = 0; /* our own one-line messages */
 	while ((c = getopt_long(argc, argv, ":t:s:x:a:o:f:l:LHh", lo, NULL)) != -1) {
 		switch (c) {
@@ -165,10 +168,14 @@ int main(int argc, char **argv)
 				return bad_usage("--seed wants an unsigned integer, got '%s'", optarg);
 			break;
 		case 'a':
-			alloc = optarg;
-			if (strcmp(alloc, "all") != 0 && !fk_allocator_find(alloc))
-				return bad_usage("unknown allocator '%s'; valid: %s", alloc, names);
+			alloc = optarg; /* checked after the loop: a plug-in may follow */
 			break;
+		case 'A': {
+			struct fk_plugin_error why;
+			if (fk_allocator_load(optarg, &why))
+				return bad_usage("--allocator-lib '%s': %s", optarg, why.text);
+			break;
+		}
 		case 'o':
 			if (!parse_u64(optarg, &g.ops_limit) || g.ops_limit == 0)
 				return bad_usage("--ops wants a positive integer, got '%s'", optarg);
@@ -205,13 +212,9 @@ int main(int argc, char **argv)
 		case 'K':
 			g.keep_going = 1;
 			break;
-		case 'L': {
-			const char *nm[16];
-			size_t k = fk_allocator_names(nm, 16);
-			for (size_t i = 0; i < k && i < 16; i++)
-				printf("%s\n", nm[i]);
-			return 0;
-		}
+		case 'L':
+			list_only = 1;
+			break;
 		case 'H':
 			g.hotplug = 0;
 			break;
@@ -228,6 +231,16 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return bad_usage("unexpected argument '%s'", argv[optind]);
+	if (list_only) {
+		const char *nm[16];
+		size_t k = fk_allocator_names(nm, 16);
+		for (size_t i = 0; i < k && i < 16; i++)
+			printf("%s\n", nm[i]);
+		return 0;
+	}
+	list_names(names, sizeof(names));
+	if (strcmp(alloc, "all") != 0 && !fk_allocator_find(alloc))
+		return bad_usage("unknown allocator '%s'; valid: %s", alloc, names);
 	/* The seed comes first so that any failure can be replayed. */
 	printf("seed=%" PRIu64 "\n", g.seed);
 	fflush(stdout);

@@ -128,6 +128,120 @@ const struct fk_allocator_ops *fk_allocator_find(const char *name);
 /** Names of all built-in allocators; returns the count (fills up to max). */
 size_t fk_allocator_names(const char **names, size_t max);
 
+/*
+ * ---- Plug-ins: an allocator in a shared library, loaded at run time ----
+ *
+ * A plug-in is a .so that implements struct fk_allocator_ops and ends with
+ *
+ *     FK_ALLOCATOR_PLUGIN(my_ops);
+ *
+ * which exports the descriptor below under the versioned symbol
+ * FK_ALLOCATOR_PLUGIN_SYMBOL ("fk_allocator_plugin_v1"). It needs this
+ * header only: it calls no libframekit function, so it must not link
+ * against libframekit (examples/bitmap_allocator.c builds as one;
+ * peers/ holds adapters of outside allocators).
+ *
+ * fk_allocator_load("PATH[:NAME]") opens it (dlopen), checks the
+ * descriptor and registers the allocator under NAME (default: ops->name);
+ * from then on fk_allocator_find() finds it and fk_allocator_names() lists
+ * it after the built-ins (in load order), exactly like a built-in, so every program that iterates over the allocators
+ * (framekit_bench, framekit_stress, fk_fuzz_api: --allocator-lib) runs it
+ * through the same paths. A plug-in stays loaded until the process exits.
+ *
+ * ABI: FK_ALLOCATOR_PLUGIN_ABI is bumped, and with it the symbol name,
+ * whenever struct fk_allocator_ops, fk_alloc_stats, fk_alloc_params or a
+ * callback's contract changes incompatibly. A plug-in built for another
+ * version is refused with FK_PLUGIN_VERSION (its symbol has another
+ * suffix, or its descriptor another version or ops size), never called.
+ */
+
+/** The plug-in ABI version this header describes. */
+#define FK_ALLOCATOR_PLUGIN_ABI 1
+/** The exported symbol a plug-in of this ABI version defines. */
+#define FK_ALLOCATOR_PLUGIN_SYMBOL "fk_allocator_plugin_v1"
+/** First word of every descriptor ("fkap"): catches a foreign symbol. */
+#define FK_ALLOCATOR_PLUGIN_MAGIC 0x70616b66u
+
+/** What a plug-in exports (write it with FK_ALLOCATOR_PLUGIN()). */
+struct fk_allocator_plugin {
+	uint32_t magic;       /**< FK_ALLOCATOR_PLUGIN_MAGIC */
+	uint32_t abi_version; /**< FK_ALLOCATOR_PLUGIN_ABI the plug-in was built with */
+	uint32_t ops_size;    /**< sizeof(struct fk_allocator_ops) it was built with */
+	uint32_t reserved;    /**< 0 */
+	const struct fk_allocator_ops *ops; /**< the allocator */
+};
+
+/** Defines the exported descriptor of a plug-in whose ops table is ops_. */
+#define FK_ALLOCATOR_PLUGIN(ops_)                                                                  \
+	extern __attribute__((visibility("default"))) const struct fk_allocator_plugin             \
+	    fk_allocator_plugin_v1;                                                                \
+	const struct fk_allocator_plugin fk_allocator_plugin_v1 = {                                \
+	    FK_ALLOCATOR_PLUGIN_MAGIC, FK_ALLOCATOR_PLUGIN_ABI,                                    \
+	    (uint32_t)sizeof(struct fk_allocator_ops), 0, &(ops_)}
+
+/**
+ * Why a load was refused: X(reason, value, returned code, text) each; the
+ * text opens fk_plugin_error.text, which goes on with the path and detail.
+ */
+#define FK_PLUGIN_ERROR_LIST(X)                                                                    \
+	X(FK_PLUGIN_OK, 0, 0, "loaded")                                                            \
+	X(FK_PLUGIN_NO_FILE, 1, FK_ENOENT, "no such file")                                         \
+	X(FK_PLUGIN_NOT_LOADABLE, 2, FK_EINVAL, "not a loadable shared library")                   \
+	X(FK_PLUGIN_NO_SYMBOL, 3, FK_ENOENT,                                                       \
+	  "not a framekit allocator plug-in (no " FK_ALLOCATOR_PLUGIN_SYMBOL ")")                 \
+	X(FK_PLUGIN_VERSION, 4, FK_EINVAL, "built for another plug-in ABI version")                \
+	X(FK_PLUGIN_BAD_OPS, 5, FK_EINVAL, "incomplete ops table")                                 \
+	X(FK_PLUGIN_BAD_NAME, 6, FK_EINVAL, "bad allocator name")                                  \
+	X(FK_PLUGIN_NAME_TAKEN, 7, FK_EEXIST, "an allocator of that name exists")                  \
+	X(FK_PLUGIN_TOO_MANY, 8, FK_ENOMEM, "too many plug-ins loaded")
+
+/** @cond FK_INTERNAL */
+#define FK_PLUGIN_REASON_(reason, value, code, text) reason = value,
+/** @endcond */
+/** Reasons of FK_PLUGIN_ERROR_LIST. */
+enum fk_plugin_reason { FK_PLUGIN_ERROR_LIST(FK_PLUGIN_REASON_) };
+
+/** Most plug-ins one process may load. */
+#define FK_PLUGIN_MAX 16
+
+/** Filled by fk_allocator_load() (may be NULL there). */
+struct fk_plugin_error {
+	int reason;     /**< enum fk_plugin_reason */
+	char text[512]; /**< one line: reason, path, detail (e.g. dlerror()) */
+};
+
+/**
+ * Loads the plug-in at PATH (a file path; without a '/' it is taken
+ * relative to the working directory, never searched for) and registers
+ * its allocator under NAME, or ops->name without ":NAME". A name is 1..31
+ * characters of [A-Za-z0-9_.+-], not "all", and unique among built-ins
+ * and plug-ins (so one .so may be loaded twice under two names). Thread
+ * safe; lookups may run concurrently.
+ * @param spec "PATH" or "PATH:NAME" (split at the last ':' when no '/'
+ *        follows it)
+ * @param why  NULL, or where to put the reason and a one-line message
+ * @return 0; FK_EINVAL (NULL or empty spec, or the reason's code of
+ *         FK_PLUGIN_ERROR_LIST: not loadable, version, ops, name),
+ *         FK_ENOENT (no file, no symbol), FK_EEXIST (name taken),
+ *         FK_ENOMEM (FK_PLUGIN_MAX reached).
+ */
+int fk_allocator_load(const char *spec, struct fk_plugin_error *why);
+
+/**
+ * Registers a plug-in descriptor that is already in the process (linked
+ * in, or found by the caller), with fk_allocator_load()'s checks and
+ * codes; name NULL takes ops->name.
+ */
+int fk_allocator_register(const struct fk_allocator_plugin *plugin, const char *name,
+                          struct fk_plugin_error *why);
+
+/**
+ * Where an allocator came from: the path its plug-in was loaded from,
+ * "(registered)" for fk_allocator_register(), or NULL for a built-in or
+ * an unknown name.
+ */
+const char *fk_allocator_origin(const char *name);
+
 #ifdef __cplusplus
 }
 #endif
