@@ -154,15 +154,10 @@ int fk_segment_slice(fk_mem *mem, const fk_segment *seg, uint64_t from, uint64_t
 	int err = seg_begin(mem, seg, &locked);
 	if (err)
 		return err;
-	if ((from | to) & (FK_PAGE_SIZE - 1))
-		err = FK_ENOTALIGNED;
 	/* Bounds before any addition (the overflow found by Verus, asterinas
-	 * PR #3587). */
-	else if (from > to || to > seg->end - seg->start)
-		err = FK_EINVAL;
+	 * PR #3587); s keeps seg's range on error. */
 	fk_segment s = *seg;
-	s.start = seg->start + from;
-	s.end = seg->start + to;
+	err = fk_seg_slice_bounds(seg->start, seg->end, from, to, &s.start, &s.end);
 	if (!err)
 		err = inc_range(mem, s.region, s.start, s.end);
 	if (!err) {
