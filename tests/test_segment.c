@@ -251,7 +251,8 @@ static void segment_drop_runs_are_the_maximal_runs_of_dead_frames(void)
 		uint64_t run = end, from = 0;
 		int runs = 0, expect_runs = 0;
 		for (uint64_t p = start; p < end; p += PG) {
-			if (fk_seg_run_step(&run, start, end, p, pat[(p - start) / PG] == 'D', &from)) {
+			if (fk_seg_run_step(&run, start, end, p, pat[(p - start) / PG] == 'D',
+			                    &from)) {
 				for (uint64_t q = from; q < p; q += PG)
 					seen[(q - start) / PG]++;
 				runs++;
@@ -263,8 +264,8 @@ static void segment_drop_runs_are_the_maximal_runs_of_dead_frames(void)
 			runs++;
 		}
 		for (size_t i = 0; pat[i]; i++) {
-			EXPECT(seen[i] == (pat[i] == 'D'), "pattern %s frame %zu released %d times", pat,
-			       i, seen[i]);
+			EXPECT(seen[i] == (pat[i] == 'D'), "pattern %s frame %zu released %d times",
+			       pat, i, seen[i]);
 			expect_runs += pat[i] == 'D' && (i == 0 || pat[i - 1] == 'L');
 		}
 		EXPECT(runs == expect_runs, "pattern %s: %d runs, expected %d", pat, runs,

@@ -323,8 +323,8 @@ static inline uint64_t fk_seg_frame_at(uint64_t start, uint64_t end, uint64_t i)
     complete behaviors;
     disjoint behaviors;
 */
-static inline int fk_seg_run_step(uint64_t *run, uint64_t start, uint64_t end, uint64_t p,
-                                  int dead, uint64_t *from)
+static inline int fk_seg_run_step(uint64_t *run, uint64_t start, uint64_t end, uint64_t p, int dead,
+                                  uint64_t *from)
 {
 	(void)start;
 	if (dead) {
