@@ -132,7 +132,7 @@ if [ "$planted" -eq 1 ]; then
 		status=0
 		# A shorter timeout: the goals a planted bug breaks are false, so
 		# a prover can only give up on them.
-		run_wp "$copy/core/src" "$plog" -wp-fct "$fct" -wp-timeout 10 || status=$?
+		run_wp "$copy/core/src" "$plog" -wp-fct "$fct" -wp-timeout 5 || status=$?
 		read -r proved total <<<"$(goal_count "$plog")" || true
 		if [ -z "${total:-}" ]; then
 			cat "$plog" >&2
