@@ -7,11 +7,13 @@
  * Each function carries an ACSL contract that Frama-C WP proves, with
  * -wp-rte and unsigned-overflow checks, on this very header
  * (scripts/prove.sh; verify/wp/README.md says what is and is not proved).
- * The contracts restate the Verus specs of asterinas/vostd; the comment
- * beside each clause names the vostd file and function it mirrors.
+ * The contracts restate the Verus specs of asterinas/vostd at b5b97286
+ * (the commit README.md's mapping cites); the comment beside each clause
+ * names the function it mirrors, in ostd/src/mm/frame/segment.rs unless
+ * another file is named.
  *
- * Invariant of a segment [start, end), from vostd `impl Inv for Segment`
- * (ostd/specs/mm/frame/segment.rs): both ends page aligned, start <= end.
+ * Invariant of a segment [start, end), from vostd `impl Inv for Segment`:
+ * both ends page aligned, start <= end.
  * vostd also bounds end by MAX_PADDR; framekit has no such constant, so
  * instead every addition here is proved not to wrap in 64 bits.
  */
@@ -29,8 +31,8 @@ _Static_assert(FK_PAGE_SIZE == 4096, "segment_arith.h contracts assume 4 KiB fra
 /*@
   predicate fk_aligned(integer x) = x % 4096 == 0;
 
-  // vostd ostd/specs/mm/frame/segment.rs, `impl Inv for Segment::inv`:
-  // start % PAGE_SIZE == 0, end % PAGE_SIZE == 0, start <= end.
+  // vostd `impl Inv for Segment`, inv(): start % PAGE_SIZE == 0,
+  // end % PAGE_SIZE == 0, start <= end (<= MAX_PADDR, see above).
   predicate fk_seg_inv(integer start, integer end) =
     fk_aligned(start) && fk_aligned(end) && start <= end;
 
@@ -75,7 +77,7 @@ static inline int fk_seg_both_aligned(uint64_t a, uint64_t b)
 
 /* Does [start, end) have a segment's shape (the invariant above)? */
 /*@ assigns \nothing;
-    // vostd ostd/specs/mm/frame/segment.rs, `impl Inv for Segment::inv`
+    // vostd `impl Inv for Segment`, inv()
     ensures \result != 0 <==> fk_seg_inv(start, end);
 */
 static inline int fk_seg_shape_ok(uint64_t start, uint64_t end)
@@ -88,13 +90,14 @@ static inline int fk_seg_shape_ok(uint64_t start, uint64_t end)
  * for an empty or reversed range, or 0 for a non-empty segment range.
  */
 /*@ assigns \nothing;
-    // vostd ostd/src/mm/frame/segment.rs, `Segment::from_unused` ensures:
-    // start or end % PAGE_SIZE != 0 ==> Err(NotAligned).
+    // vostd `Segment::from_unused` ensures: start or end % PAGE_SIZE != 0
+    // ==> Err(NotAligned).
     behavior misaligned:
       assumes !fk_aligned(start) || !fk_aligned(end);
       ensures \result == FK_ENOTALIGNED;
-    // `Segment::from_unused`: `r is Ok ==> range.start < range.end` (an
-    // empty range is an error here, a panic there).
+    // `Segment::from_unused` ensures Ok(seg) ==> seg.start_paddr() <
+    // seg.end_paddr(), and requires !(start < end) ==> may_panic() (an empty
+    // range is an error here, a panic there).
     behavior empty:
       assumes fk_aligned(start) && fk_aligned(end) && start >= end;
       ensures \result == FK_EINVAL;
@@ -116,9 +119,9 @@ static inline int fk_seg_new_range_check(uint64_t start, uint64_t end)
 /* split's argument check: 0 when offset is a valid split point. */
 /*@ requires fk_seg_inv(start, end);
     assigns \nothing;
-    // vostd ostd/src/mm/frame/segment.rs, `Segment::split` requires
-    // offset % PAGE_SIZE == 0 and 0 < offset < self.size(); each violation
-    // is an error code here.
+    // vostd `Segment::split` requires: offset % PAGE_SIZE != 0 ==>
+    // may_panic(), !(0 < offset < self.size()) ==> may_panic(); each such
+    // case is an error code here.
     behavior misaligned:
       assumes !fk_aligned(offset);
       ensures \result == FK_ENOTALIGNED;
@@ -145,13 +148,15 @@ static inline int fk_seg_split_check(uint64_t start, uint64_t end, uint64_t offs
  * non-empty segments that together cover [start, end) exactly.
  */
 /*@ requires fk_seg_inv(start, end);
-    // vostd `Segment::split` requires (checked by fk_seg_split_check)
+    // the cases of vostd `Segment::split` that do not panic (checked by
+    // fk_seg_split_check)
     requires fk_aligned(offset) && 0 < offset < end - start;
     assigns \nothing;
-    // vostd ostd/src/mm/frame/segment.rs, `Segment::split_spec`:
-    // at = start + offset, halves start..at and at..end.
+    // vostd `Segment::split` ensures (r.0, r.1) == self.split_spec(offset);
+    // `split_spec`: at = start + offset, halves start..at and at..end.
     ensures \result == start + offset;
-    // `Segment::split` ensures r.0.inv() and r.1.inv(); both non-empty.
+    // `Segment::split` ensures r.0.invariants(..), r.1.invariants(..)
+    // (which include inv()); both non-empty.
     ensures fk_seg_inv(start, \result) && start < \result;
     ensures fk_seg_inv(\result, end) && \result < end;
 */
@@ -169,10 +174,9 @@ static inline uint64_t fk_seg_split_at(uint64_t start, uint64_t end, uint64_t of
 /*@ requires fk_seg_inv(start, end);
     requires \valid(s) && \valid(e) && \separated(s, e);
     assigns *s, *e;
-    // vostd ostd/src/mm/frame/segment.rs, `Segment::slice_panic_condition`:
-    // range.start or range.end % PAGE_SIZE != 0, range.start > range.end,
-    // or self.range.start + range.end > self.range.end; each is an error
-    // code here, and nothing is written.
+    // vostd `Segment::slice` requires: range.start or range.end %
+    // PAGE_SIZE != 0, range.start > range.end, range.end > self.size() ==>
+    // may_panic(); each such case is an error code here, nothing written.
     behavior misaligned:
       assumes !fk_aligned(from) || !fk_aligned(to);
       assigns \nothing;
@@ -186,9 +190,9 @@ static inline uint64_t fk_seg_split_at(uint64_t start, uint64_t end, uint64_t of
       assumes fk_aligned(from) && fk_aligned(to) && from <= to <= end - start;
       assigns *s, *e;
       ensures \result == 0;
-      // `Segment::slice` ensures r.range.start == self.range.start +
-      // range.start, r.range.end == self.range.start + range.end,
-      // r.range.end <= self.range.end, r.inv().
+      // `Segment::slice` ensures r.start_paddr() == self.start_paddr() +
+      // range.start, r.end_paddr() == self.start_paddr() + range.end,
+      // r.end_paddr() <= self.end_paddr(), r.inv().
       ensures *s == start + from && *e == start + to;
       ensures start <= *s && *e <= end && fk_seg_inv(*s, *e);
     complete behaviors;
@@ -211,17 +215,17 @@ static inline int fk_seg_slice_bounds(uint64_t start, uint64_t end, uint64_t fro
  * and *start advanced by one page.
  */
 /*@ requires \valid(start) && \valid(paddr) && \separated(start, paddr);
-    // vostd ostd/src/mm/frame/segment.rs, `Segment::next` requires
-    // old(self).inv()
+    // vostd `SegmentIterator::next_inner` (the verified body of
+    // Iterator::next) requires the remaining range's invariants
     requires fk_seg_inv(*start, end);
-    // `Segment::next` ensures: None => range.start == range.end.
+    // `next_inner` ensures: None => the range is unchanged (it is empty).
     behavior empty:
       assumes *start == end;
       assigns \nothing;
       ensures \result == 0;
-    // `Segment::next` ensures: Some(f) => f.paddr() == old(self).range.start,
-    // final(self).range.start == old(self).range.start + PAGE_SIZE,
-    // final(self).inv().
+    // `next_inner` ensures: Some(item) => item.0.paddr() ==
+    // old(range).start, final(range).start == old(range).start + PAGE_SIZE,
+    // and the remaining range keeps its invariants.
     behavior frame:
       assumes *start != end;
       assigns *start, *paddr;
@@ -242,8 +246,8 @@ static inline int fk_seg_next(uint64_t *start, uint64_t end, uint64_t *paddr)
 
 /* Size in bytes; 0 for a reversed (malformed) range. */
 /*@ assigns \nothing;
-    // vostd ostd/src/mm/frame/segment.rs, `Segment::size_spec`:
-    // range.end - range.start.
+    // vostd `Segment::size` ensures r == end_paddr() - start_paddr() (it
+    // requires inv(); a reversed range gives 0 here).
     ensures start <= end ==> \result == end - start;
     ensures start > end ==> \result == 0;
 */
@@ -254,8 +258,8 @@ static inline uint64_t fk_seg_size(uint64_t start, uint64_t end)
 
 /* Number of frames; 0 for a reversed (malformed) range. */
 /*@ assigns \nothing;
-    // vostd ostd/src/mm/frame/segment.rs, `Segment::nrpage_spec`:
-    // size_spec() / PAGE_SIZE (ostd/specs/mm/frame/segment.rs, `seg_nframes`).
+    // vostd `Segment::nrpage_spec`: size() / PAGE_SIZE (also `seg_nframes`
+    // in ostd/specs/mm/frame/segment.rs).
     ensures start <= end ==> \result == (end - start) / 4096;
     ensures start > end ==> \result == 0;
 */
