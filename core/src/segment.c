@@ -8,6 +8,11 @@
  * after the handle's context and generation were checked (mem_internal.h),
  * so a stale handle into a hot-removed region never touches freed memory.
  * FK_CHECKED invariant checks run only once the references are held.
+ *
+ * The range checks, split point, slice bounds, next, size, frame address
+ * and drop's run boundaries come from segment_arith.h, whose contracts (the
+ * vostd specs) Frama-C WP proves (scripts/prove.sh). Each call below meets
+ * its function's `requires` because seg_begin or seg_shape_ok ran first.
  */
 #include <framekit/segment.h>
 
