@@ -39,6 +39,7 @@ start=$SECONDS
 step() { echo "=== $* (at $((SECONDS - start)) s)"; }
 
 bash scripts/setup-deps.sh
+step "segment contracts: Frama-C WP proof (scripts/prove.sh)" && bash scripts/prove.sh
 
 step "API reference (Doxygen, warnings are errors)"
 bash scripts/build-docs.sh

@@ -2,6 +2,7 @@
  * drop in runs, typed views. */
 #include "fk_test.h"
 #include "mem_internal.h"
+#include "segment_arith.h"
 
 struct tag {
 	uint64_t paddr;
@@ -184,6 +185,92 @@ static void segment_slice_overflow_rolls_back_every_increment(void)
 	atomic_store(&slot->refcount, 1);
 	CHECK_OK(fk_segment_drop(mem, &s));
 	CHECK_OK(fix_destroy(mem));
+}
+
+/*
+ * The slice bounds (segment_arith.h) near the top of the address space,
+ * where start + from would wrap: every bound is checked before any
+ * addition, and a refused slice writes nothing. The old fk_segment_slice
+ * computed start + from and start + to first (the order Verus flagged in
+ * asterinas PR #3587); scripts/prove.sh keeps a copy of that order that
+ * must fail the proof.
+ */
+static void segment_slice_bounds_check_before_adding_and_write_nothing_on_error(void)
+{
+	const uint64_t top = UINT64_MAX & ~(PG - 1); /* last page-aligned address */
+	const uint64_t start = top - 8 * PG, end = top;
+	uint64_t s = 1, e = 2; /* sentinels: a refused slice leaves them */
+	CHECK_ERR(fk_seg_slice_bounds(start, end, 16 * PG, 16 * PG, &s, &e), FK_EINVAL);
+	CHECK_ERR(fk_seg_slice_bounds(start, end, 0, top, &s, &e), FK_EINVAL);
+	CHECK_ERR(fk_seg_slice_bounds(start, end, top, top, &s, &e), FK_EINVAL);
+	CHECK_ERR(fk_seg_slice_bounds(start, end, 4 * PG, 2 * PG, &s, &e), FK_EINVAL);
+	CHECK_ERR(fk_seg_slice_bounds(start, end, PG + 1, 2 * PG, &s, &e), FK_ENOTALIGNED);
+	CHECK_EQ(s, 1);
+	CHECK_EQ(e, 2);
+	CHECK_OK(fk_seg_slice_bounds(start, end, 2 * PG, 8 * PG, &s, &e));
+	CHECK_EQ(s, start + 2 * PG);
+	CHECK_EQ(e, end);
+	CHECK_OK(fk_seg_slice_bounds(start, end, 8 * PG, 8 * PG, &s, &e)); /* empty, at the end */
+	CHECK_EQ(s, end);
+	CHECK_EQ(e, end);
+}
+
+/* split and next at the top of the address space never wrap. */
+static void segment_split_and_next_stay_inside_the_last_pages(void)
+{
+	const uint64_t top = UINT64_MAX & ~(PG - 1);
+	uint64_t start = top - 2 * PG, paddr = 0;
+	CHECK_ERR(fk_seg_split_check(start, top, 2 * PG), FK_EINVAL);
+	CHECK_ERR(fk_seg_split_check(start, top, 0), FK_EINVAL);
+	CHECK_ERR(fk_seg_split_check(start, top, PG / 2), FK_ENOTALIGNED);
+	CHECK_OK(fk_seg_split_check(start, top, PG));
+	CHECK_EQ(fk_seg_split_at(start, top, PG), top - PG);
+	CHECK_EQ(fk_seg_next(&start, top, &paddr), 1);
+	CHECK_EQ(paddr, top - 2 * PG);
+	CHECK_EQ(fk_seg_next(&start, top, &paddr), 1);
+	CHECK_EQ(paddr, top - PG);
+	CHECK_EQ(start, top);
+	CHECK_EQ(fk_seg_next(&start, top, &paddr), 0);
+	CHECK_EQ(paddr, top - PG);
+	CHECK_EQ(fk_seg_nframes(top - 2 * PG, top), 2);
+	CHECK_EQ(fk_seg_nframes(top, top - PG), 0); /* reversed: malformed, not huge */
+}
+
+/*
+ * drop's run boundaries (fk_seg_run_step, driven as fk_segment_drop drives
+ * it): every maximal run of dead frames is released once, as one range,
+ * and no live frame is ever inside one.
+ */
+static void segment_drop_runs_are_the_maximal_runs_of_dead_frames(void)
+{
+	static const char *const patterns[] = {"", "D", "L", "DDLDDDLLD", "LDDLLLDL", "DDDD"};
+	for (size_t k = 0; k < sizeof(patterns) / sizeof(patterns[0]); k++) {
+		const char *pat = patterns[k];
+		const uint64_t start = 0x100000, end = start + strlen(pat) * PG;
+		char seen[16] = {0}; /* 'R' = released by a run */
+		uint64_t run = end, from = 0;
+		int runs = 0, expect_runs = 0;
+		for (uint64_t p = start; p < end; p += PG) {
+			if (fk_seg_run_step(&run, start, end, p, pat[(p - start) / PG] == 'D',
+			                    &from)) {
+				for (uint64_t q = from; q < p; q += PG)
+					seen[(q - start) / PG]++;
+				runs++;
+			}
+		}
+		if (run != end) {
+			for (uint64_t q = run; q < end; q += PG)
+				seen[(q - start) / PG]++;
+			runs++;
+		}
+		for (size_t i = 0; pat[i]; i++) {
+			EXPECT(seen[i] == (pat[i] == 'D'), "pattern %s frame %zu released %d times",
+			       pat, i, seen[i]);
+			expect_runs += pat[i] == 'D' && (i == 0 || pat[i - 1] == 'L');
+		}
+		EXPECT(runs == expect_runs, "pattern %s: %d runs, expected %d", pat, runs,
+		       expect_runs);
+	}
 }
 
 static void segment_next_drains_frame_by_frame(void)
@@ -420,6 +507,9 @@ int main(int argc, char **argv)
 	RUN(segment_split_halves_without_refcount_changes);
 	RUN(segment_slice_adds_one_reference_per_frame_and_checks_bounds_first);
 	RUN(segment_slice_overflow_rolls_back_every_increment);
+	RUN(segment_slice_bounds_check_before_adding_and_write_nothing_on_error);
+	RUN(segment_split_and_next_stay_inside_the_last_pages);
+	RUN(segment_drop_runs_are_the_maximal_runs_of_dead_frames);
 	RUN(segment_next_drains_frame_by_frame);
 	RUN(segment_clone_and_drop_restore_counts);
 	RUN(segment_raw_round_trip_and_forged_ranges);

@@ -8,6 +8,11 @@
  * after the handle's context and generation were checked (mem_internal.h),
  * so a stale handle into a hot-removed region never touches freed memory.
  * FK_CHECKED invariant checks run only once the references are held.
+ *
+ * The range checks, split point, slice bounds, next, size, frame address
+ * and drop's run boundaries come from segment_arith.h, whose contracts (the
+ * vostd specs) Frama-C WP proves (scripts/prove.sh). Each call below meets
+ * its function's `requires` because seg_begin or seg_shape_ok ran first.
  */
 #include <framekit/segment.h>
 
@@ -15,12 +20,13 @@
 #include "claim_internal.h"
 #include "mem_internal.h"
 #include "raw_internal.h"
+#include "segment_arith.h"
 
 /* The handle's own fields make sense, and it belongs to mem. */
 static int seg_shape_ok(const fk_mem *mem, const fk_segment *seg)
 {
 	return mem && seg && seg->region && seg->region->mem == mem &&
-	       !((seg->start | seg->end) & (FK_PAGE_SIZE - 1)) && seg->start <= seg->end;
+	       fk_seg_shape_ok(seg->start, seg->end);
 }
 
 /*
@@ -82,14 +88,13 @@ int fk_segment_from_unused(fk_mem *mem, uint64_t start, uint64_t end,
 	struct fk_region *r;
 	if (!mem || !out || (type && type->size > FK_META_MAX_SIZE))
 		return FK_EINVAL;
-	if ((start | end) & (FK_PAGE_SIZE - 1))
-		return FK_ENOTALIGNED;
-	if (start >= end)
-		return FK_EINVAL;
+	int err = fk_seg_new_range_check(start, end);
+	if (err)
+		return err;
 	if (!fk_rcu_registered())
 		return FK_EINVAL;
 	fk_read_lock(&mem->regions.lk);
-	int err = fk_region_lookup_claimable(&mem->regions, start, end - start, &r);
+	err = fk_region_lookup_claimable(&mem->regions, start, end - start, &r);
 	if (!err)
 		err = fk_claim_range(r, start, end, type, init, ctx);
 	if (!err) {
@@ -110,18 +115,18 @@ int fk_segment_split(fk_mem *mem, fk_segment *seg, uint64_t offset, fk_segment *
 	if (err)
 		return err;
 	seg_end(mem, locked);
-	if (offset & (FK_PAGE_SIZE - 1))
-		return FK_ENOTALIGNED;
-	if (offset == 0 || offset >= seg->end - seg->start)
-		return FK_EINVAL;
+	err = fk_seg_split_check(seg->start, seg->end, offset);
+	if (err)
+		return err;
 	/* No count changes, so nothing to check against the slots: a stale
 	 * copy splits into stale halves, caught when they are used. */
 	fk_segment s = *seg;
+	uint64_t at = fk_seg_split_at(s.start, s.end, offset);
 	seg_clear(seg);
 	*left = s;
-	left->end = s.start + offset;
+	left->end = at;
 	*right = s;
-	right->start = s.start + offset;
+	right->start = at;
 	return 0;
 }
 
@@ -154,15 +159,10 @@ int fk_segment_slice(fk_mem *mem, const fk_segment *seg, uint64_t from, uint64_t
 	int err = seg_begin(mem, seg, &locked);
 	if (err)
 		return err;
-	if ((from | to) & (FK_PAGE_SIZE - 1))
-		err = FK_ENOTALIGNED;
 	/* Bounds before any addition (the overflow found by Verus, asterinas
-	 * PR #3587). */
-	else if (from > to || to > seg->end - seg->start)
-		err = FK_EINVAL;
+	 * PR #3587); s keeps seg's range on error. */
 	fk_segment s = *seg;
-	s.start = seg->start + from;
-	s.end = seg->start + to;
+	err = fk_seg_slice_bounds(seg->start, seg->end, from, to, &s.start, &s.end);
 	if (!err)
 		err = inc_range(mem, s.region, s.start, s.end);
 	if (!err) {
@@ -180,12 +180,12 @@ int fk_segment_next(fk_mem *mem, fk_segment *seg, fk_frame *out)
 	 * outside it is refused by the frame operations). */
 	if (!out || !seg_shape_ok(mem, seg))
 		return FK_EINVAL;
-	if (seg->start == seg->end)
+	uint64_t paddr;
+	if (!fk_seg_next(&seg->start, seg->end, &paddr))
 		return 0;
 	out->region = seg->region;
-	out->paddr = seg->start;
+	out->paddr = paddr;
 	out->gen = seg->gen;
-	seg->start += FK_PAGE_SIZE;
 	return 1;
 }
 
@@ -258,12 +258,13 @@ int fk_segment_from_raw(fk_mem *mem, uint64_t start, uint64_t end, const struct 
 	struct fk_region *r;
 	if (!mem || !out)
 		return FK_EINVAL;
-	if ((start | end) & (FK_PAGE_SIZE - 1))
-		return FK_ENOTALIGNED;
-	if (start >= end || !fk_rcu_registered())
+	int err = fk_seg_new_range_check(start, end);
+	if (err)
+		return err;
+	if (!fk_rcu_registered())
 		return FK_EINVAL;
 	fk_read_lock(&mem->regions.lk);
-	int err = fk_region_lookup(&mem->regions, start, end - start, &r);
+	err = fk_region_lookup(&mem->regions, start, end - start, &r);
 	if (!err && range_error(r, start, end))
 		err = FK_ENOTRAW; /* a raw reference keeps the count shared */
 	if (!err && !types_match(r, start, end, type))
@@ -329,21 +330,15 @@ int fk_segment_drop(fk_mem *mem, fk_segment *seg)
 		return 0;
 	}
 	struct fk_region *r = seg->region;
-	uint64_t run = seg->end; /* start of the current run of dead frames */
+	uint64_t run = seg->end; /* first frame of the open run of dead frames */
 	int first_err = 0;
 	for (uint64_t p = seg->start; p < seg->end; p += FK_PAGE_SIZE) {
 		int last = seg_dec(r, p);
-		if (last == 1) {
-			if (run == seg->end)
-				run = p;
-			continue;
-		}
 		if (last < 0 && !first_err)
 			first_err = last;
-		if (run != seg->end) {
-			fk_release_run(mem, r, run, p);
-			run = seg->end;
-		}
+		uint64_t from;
+		if (fk_seg_run_step(&run, seg->start, seg->end, p, last == 1, &from))
+			fk_release_run(mem, r, from, p);
 	}
 	if (run != seg->end)
 		fk_release_run(mem, r, run, seg->end);
@@ -383,12 +378,12 @@ uint64_t fk_segment_end_paddr(const fk_segment *seg)
 
 uint64_t fk_segment_size(const fk_segment *seg)
 {
-	return seg && seg->end >= seg->start ? seg->end - seg->start : 0;
+	return seg ? fk_seg_size(seg->start, seg->end) : 0;
 }
 
 uint64_t fk_segment_nframes(const fk_segment *seg)
 {
-	return fk_segment_size(seg) >> FK_PAGE_SHIFT;
+	return seg ? fk_seg_nframes(seg->start, seg->end) : 0;
 }
 
 const void *fk_segment_meta(const fk_segment *seg, uint64_t i)
@@ -398,7 +393,8 @@ const void *fk_segment_meta(const fk_segment *seg, uint64_t i)
 	    seg_begin(seg->region ? seg->region->mem : 0, seg, &locked))
 		return 0;
 	/* Valid for as long as the caller holds the segment. */
-	const void *m = fk_region_slot(seg->region, seg->start + (i << FK_PAGE_SHIFT))->storage;
+	const void *m =
+	    fk_region_slot(seg->region, fk_seg_frame_at(seg->start, seg->end, i))->storage;
 	seg_end(seg->region->mem, locked);
 	return m;
 }
