@@ -68,10 +68,14 @@ struct fk_alloc_params {
  * both. README "Concurrency design" lists what each detects.
  */
 enum {
-	/** fetch_add / fetch_sub, checked after the fact (Asterinas, Linux). */
+	/** fetch_add / fetch_sub, checked after the fact (Asterinas, Linux).
+	 *  A stale handle of a frame that is not shared gets an error and
+	 *  never changes what a correct handle sees, never runs on_drop twice
+	 *  nor frees twice; like Linux's refcount_t it may leak that frame. */
 	FK_REFCOUNT_FAST = 0,
-	/** CAS loops that move only from a shared count: a stale handle is
-	 *  always reported and the count never moves on error. */
+	/** CAS loops that move only from a shared count: a stale handle of a
+	 *  frame that is not shared is always reported and the count never
+	 *  moves for it (nothing leaks). */
 	FK_REFCOUNT_CHECKED = 1,
 };
 
