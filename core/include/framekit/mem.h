@@ -225,7 +225,7 @@ uint64_t fk_mem_managed_frames(fk_mem *mem);
  *
  * A metadata init function (fk_meta_init_fn) and a type's on_drop run
  * inside an RCU read section of the calling thread, with the frame busy
- * (refcount 0). They may call every query of mem.h (fk_mem_total_frames,
+ * (refcount FK_REF_BUSY). They may call every query of mem.h (fk_mem_total_frames,
  * fk_mem_managed_frames, fk_mem_nr_nodes, fk_mem_raw_tracking,
  * fk_mem_allocator_name, fk_mem_current_node, fk_mem_refcount_at,
  * fk_mem_raw_count_at, fk_mem_leak_report), fk_mem_alloc_stats,
