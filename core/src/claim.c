@@ -63,9 +63,10 @@ int fk_claim_range(struct fk_region *r, uint64_t start, uint64_t end,
 {
 	uint64_t p;
 	/*
-	 * Phase 1: claim and initialise every frame, leaving each BUSY. Nobody can take a reference to a busy frame (from_in_use
-	 * reports FK_EBUSY), so a rollback tears down frames that are ours
-	 * alone: a half-built segment is never observable.
+	 * Phase 1: claim and initialise every frame, leaving each BUSY.
+	 * Nobody can take a reference to a busy frame (from_in_use reports
+	 * FK_EBUSY), so a rollback tears down frames that are ours alone: a
+	 * half-built segment is never observable.
 	 */
 	for (p = start; p < end; p += FK_PAGE_SIZE) {
 		int err = fk_claim_frame(r, p, type, init, ctx, 0);

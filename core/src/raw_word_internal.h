@@ -43,8 +43,8 @@ static inline int fk_raw_word_record(_Atomic uint64_t *w)
 	do {
 		if (fk_raw_word_count(v) == UINT32_MAX)
 			return FK_EOVERFLOW;
-	} while (!atomic_compare_exchange_weak_explicit(w, &v, v + FK_RAW_SEQ_ONE + 1,
-	                                                memory_order_release, memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(
+	    w, &v, v + FK_RAW_SEQ_ONE + 1, memory_order_release, memory_order_relaxed));
 	return 0;
 }
 
@@ -60,8 +60,8 @@ static inline int fk_raw_word_consume(_Atomic uint64_t *w)
 	do {
 		if (fk_raw_word_count(v) == 0)
 			return FK_ENOTRAW;
-	} while (!atomic_compare_exchange_weak_explicit(w, &v, v + FK_RAW_SEQ_ONE - 1,
-	                                                memory_order_relaxed, memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(
+	    w, &v, v + FK_RAW_SEQ_ONE - 1, memory_order_relaxed, memory_order_relaxed));
 	return 0;
 }
 

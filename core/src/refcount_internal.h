@@ -94,7 +94,7 @@
 #define FK_REF_CLASS_UNDER_LO  0xF000000000000000ull
 
 enum fk_ref_class {
-	FK_REF_C_BUSY,      /* FK_REF_BUSY, 0, or moved off either by a stale handle */
+	FK_REF_C_BUSY, /* FK_REF_BUSY, 0, or moved off either by a stale handle */
 	FK_REF_C_SHARED,
 	FK_REF_C_OVERFLOW,  /* above FK_REF_MAX: a +1 past the maximum */
 	FK_REF_C_UNIQUE,    /* FK_REF_UNIQUE, or moved off it by a stale handle */
@@ -291,6 +291,12 @@ static inline void fk_ref_init(_Atomic uint64_t *w)
 	atomic_init(w, FK_REF_UNUSED);
 }
 
+/* The state a value of the UNUSED or UNIQUE class was displaced from. */
+static inline uint64_t fk_ref_displaced_state(uint64_t v)
+{
+	return fk_ref_class(v) == FK_REF_C_UNUSED ? FK_REF_UNUSED : FK_REF_UNIQUE;
+}
+
 /*
  * Undo a fast step off `state` (UNUSED or UNIQUE) by CAS, one step toward
  * the state while the word is still displaced in its class (see
@@ -321,7 +327,8 @@ static inline int fk_ref_leave_class(_Atomic uint64_t *w, uint64_t state, uint64
 	do {
 		if (fk_ref_class(v) != fk_ref_class(state))
 			return fk_ref_cas_error(v, state);
-	} while (!atomic_compare_exchange_weak_explicit(w, &v, next, success, memory_order_relaxed));
+	} while (
+	    !atomic_compare_exchange_weak_explicit(w, &v, next, success, memory_order_relaxed));
 	return 0;
 }
 
@@ -410,7 +417,7 @@ static inline int fk_ref_inc_held(_Atomic uint64_t *w, int policy, uint64_t max)
 		 * RMW is exact; it carries no data. */
 		atomic_fetch_sub_explicit(w, 1, memory_order_relaxed);
 	} else if (v.fix == FK_REF_FIX_RESTORE) {
-		fk_ref_restore(w, fk_ref_class(old) == FK_REF_C_UNUSED ? FK_REF_UNUSED : FK_REF_UNIQUE);
+		fk_ref_restore(w, fk_ref_displaced_state(old));
 	}
 	return v.err;
 }
@@ -469,7 +476,7 @@ static inline int fk_ref_dec(_Atomic uint64_t *w, int policy)
 	if (v.err == 1)
 		return fk_ref_fast_take_teardown(w);
 	if (v.fix == FK_REF_FIX_RESTORE)
-		fk_ref_restore(w, fk_ref_class(old) == FK_REF_C_UNUSED ? FK_REF_UNUSED : FK_REF_UNIQUE);
+		fk_ref_restore(w, fk_ref_displaced_state(old));
 	return v.err;
 }
 
