@@ -8,17 +8,35 @@
 #include <stdint.h>
 
 /*
- * The header's test-only pause point, between a fast blind RMW and its
- * repair: runs the armed action once, on this thread, with the word in the
- * state that RMW left (a deterministic stand-in for a preemption there).
+ * The header's test-only pause points (after the fast drop's first load,
+ * after each fast blind RMW): the k-th pause point reached runs the k-th
+ * armed action, on this thread, with the word as it is there (a
+ * deterministic stand-in for a preemption); pause points reached inside
+ * an action are passed by. A NULL action passes its point by.
  */
-static void (*pause_action)(_Atomic uint64_t *w);
+typedef void (*pause_fn)(_Atomic uint64_t *w);
+static pause_fn pause_queue[4];
+static int pause_next, pause_len, pause_busy;
+static void arm(pause_fn a, pause_fn b)
+{
+	pause_queue[0] = a;
+	pause_queue[1] = b;
+	pause_len = b ? 2 : 1;
+	pause_next = 0;
+}
+static int all_fired(void)
+{
+	return pause_next == pause_len;
+}
 static void test_pause(_Atomic uint64_t *w)
 {
-	void (*a)(_Atomic uint64_t *) = pause_action;
-	pause_action = 0;
+	if (pause_busy || pause_next >= pause_len)
+		return;
+	pause_fn a = pause_queue[pause_next++];
+	pause_busy = 1;
 	if (a)
 		a(w);
+	pause_busy = 0;
 }
 #define FK_REF_TEST_PAUSE(w) test_pause(w)
 
@@ -168,6 +186,12 @@ static void fast_steps_on_a_word_restore_it_exactly(void)
 	CHECK_EQ(fk_ref_dec(&w, FK_REFCOUNT_FAST), 1);
 	CHECK_EQ(atomic_load(&w), FK_REF_BUSY);
 	atomic_init(&w, 1);
+	CHECK_EQ(fk_ref_dec_hinted(&w, FK_REFCOUNT_FAST, 1), 1);
+	CHECK_EQ(atomic_load(&w), FK_REF_BUSY);
+	atomic_init(&w, 2);
+	CHECK_EQ(fk_ref_dec_hinted(&w, FK_REFCOUNT_FAST, 1), 0);
+	CHECK_EQ(atomic_load(&w), 1);
+	atomic_init(&w, 1);
 	CHECK_EQ(fk_ref_dec(&w, FK_REFCOUNT_CHECKED), 1);
 	CHECK_EQ(atomic_load(&w), FK_REF_BUSY);
 }
@@ -195,29 +219,35 @@ static void a_stale_fast_clone_never_takes_a_granted_owners_reference(void)
 	_Atomic uint64_t w;
 	atomic_init(&w, FK_REF_UNUSED);
 	granted_word = &w;
-	pause_action = grant_and_publish;
+	arm(grant_and_publish, 0); /* after the stale fetch_add */
 	CHECK_ERR(fk_ref_inc_held(&w, FK_REFCOUNT_FAST, FK_REF_MAX), FK_EUNUSED);
-	CHECK(!pause_action); /* the window was reached */
+	CHECK(all_fired()); /* the window was reached */
 	CHECK_EQ(atomic_load(&w), 1);
 	CHECK_EQ(fk_ref_dec(&w, FK_REFCOUNT_FAST), 1); /* the owner's drop is the last */
 	CHECK_EQ(atomic_load(&w), FK_REF_BUSY);
 	/* The same for a stale drop (-1) on the free frame. */
 	atomic_init(&w, FK_REF_UNUSED);
-	pause_action = grant_and_publish;
+	arm(grant_and_publish, 0);
 	CHECK_ERR(fk_ref_dec(&w, FK_REFCOUNT_FAST), FK_EUNUSED);
-	CHECK(!pause_action);
+	CHECK(all_fired());
 	CHECK_EQ(atomic_load(&w), 1);
 }
 
 /*
  * Issue 18, defect 7 (second half): the last fast drop takes the word from
- * 1 to 0; before it claims the teardown, a stale clone steps it to 1 and a
- * from_in_use (a correct caller) takes a reference through that step. The
- * dropper used to tear the frame down anyway (on_drop and UNUSED under the
- * new holder; two "last" drops in one life freed it twice). Now its CAS to
- * BUSY fails: it leaves the frame to the holder, and the frame leaks with
- * the stale step's phantom reference rather than being torn down twice.
+ * 1 to 0 with its fetch_sub; before it claims the teardown, a stale clone
+ * steps the word to 1 and a from_in_use (a correct caller) takes a
+ * reference through that step. The dropper used to tear the frame
+ * down anyway (on_drop and UNUSED under the new holder; two "last" drops
+ * in one life freed it twice). Now its CAS to BUSY fails: it leaves the
+ * frame to the holder, and the frame leaks with the stale step's phantom
+ * reference rather than being torn down twice.
  */
+static void other_holder_drops(_Atomic uint64_t *w)
+{
+	CHECK_EQ(fk_ref_dec(w, FK_REFCOUNT_FAST), 0);
+}
+
 static int revived_rc;
 static void stale_clone_then_from_in_use(_Atomic uint64_t *w)
 {
@@ -229,17 +259,26 @@ static void stale_clone_then_from_in_use(_Atomic uint64_t *w)
 static void the_last_fast_drop_never_tears_down_a_frame_revived_by_a_stale_clone(void)
 {
 	_Atomic uint64_t w;
-	atomic_init(&w, 1);
-	revived_rc = -1;
-	pause_action = stale_clone_then_from_in_use;
-	int last = fk_ref_dec(&w, FK_REFCOUNT_FAST);
-	CHECK(!pause_action);
-	CHECK_OK(revived_rc);  /* from_in_use saw count 1 and took it */
-	CHECK_EQ(last, 0);     /* so this drop is not the last */
-	CHECK_EQ(atomic_load(&w), 2);
-	/* The holder's drop leaves the phantom: the frame leaks, once. */
-	CHECK_EQ(fk_ref_dec(&w, FK_REFCOUNT_FAST), 0);
-	CHECK_EQ(atomic_load(&w), 1);
+	for (int hinted = 0; hinted <= 1; hinted++) {
+		revived_rc = -1;
+		if (hinted) {
+			/* The hinted drop's load sees 2; the other holder drops
+			 * before its fetch_sub, which then takes 1 to 0. */
+			atomic_init(&w, 2);
+			arm(other_holder_drops, stale_clone_then_from_in_use);
+		} else {
+			atomic_init(&w, 1);
+			arm(stale_clone_then_from_in_use, 0);
+		}
+		int last = fk_ref_dec_hinted(&w, FK_REFCOUNT_FAST, hinted);
+		CHECK(all_fired());
+		CHECK_OK(revived_rc); /* from_in_use saw count 1 and took it */
+		CHECK_EQ(last, 0);    /* so this drop is not the last */
+		CHECK_EQ(atomic_load(&w), 2);
+		/* The holder's drop leaves the phantom: the frame leaks, once. */
+		CHECK_EQ(fk_ref_dec(&w, FK_REFCOUNT_FAST), 0);
+		CHECK_EQ(atomic_load(&w), 1);
+	}
 }
 
 /* A stale drop on that 0 only moves it below zero: the dropper still owns
@@ -253,9 +292,30 @@ static void a_stale_drop_on_the_last_fast_drop_leaves_the_teardown_to_it(void)
 {
 	_Atomic uint64_t w;
 	atomic_init(&w, 1);
-	pause_action = stale_drop;
+	arm(stale_drop, 0);
 	CHECK_EQ(fk_ref_dec(&w, FK_REFCOUNT_FAST), 1);
-	CHECK(!pause_action);
+	CHECK(all_fired());
+	CHECK_EQ(atomic_load(&w), FK_REF_BUSY);
+}
+
+/* A stale clone between a hinted last drop's load (it saw 1) and its CAS:
+ * the CAS fails, the drop falls back to the fetch_sub and is not the last;
+ * the word is shared, so the stale clone holds a real reference (no
+ * policy can tell), and its drop is the last. */
+static void stale_clone_on_one(_Atomic uint64_t *w)
+{
+	CHECK_OK(fk_ref_inc_held(w, FK_REFCOUNT_FAST, FK_REF_MAX));
+}
+
+static void a_clone_between_the_last_drops_load_and_cas_defers_the_teardown(void)
+{
+	_Atomic uint64_t w;
+	atomic_init(&w, 1);
+	arm(stale_clone_on_one, 0);
+	CHECK_EQ(fk_ref_dec_hinted(&w, FK_REFCOUNT_FAST, 1), 0);
+	CHECK(all_fired());
+	CHECK_EQ(atomic_load(&w), 1);
+	CHECK_EQ(fk_ref_dec(&w, FK_REFCOUNT_FAST), 1);
 	CHECK_EQ(atomic_load(&w), FK_REF_BUSY);
 }
 
@@ -549,6 +609,7 @@ int main(int argc, char **argv)
 	RUN(a_stale_fast_clone_never_takes_a_granted_owners_reference);
 	RUN(the_last_fast_drop_never_tears_down_a_frame_revived_by_a_stale_clone);
 	RUN(a_stale_drop_on_the_last_fast_drop_leaves_the_teardown_to_it);
+	RUN(a_clone_between_the_last_drops_load_and_cas_defers_the_teardown);
 	RUN(owner_transitions_accept_a_value_displaced_by_a_stale_step);
 	RUN(mem_create_rejects_an_unknown_refcount_policy);
 	RUN(mem_create_rejects_an_unknown_lookup_mode);

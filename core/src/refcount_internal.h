@@ -42,8 +42,9 @@
  *     . a step on a busy word (BUSY, or 0 before the last dropper made it
  *       BUSY) is left: the busy owner ends it with a store (publish, or
  *       UNUSED after teardown) that overwrites it, and meanwhile the word
- *       is in no shared class, so from_in_use refuses it. A +1 on the 0
- *       between the last fetch_sub and its CAS to BUSY makes the count 1
+ *       is in no shared class, so from_in_use refuses it. The last
+ *       fetch_sub leaves 0 for an instant before the dropper's CAS to
+ *       BUSY (fk_ref_dec_hinted), and a +1 on that 0 makes the count 1
  *       again: the last dropper's CAS then fails and it leaves the frame
  *       alone (fk_ref_fast_take_teardown), so the frame leaks with that
  *       phantom reference, but nobody tears down a frame another thread
@@ -452,23 +453,40 @@ static inline int fk_ref_fast_take_teardown(_Atomic uint64_t *w)
 /*
  * -1 for a holder. Returns 1 for the last reference (the word is now BUSY
  * and the caller owns the teardown), 0 otherwise, or an error (stale
- * handle; the word is restored as described above).
+ * handle; the word is restored as described above). `likely_last` is a
+ * hint (a segment drop passes it once an earlier frame of the same
+ * segment was the last: frames allocated together die together); it
+ * changes the instructions, never the outcome.
  *
  * Order: release, so this holder's metadata accesses happen-before the
  * teardown. The last dropper then needs acquire on every earlier
  * holder's release: checked gets it from the acq_rel CAS (1 -> BUSY);
- * fast from the acquire CAS 0 -> BUSY of fk_ref_fast_take_teardown, which
- * also keeps a stale +1 on that 0 from reviving a frame being torn down.
- * On x86 that CAS replaces the acquire load of a line we own that was here
- * before.
+ * fast from the acquire CAS 0 -> BUSY of fk_ref_fast_take_teardown after a
+ * fetch_sub that returned 1, which also keeps a stale +1 on that 0 from
+ * reviving a frame being torn down. That CAS is the price of the guarantee
+ * (one more locked instruction per last drop, on a line we own; issue 18
+ * replaced an acquire load with it). With the hint, fast first loads the
+ * word (relaxed) and, if it reads 1, takes the last reference with one
+ * acq_rel CAS 1 -> BUSY: no window at 0, one locked instruction; a load
+ * first would cost a non-last drop a second transfer of a line another
+ * CPU is writing, hence only with the hint (results/genmc/README.md).
  */
-static inline int fk_ref_dec(_Atomic uint64_t *w, int policy)
+static inline int fk_ref_dec_hinted(_Atomic uint64_t *w, int policy, int likely_last)
 {
 	uint64_t old;
 	if (policy == FK_REFCOUNT_CHECKED) {
 		int err =
 		    fk_ref_update(w, fk_ref_dec_next, FK_REF_MAX, memory_order_acq_rel, &old);
 		return err ? err : old == 1;
+	}
+	if (likely_last) {
+		/* Relaxed load and failure: they act on nothing. */
+		old = atomic_load_explicit(w, memory_order_relaxed);
+		FK_REF_TEST_PAUSE(w);
+		if (old == 1 && atomic_compare_exchange_strong_explicit(w, &old, FK_REF_BUSY,
+		                                                        memory_order_acq_rel,
+		                                                        memory_order_relaxed))
+			return 1;
 	}
 	old = atomic_fetch_sub_explicit(w, 1, memory_order_release);
 	FK_REF_TEST_PAUSE(w);
@@ -478,6 +496,11 @@ static inline int fk_ref_dec(_Atomic uint64_t *w, int policy)
 	if (v.fix == FK_REF_FIX_RESTORE)
 		fk_ref_restore(w, fk_ref_displaced_state(old));
 	return v.err;
+}
+
+static inline int fk_ref_dec(_Atomic uint64_t *w, int policy)
+{
+	return fk_ref_dec_hinted(w, policy, 0);
 }
 
 /*

@@ -62,6 +62,8 @@ static inline int fk_ref_claim_granted(_Atomic uint64_t *w)
 {
 	return fk_ref_class(fk_ref_read_granted(w)) == FK_REF_C_UNUSED ? 0 : -3;
 }
+/* No hint there: every drop was the fetch_sub. */
+#define fk_ref_dec_hinted(w, policy, hint) fk_ref_dec(w, policy)
 #endif
 
 #define META_LIVE 42
@@ -84,13 +86,20 @@ static void use(void)
 	assert(meta == META_LIVE);
 }
 
-/* A holder drops (a correct holder's drop never fails). */
-static void drop(int policy)
+/* A holder drops (a correct holder's drop never fails). The frame's
+ * owner passes the segment drop's hint (fk_ref_dec_hinted: load first,
+ * CAS 1 -> BUSY), everyone else drops as a frame drop does. */
+static void drop_hinted(int policy, int hint)
 {
-	int last = fk_ref_dec(&word, policy);
+	int last = fk_ref_dec_hinted(&word, policy, hint);
 	assert(last >= 0);
 	if (last == 1)
 		teardown();
+}
+
+static void drop(int policy)
+{
+	drop_hinted(policy, 0);
 }
 
 /* from_in_use by address, no reference held; uses and drops what it got. */

@@ -24,7 +24,7 @@ static void *holder1(void *arg)
 	assert(err == 0);
 	use();
 	drop(POLICY);
-	drop(POLICY);
+	drop_hinted(POLICY, 1);
 	return 0;
 }
 
@@ -32,7 +32,7 @@ static void *holder2(void *arg)
 {
 	(void)arg;
 	use();
-	drop(POLICY);
+	drop_hinted(POLICY, 1);
 	return 0;
 }
 

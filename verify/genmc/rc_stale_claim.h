@@ -18,7 +18,7 @@ static void *owner(void *arg)
 	meta = META_LIVE;
 	fk_ref_publish(&word, 1);
 	use();
-	drop(POLICY);
+	drop_hinted(POLICY, 1); /* as a segment drop of a fresh allocation */
 	return 0;
 }
 

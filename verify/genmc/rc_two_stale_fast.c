@@ -26,7 +26,7 @@ static void *owner(void *arg)
 	meta = META_LIVE;
 	fk_ref_publish(&word, 1);
 	use();
-	drop(FK_REFCOUNT_FAST);
+	drop_hinted(FK_REFCOUNT_FAST, 1);
 	return 0;
 }
 

@@ -25,7 +25,7 @@ static void *owner(void *arg)
 	int err = fk_ref_unique_to_shared(&word);
 	assert(err == 0);
 	use();
-	drop(FK_REFCOUNT_FAST);
+	drop_hinted(FK_REFCOUNT_FAST, 1);
 	return 0;
 }
 
