@@ -1,7 +1,7 @@
 import json, statistics, sys, re
 rows = {}
 for v in "AB":
-    for r in (1, 2, 3):
+    for r in (1, 2, 3, 4, 5):
         d = json.load(open(f"{v}-{r}.json"))
         for b in d["benchmarks"]:
             if b.get("run_type") != "iteration":
