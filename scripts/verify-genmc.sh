@@ -105,8 +105,8 @@ for h in "${harnesses[@]}"; do
     run=$([ "$m" = 0 ] && echo plain || echo "mut-$m")
     want=$([ "$m" = 0 ] && echo pass || echo error)
     out=$OUTDIR/$name.$run.out
-    # shellcheck disable=SC2086 # flag lists split on purpose
     rc=0
+    # shellcheck disable=SC2086 # flag lists split on purpose
     timeout "$TIMEOUT" "$GENMC_BIN" --disable-estimation $gflags -- \
       -O1 -DFK_MUTATION="$m" -I "$TREE/core/include" -I "$TREE/core/src" \
       -I "$REPO/verify/genmc" $cflags "$h" >"$out" 2>&1 || rc=$?
