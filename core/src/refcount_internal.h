@@ -79,10 +79,11 @@
 #include <framekit/meta.h>
 
 /*
- * Test-only pause point between a fast policy's blind RMW and its repair
- * (and the last dropper's CAS to BUSY). A test that includes this header
- * on purpose may define it before the include to widen that window
- * (tests/test_refcount.c); the library never defines it.
+ * Test-only pause point after each fast blind RMW (before its repair, or
+ * before the last dropper's CAS to BUSY) and after the hinted drop's
+ * load. A test that includes this header on purpose may define it before
+ * the include to widen those windows (tests/test_refcount.c); the library
+ * never defines it, and then it compiles to nothing.
  */
 #ifndef FK_REF_TEST_PAUSE
 #define FK_REF_TEST_PAUSE(w) ((void)(w))
