@@ -183,7 +183,8 @@ static inline int fk_ref_dec_next(uint64_t v, uint64_t max, uint64_t *next)
 /*
  * The single CAS-update helper: apply the pure transition `next` to the
  * word until the CAS wins or `next` refuses (then the word is unchanged
- * and its error returned). *old receives the value the transition saw.
+ * and its error returned). *old receives the value the transition saw, on
+ * either path (so no caller reads it unset).
  * Relaxed on failure: a failed attempt publishes and consumes nothing.
  */
 static inline int fk_ref_update(_Atomic uint64_t *w, int (*next)(uint64_t, uint64_t, uint64_t *),
@@ -192,8 +193,10 @@ static inline int fk_ref_update(_Atomic uint64_t *w, int (*next)(uint64_t, uint6
 	uint64_t v = atomic_load_explicit(w, memory_order_relaxed), n;
 	do {
 		int err = next(v, max, &n);
-		if (err)
+		if (err) {
+			*old = v;
 			return err;
+		}
 	} while (!atomic_compare_exchange_weak_explicit(w, &v, n, success, memory_order_relaxed));
 	*old = v;
 	return 0;
