@@ -60,7 +60,8 @@ static void count_drop(void *meta, uint64_t paddr, void *ctx)
 }
 static const struct fk_meta_type counted = {.name = "counted", .size = 8, .on_drop = count_drop};
 
-/* Fails on the fourth frame; checks that the frames before are not visible. */
+/* Fails on the fourth frame; checks that the frames before are not visible
+ * (busy, as frame.h promises for a frame being built: issue 18, defect 6). */
 static fk_mem *visible_mem;
 static uint64_t first_pa;
 static int inits, visible;
@@ -73,7 +74,7 @@ static int fail_fourth(void *meta, uint64_t paddr, void *ctx)
 		first_pa = paddr;
 	if (++inits < 4)
 		return 0;
-	if (fk_frame_from_in_use(visible_mem, first_pa, &f) != FK_EUNUSED)
+	if (fk_frame_from_in_use(visible_mem, first_pa, &f) != FK_EBUSY)
 		visible = 1;
 	return FK_ENOMEM;
 }
@@ -94,6 +95,48 @@ static void alloc_claim_rollback_leaves_every_word_unused_and_every_frame_free(v
 		CHECK_EQ(rc_at(mem, first_pa + i * PG), FK_REF_UNUSED);
 	CHECK_OK(fk_mem_alloc_stats(mem, -1, &after));
 	CHECK_EQ(after.free_frames, before.free_frames);
+	CHECK_OK(fix_destroy(mem));
+}
+
+/*
+ * Issue 18, defect 6: frame.h promises FK_EBUSY from fk_frame_from_in_use
+ * for a frame "being built"; an allocator-granted claim used to leave the
+ * words UNUSED during init, so an init callback (or anyone) got FK_EUNUSED
+ * for the very frame being initialised, and fk_frame_refcount-style reads
+ * said "free".
+ */
+static int busy_seen, busy_calls;
+static uint64_t busy_rc;
+static int init_sees_own_frame(void *meta, uint64_t paddr, void *ctx)
+{
+	fk_frame f;
+	(void)meta;
+	busy_calls++;
+	if (fk_frame_from_in_use(visible_mem, paddr, &f) == FK_EBUSY)
+		busy_seen++;
+	if (fk_mem_refcount_at(visible_mem, paddr, &busy_rc))
+		busy_rc = 0;
+	(void)ctx;
+	return 0;
+}
+
+static void alloc_init_callback_sees_the_frames_being_built_as_busy(void)
+{
+	fk_mem *mem = fix_create("simple", 1);
+	fk_segment s;
+	fk_frame f;
+	CHECK(mem);
+	visible_mem = mem;
+	busy_seen = busy_calls = 0;
+	CHECK_OK(fk_alloc_segment(mem, 4, &counted, init_sees_own_frame, 0, 0, &s));
+	CHECK_EQ(busy_calls, 4);
+	CHECK_EQ(busy_seen, 4);
+	CHECK_EQ(busy_rc, FK_REF_BUSY);
+	CHECK_OK(fk_segment_drop(mem, &s));
+	busy_seen = busy_calls = 0;
+	CHECK_OK(fk_alloc_frame(mem, &counted, init_sees_own_frame, 0, 0, &f));
+	CHECK_EQ(busy_seen, 1);
+	CHECK_OK(fk_frame_drop(mem, &f));
 	CHECK_OK(fix_destroy(mem));
 }
 
@@ -146,6 +189,7 @@ int main(int argc, char **argv)
 	fk_test_args(argc, argv);
 	RUN(alloc_claim_zeroes_the_types_metadata_bytes_after_a_previous_owner);
 	RUN(alloc_claim_rollback_leaves_every_word_unused_and_every_frame_free);
+	RUN(alloc_init_callback_sees_the_frames_being_built_as_busy);
 	RUN(alloc_claim_refuses_a_frame_in_use_from_a_faulty_allocator);
 	return fk_test_finish();
 }

@@ -5,9 +5,9 @@
  * thread tries to take a reference to an already claimed frame by address
  * (from_in_use) before the claim of a later frame fails.
  *
- * framekit keeps every frame of a range busy (count 0; allocator-granted
- * frames stay UNUSED) until the whole range is claimed, so the half-built
- * segment is never observable: the other thread gets FK_EBUSY (FK_EUNUSED),
+ * framekit keeps every frame of a range busy (FK_REF_BUSY, allocator-granted
+ * frames too) until the whole range is claimed, so the half-built
+ * segment is never observable: the other thread gets FK_EBUSY,
  * and the rollback tears down frames that are
  * the claimer's alone (on_drop once per claimed frame, all UNUSED, all back
  * to the allocator). An earlier version published each frame as it was
@@ -112,9 +112,9 @@ static void run(int managed)
 	const char *what = managed ? "alloc_segment" : "segment_from_unused";
 	EXPECT(rc == FK_ENOMEM, "%s: expected init's error FK_ENOMEM, got %s", what,
 	      fk_strerror_name(rc));
-	/* from_unused holds its frames busy (count 0) until all are claimed;
-	 * alloc_segment leaves the granted frames UNUSED until it publishes. */
-	int expect_rc = managed ? FK_EUNUSED : FK_EBUSY;
+	/* Both hold their frames busy until all are claimed (issue 18,
+	 * defect 6: alloc_segment used to leave them UNUSED, FK_EUNUSED). */
+	int expect_rc = FK_EBUSY;
 	EXPECT(steal_rc == expect_rc,
 	      "%s: from_in_use on a frame of a half-built segment -> %s, expected %s", what,
 	      fk_strerror_name(steal_rc), fk_strerror_name(expect_rc));

@@ -5,12 +5,46 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
+
+/*
+ * The header's test-only pause points (after the fast drop's first load,
+ * after each fast blind RMW): the k-th pause point reached runs the k-th
+ * armed action, on this thread, with the word as it is there (a
+ * deterministic stand-in for a preemption); pause points reached inside
+ * an action are passed by. A NULL action passes its point by.
+ */
+typedef void (*pause_fn)(_Atomic uint64_t *w);
+static pause_fn pause_queue[4];
+static int pause_next, pause_len, pause_busy;
+static void arm(pause_fn a, pause_fn b)
+{
+	pause_queue[0] = a;
+	pause_queue[1] = b;
+	pause_len = b ? 2 : 1;
+	pause_next = 0;
+}
+static int all_fired(void)
+{
+	return pause_next == pause_len;
+}
+static void test_pause(_Atomic uint64_t *w)
+{
+	if (pause_busy || pause_next >= pause_len)
+		return;
+	pause_fn a = pause_queue[pause_next++];
+	pause_busy = 1;
+	if (a)
+		a(w);
+	pause_busy = 0;
+}
+#define FK_REF_TEST_PAUSE(w) test_pause(w)
 
 #include "fk_test.h"
 #include "refcount_internal.h"
 
 static const uint64_t states[] = {0, 1, 2, FK_REF_MAX - 1, FK_REF_MAX, FK_REF_UNIQUE,
-                                  FK_REF_UNUSED};
+                                  FK_REF_UNUSED, FK_REF_BUSY};
 #define NSTATES (sizeof(states) / sizeof(states[0]))
 
 static void a_blind_step_from_any_state_never_lands_on_unused_or_unique(void)
@@ -20,7 +54,9 @@ static void a_blind_step_from_any_state_never_lands_on_unused_or_unique(void)
 			uint64_t v = states[i] + (uint64_t)(int64_t)d;
 			if (d == 0)
 				continue;
-			CHECK(v != FK_REF_UNUSED && v != FK_REF_UNIQUE);
+			CHECK(v != FK_REF_UNUSED && v != FK_REF_UNIQUE && v != FK_REF_BUSY);
+			if (states[i] == FK_REF_BUSY)
+				CHECK(!fk_ref_is_shared(v)); /* busy stays busy */
 		}
 	}
 	/* ...and a step off UNUSED or UNIQUE stays in its class, which no
@@ -28,6 +64,7 @@ static void a_blind_step_from_any_state_never_lands_on_unused_or_unique(void)
 	for (int d = -3; d <= 3; d++) {
 		CHECK_EQ(fk_ref_class(FK_REF_UNUSED + (uint64_t)(int64_t)d), FK_REF_C_UNUSED);
 		CHECK_EQ(fk_ref_class(FK_REF_UNIQUE + (uint64_t)(int64_t)d), FK_REF_C_UNIQUE);
+		CHECK_EQ(fk_ref_class(FK_REF_BUSY + (uint64_t)(int64_t)d), FK_REF_C_BUSY);
 	}
 	CHECK_EQ(fk_ref_class(0), FK_REF_C_BUSY);
 	CHECK_EQ(fk_ref_class(0 - 1ull), FK_REF_C_UNDERFLOW);
@@ -35,16 +72,18 @@ static void a_blind_step_from_any_state_never_lands_on_unused_or_unique(void)
 	CHECK_EQ(fk_ref_class(FK_REF_MAX + 1), FK_REF_C_OVERFLOW);
 }
 
-static void state_errors_name_the_state_and_treat_displaced_values_as_busy(void)
+static void state_errors_name_the_state_and_treat_displaced_values_as_their_state(void)
 {
 	CHECK_ERR(fk_ref_state_error(0), FK_EBUSY);
+	CHECK_ERR(fk_ref_state_error(FK_REF_BUSY), FK_EBUSY);
+	CHECK_ERR(fk_ref_state_error(FK_REF_BUSY + 1), FK_EBUSY);
 	CHECK_ERR(fk_ref_state_error(0 - 1ull), FK_EBUSY);
 	CHECK_ERR(fk_ref_state_error(FK_REF_UNUSED), FK_EUNUSED);
 	CHECK_ERR(fk_ref_state_error(FK_REF_UNIQUE), FK_EUNIQUE);
 	CHECK_ERR(fk_ref_state_error(FK_REF_MAX + 1), FK_EOVERFLOW);
-	/* A CAS expecting an exact state. */
-	CHECK_ERR(fk_ref_cas_error(FK_REF_UNUSED + 1, FK_REF_UNUSED), FK_EBUSY);
-	CHECK_ERR(fk_ref_cas_error(FK_REF_UNIQUE - 1, FK_REF_UNIQUE), FK_EBUSY);
+	CHECK_ERR(fk_ref_state_error(FK_REF_UNUSED + 1), FK_EUNUSED);
+	CHECK_ERR(fk_ref_state_error(FK_REF_UNIQUE - 1), FK_EUNIQUE);
+	/* A transition that found another class than it expected. */
 	CHECK_ERR(fk_ref_cas_error(3, FK_REF_UNUSED), FK_EINUSE);
 	CHECK_ERR(fk_ref_cas_error(FK_REF_MAX + 1, FK_REF_UNUSED), FK_EINUSE);
 	CHECK_ERR(fk_ref_cas_error(FK_REF_UNIQUE, FK_REF_UNUSED), FK_EUNIQUE);
@@ -63,13 +102,16 @@ static void checked_transitions_move_only_from_a_shared_count(void)
 	CHECK_ERR(fk_ref_inc_next(FK_REF_UNUSED, FK_REF_MAX, &n), FK_EUNUSED);
 	CHECK_ERR(fk_ref_inc_next(FK_REF_UNIQUE, FK_REF_MAX, &n), FK_EUNIQUE);
 	CHECK_OK(fk_ref_dec_next(1, FK_REF_MAX, &n));
-	CHECK_EQ(n, 0);
+	CHECK_EQ(n, FK_REF_BUSY); /* the last reference */
+	CHECK_OK(fk_ref_dec_next(2, FK_REF_MAX, &n));
+	CHECK_EQ(n, 1);
+	CHECK_ERR(fk_ref_dec_next(FK_REF_BUSY, FK_REF_MAX, &n), FK_EBUSY);
 	CHECK_ERR(fk_ref_dec_next(0, FK_REF_MAX, &n), FK_EBUSY);
 	CHECK_ERR(fk_ref_dec_next(FK_REF_UNUSED, FK_REF_MAX, &n), FK_EUNUSED);
 	CHECK_ERR(fk_ref_dec_next(FK_REF_UNIQUE, FK_REF_MAX, &n), FK_EUNIQUE);
 }
 
-static void fast_verdicts_undo_guard_band_steps_and_leave_busy_steps_to_the_owner(void)
+static void fast_verdicts_restore_guard_band_steps_and_leave_busy_steps_to_the_owner(void)
 {
 	struct fk_ref_verdict v;
 	v = fk_ref_fast_inc_verdict(1, FK_REF_MAX);
@@ -77,15 +119,17 @@ static void fast_verdicts_undo_guard_band_steps_and_leave_busy_steps_to_the_owne
 	v = fk_ref_fast_inc_verdict(FK_REF_MAX, FK_REF_MAX);
 	CHECK(v.err == FK_EOVERFLOW && v.fix == FK_REF_FIX_UNDO);
 	v = fk_ref_fast_inc_verdict(FK_REF_UNUSED, FK_REF_MAX);
-	CHECK(v.err == FK_EUNUSED && v.fix == FK_REF_FIX_UNDO);
+	CHECK(v.err == FK_EUNUSED && v.fix == FK_REF_FIX_RESTORE);
 	v = fk_ref_fast_inc_verdict(FK_REF_UNIQUE, FK_REF_MAX);
-	CHECK(v.err == FK_EUNIQUE && v.fix == FK_REF_FIX_UNDO);
+	CHECK(v.err == FK_EUNIQUE && v.fix == FK_REF_FIX_RESTORE);
 	v = fk_ref_fast_inc_verdict(FK_REF_MAX + 5, FK_REF_MAX);
 	CHECK(v.err == FK_EOVERFLOW && v.fix == FK_REF_FIX_UNDO);
 	/* Busy: the owner's publish or UNUSED store overwrites the step. */
 	v = fk_ref_fast_inc_verdict(0, FK_REF_MAX);
 	CHECK(v.err == FK_EBUSY && v.fix == FK_REF_FIX_NONE);
 	v = fk_ref_fast_inc_verdict(0 - 1ull, FK_REF_MAX);
+	CHECK(v.err == FK_EBUSY && v.fix == FK_REF_FIX_NONE);
+	v = fk_ref_fast_inc_verdict(FK_REF_BUSY, FK_REF_MAX);
 	CHECK(v.err == FK_EBUSY && v.fix == FK_REF_FIX_NONE);
 
 	v = fk_ref_fast_dec_verdict(2);
@@ -97,10 +141,28 @@ static void fast_verdicts_undo_guard_band_steps_and_leave_busy_steps_to_the_owne
 	CHECK(v.err == 0 && v.fix == FK_REF_FIX_NONE);
 	v = fk_ref_fast_dec_verdict(0);
 	CHECK(v.err == FK_EBUSY && v.fix == FK_REF_FIX_NONE);
+	v = fk_ref_fast_dec_verdict(FK_REF_BUSY);
+	CHECK(v.err == FK_EBUSY && v.fix == FK_REF_FIX_NONE);
 	v = fk_ref_fast_dec_verdict(FK_REF_UNUSED);
-	CHECK(v.err == FK_EUNUSED && v.fix == FK_REF_FIX_UNDO);
+	CHECK(v.err == FK_EUNUSED && v.fix == FK_REF_FIX_RESTORE);
 	v = fk_ref_fast_dec_verdict(FK_REF_UNIQUE);
-	CHECK(v.err == FK_EUNIQUE && v.fix == FK_REF_FIX_UNDO);
+	CHECK(v.err == FK_EUNIQUE && v.fix == FK_REF_FIX_RESTORE);
+}
+
+static void a_restore_moves_toward_its_state_only_inside_its_class(void)
+{
+	uint64_t n = 0;
+	CHECK(fk_ref_restore_next(FK_REF_UNUSED + 2, FK_REF_UNUSED, &n));
+	CHECK_EQ(n, FK_REF_UNUSED + 1);
+	CHECK(fk_ref_restore_next(FK_REF_UNIQUE - 1, FK_REF_UNIQUE, &n));
+	CHECK_EQ(n, FK_REF_UNIQUE);
+	/* Nothing left to restore: other steps cancelled ours... */
+	CHECK(!fk_ref_restore_next(FK_REF_UNUSED, FK_REF_UNUSED, &n));
+	/* ...or an owner overwrote the word (our step is gone with it). */
+	CHECK(!fk_ref_restore_next(FK_REF_BUSY, FK_REF_UNUSED, &n));
+	CHECK(!fk_ref_restore_next(FK_REF_BUSY - 1, FK_REF_UNUSED, &n));
+	CHECK(!fk_ref_restore_next(1, FK_REF_UNIQUE, &n));
+	CHECK(!fk_ref_restore_next(0, FK_REF_UNIQUE, &n));
 }
 
 static void fast_steps_on_a_word_restore_it_exactly(void)
@@ -122,7 +184,161 @@ static void fast_steps_on_a_word_restore_it_exactly(void)
 	CHECK_EQ(atomic_load(&w), 3);
 	atomic_init(&w, 1);
 	CHECK_EQ(fk_ref_dec(&w, FK_REFCOUNT_FAST), 1);
-	CHECK_EQ(atomic_load(&w), 0);
+	CHECK_EQ(atomic_load(&w), FK_REF_BUSY);
+	atomic_init(&w, 1);
+	CHECK_EQ(fk_ref_dec_hinted(&w, FK_REFCOUNT_FAST, 1), 1);
+	CHECK_EQ(atomic_load(&w), FK_REF_BUSY);
+	atomic_init(&w, 2);
+	CHECK_EQ(fk_ref_dec_hinted(&w, FK_REFCOUNT_FAST, 1), 0);
+	CHECK_EQ(atomic_load(&w), 1);
+	atomic_init(&w, 1);
+	CHECK_EQ(fk_ref_dec(&w, FK_REFCOUNT_CHECKED), 1);
+	CHECK_EQ(atomic_load(&w), FK_REF_BUSY);
+}
+
+/*
+ * Issue 18, defect 7 (first half): a stale fast clone steps a free frame's
+ * word off UNUSED; before its repair, the allocator grants the frame and
+ * the new owner claims and publishes it (plain stores). The repair used to
+ * be a blind fetch_sub, which then took the owner's reference: count 0,
+ * the owner's drop refused with FK_EBUSY, the frame leaked for good. Now
+ * the repair finds another class and does nothing, and the owner's word
+ * is exactly its own.
+ */
+static _Atomic uint64_t *granted_word;
+static void grant_and_publish(_Atomic uint64_t *w)
+{
+	CHECK(w == granted_word);
+	CHECK_OK(fk_ref_claim_granted(w)); /* a displaced UNUSED is still free */
+	CHECK_EQ(atomic_load(w), FK_REF_BUSY);
+	fk_ref_publish(w, 1);
+}
+
+static void a_stale_fast_clone_never_takes_a_granted_owners_reference(void)
+{
+	_Atomic uint64_t w;
+	atomic_init(&w, FK_REF_UNUSED);
+	granted_word = &w;
+	arm(grant_and_publish, 0); /* after the stale fetch_add */
+	CHECK_ERR(fk_ref_inc_held(&w, FK_REFCOUNT_FAST, FK_REF_MAX), FK_EUNUSED);
+	CHECK(all_fired()); /* the window was reached */
+	CHECK_EQ(atomic_load(&w), 1);
+	CHECK_EQ(fk_ref_dec(&w, FK_REFCOUNT_FAST), 1); /* the owner's drop is the last */
+	CHECK_EQ(atomic_load(&w), FK_REF_BUSY);
+	/* The same for a stale drop (-1) on the free frame. */
+	atomic_init(&w, FK_REF_UNUSED);
+	arm(grant_and_publish, 0);
+	CHECK_ERR(fk_ref_dec(&w, FK_REFCOUNT_FAST), FK_EUNUSED);
+	CHECK(all_fired());
+	CHECK_EQ(atomic_load(&w), 1);
+}
+
+/*
+ * Issue 18, defect 7 (second half): the last fast drop takes the word from
+ * 1 to 0 with its fetch_sub; before it claims the teardown, a stale clone
+ * steps the word to 1 and a from_in_use (a correct caller) takes a
+ * reference through that step. The dropper used to tear the frame
+ * down anyway (on_drop and UNUSED under the new holder; two "last" drops
+ * in one life freed it twice). Now its CAS to BUSY fails: it leaves the
+ * frame to the holder, and the frame leaks with the stale step's phantom
+ * reference rather than being torn down twice.
+ */
+static void other_holder_drops(_Atomic uint64_t *w)
+{
+	CHECK_EQ(fk_ref_dec(w, FK_REFCOUNT_FAST), 0);
+}
+
+static int revived_rc;
+static void stale_clone_then_from_in_use(_Atomic uint64_t *w)
+{
+	CHECK_EQ(atomic_load(w), 0);
+	CHECK_ERR(fk_ref_inc_held(w, FK_REFCOUNT_FAST, FK_REF_MAX), FK_EBUSY);
+	revived_rc = fk_ref_inc_in_use(w, FK_REF_MAX);
+}
+
+static void the_last_fast_drop_never_tears_down_a_frame_revived_by_a_stale_clone(void)
+{
+	_Atomic uint64_t w;
+	for (int hinted = 0; hinted <= 1; hinted++) {
+		revived_rc = -1;
+		if (hinted) {
+			/* The hinted drop's load sees 2; the other holder drops
+			 * before its fetch_sub, which then takes 1 to 0. */
+			atomic_init(&w, 2);
+			arm(other_holder_drops, stale_clone_then_from_in_use);
+		} else {
+			atomic_init(&w, 1);
+			arm(stale_clone_then_from_in_use, 0);
+		}
+		int last = fk_ref_dec_hinted(&w, FK_REFCOUNT_FAST, hinted);
+		CHECK(all_fired());
+		CHECK_OK(revived_rc); /* from_in_use saw count 1 and took it */
+		CHECK_EQ(last, 0);    /* so this drop is not the last */
+		CHECK_EQ(atomic_load(&w), 2);
+		/* The holder's drop leaves the phantom: the frame leaks, once. */
+		CHECK_EQ(fk_ref_dec(&w, FK_REFCOUNT_FAST), 0);
+		CHECK_EQ(atomic_load(&w), 1);
+	}
+}
+
+/* A stale drop on that 0 only moves it below zero: the dropper still owns
+ * the teardown, and the word ends BUSY, exactly once. */
+static void stale_drop(_Atomic uint64_t *w)
+{
+	CHECK_ERR(fk_ref_dec(w, FK_REFCOUNT_FAST), FK_EBUSY);
+}
+
+static void a_stale_drop_on_the_last_fast_drop_leaves_the_teardown_to_it(void)
+{
+	_Atomic uint64_t w;
+	atomic_init(&w, 1);
+	arm(stale_drop, 0);
+	CHECK_EQ(fk_ref_dec(&w, FK_REFCOUNT_FAST), 1);
+	CHECK(all_fired());
+	CHECK_EQ(atomic_load(&w), FK_REF_BUSY);
+}
+
+/* A stale clone between a hinted last drop's load (it saw 1) and its CAS:
+ * the CAS fails, the drop falls back to the fetch_sub and is not the last;
+ * the word is shared, so the stale clone holds a real reference (no
+ * policy can tell), and its drop is the last. */
+static void stale_clone_on_one(_Atomic uint64_t *w)
+{
+	CHECK_OK(fk_ref_inc_held(w, FK_REFCOUNT_FAST, FK_REF_MAX));
+}
+
+static void a_clone_between_the_last_drops_load_and_cas_defers_the_teardown(void)
+{
+	_Atomic uint64_t w;
+	atomic_init(&w, 1);
+	arm(stale_clone_on_one, 0);
+	CHECK_EQ(fk_ref_dec_hinted(&w, FK_REFCOUNT_FAST, 1), 0);
+	CHECK(all_fired());
+	CHECK_EQ(atomic_load(&w), 1);
+	CHECK_EQ(fk_ref_dec(&w, FK_REFCOUNT_FAST), 1);
+	CHECK_EQ(atomic_load(&w), FK_REF_BUSY);
+}
+
+/* Owners leave the UNUSED and UNIQUE classes from a displaced value too:
+ * a correct claim or unique transition never fails on a stale step. */
+static void owner_transitions_accept_a_value_displaced_by_a_stale_step(void)
+{
+	_Atomic uint64_t w;
+	atomic_init(&w, FK_REF_UNUSED + 1);
+	CHECK_OK(fk_ref_claim(&w));
+	CHECK_EQ(atomic_load(&w), FK_REF_BUSY);
+	atomic_init(&w, FK_REF_UNIQUE - 1);
+	CHECK_OK(fk_ref_unique_to_shared(&w));
+	CHECK_EQ(atomic_load(&w), 1);
+	atomic_init(&w, FK_REF_UNIQUE + 2);
+	CHECK_OK(fk_ref_unique_to_busy(&w));
+	CHECK_EQ(atomic_load(&w), FK_REF_BUSY);
+	atomic_init(&w, FK_REF_UNUSED - 1);
+	CHECK(fk_ref_is_unused_acquire(&w));
+	/* ...and a late restore then does nothing. */
+	atomic_init(&w, FK_REF_BUSY);
+	fk_ref_restore(&w, FK_REF_UNUSED);
+	CHECK_EQ(atomic_load(&w), FK_REF_BUSY);
 }
 
 static void mem_create_rejects_an_unknown_refcount_policy(void)
@@ -216,9 +432,10 @@ static void stale_handles_of_a_frame_being_torn_down_get_ebusy_and_teardown_wins
  * a stale handle (dropping what it got when the clone succeeded because the
  * frame was live again). Under checked, whatever the interleaving: every
  * claim is torn down exactly once, the word ends UNUSED, nothing leaks.
- * Fast promises nothing here (README "Concurrency design"): a stale clone
- * that lands while the frame is busy reads as count 1 until the owner's
- * store, so a second one can succeed and its drop later hit a new owner.
+ * Under fast (README "Concurrency design"): the owner's drop never fails,
+ * no claim is torn down twice, and the one thing a stale step may cost is
+ * the frame itself (a +1 on the 0 of a last drop leaves a phantom
+ * reference: the frame stays referenced and is never torn down again).
  */
 #define RACE_ROUNDS 20000
 static atomic_int race_on_drops, race_done;
@@ -252,10 +469,6 @@ static void stale_clones_racing_with_claim_and_drop_never_corrupt_the_count(void
 	pthread_t th;
 	int claims = 0, refused = 0;
 	CHECK(mem);
-	if (fk_test_variant->refcount != FK_REFCOUNT_CHECKED) {
-		CHECK_OK(fix_destroy(mem));
-		return;
-	}
 	race_mem = mem;
 	atomic_store(&race_on_drops, 0);
 	atomic_store(&race_done, 0);
@@ -279,9 +492,70 @@ static void stale_clones_racing_with_claim_and_drop_never_corrupt_the_count(void
 	}
 	atomic_store_explicit(&race_done, 1, memory_order_release);
 	pthread_join(th, 0);
-	CHECK_EQ(rc_at(mem, FIX_U_BASE), FK_REF_UNUSED);
+	uint64_t rc = rc_at(mem, FIX_U_BASE);
+	if (fk_test_variant->refcount == FK_REFCOUNT_FAST && rc != FK_REF_UNUSED) {
+		/* Leaked by a phantom reference: shared, never torn down. */
+		CHECK(rc >= 1 && rc <= FK_REF_MAX);
+		CHECK_EQ(atomic_load(&race_on_drops), claims - 1);
+		CHECK_ERR(fix_destroy(mem), FK_EBUSY);
+		printf("  (fast: the frame leaked by a stale step, as documented)\n");
+		return;
+	}
+	CHECK_EQ(rc, FK_REF_UNUSED);
 	CHECK_EQ(atomic_load(&race_on_drops), claims);
 	(void)refused;
+	CHECK_OK(fix_destroy(mem));
+}
+
+/*
+ * Issue 18, defect 7, as it was found: one thread allocates a frame and
+ * drops it in a loop (allocator-granted claims: plain stores, no RMW)
+ * while another clones a stale copy of a dropped handle of it. At 12462eb
+ * under fast, the stale clone's undo landed on the new owner's count
+ * within seconds: the owner's correct drop got FK_EBUSY and the frame
+ * leaked for good. Now, under both policies, every allocation and every
+ * correct drop succeeds and each life is torn down at most once; under
+ * fast a stale step on the 0 of a last drop may leak that one frame (a
+ * phantom reference), under checked nothing leaks.
+ */
+static void stale_clones_racing_with_alloc_and_drop_never_fail_a_correct_drop(void)
+{
+	fk_mem *mem = fix_create("simple", 1);
+	fk_frame f;
+	pthread_t th;
+	int claims = 0;
+	CHECK(mem);
+	race_mem = mem;
+	atomic_store(&race_on_drops, 0);
+	atomic_store(&race_done, 0);
+	CHECK_OK(fk_alloc_frame(mem, &race_type, 0, 0, 0, &f));
+	claims++;
+	fk_frame stale = f;
+	CHECK_OK(fk_frame_drop(mem, &f));
+	CHECK(pthread_create(&th, 0, stale_cloner, &stale) == 0);
+	for (int i = 0; i < RACE_ROUNDS; i++) {
+		CHECK_OK(fk_alloc_frame(mem, &race_type, 0, 0, 0, &f));
+		claims++;
+		CHECK_OK(fk_frame_drop(mem, &f));
+	}
+	atomic_store_explicit(&race_done, 1, memory_order_release);
+	pthread_join(th, 0);
+	int leaked = 0;
+	for (uint64_t p = FIX_M_BASE; p < FIX_M_BASE + FIX_M_FRAMES * PG; p += PG) {
+		uint64_t rc = rc_at(mem, p);
+		if (rc == FK_REF_UNUSED)
+			continue;
+		CHECK(rc >= 1 && rc <= FK_REF_MAX); /* only a phantom reference */
+		CHECK(p == fk_frame_paddr(&stale));
+		leaked++;
+	}
+	CHECK_EQ(atomic_load(&race_on_drops), claims - leaked);
+	if (leaked) {
+		CHECK_EQ(fk_test_variant->refcount, FK_REFCOUNT_FAST);
+		CHECK_ERR(fix_destroy(mem), FK_EBUSY);
+		printf("  (fast: the frame leaked by a stale step, as documented)\n");
+		return;
+	}
 	CHECK_OK(fix_destroy(mem));
 }
 
@@ -289,8 +563,8 @@ static void stale_clones_racing_with_claim_and_drop_never_corrupt_the_count(void
  * The owner turns its frame unique and back to shared in a loop while
  * another thread clones it through a stale handle. Under both policies a
  * clone of the unique frame is refused and leaves it unique (fast: the
- * step is undone, and the owner's CAS meanwhile gets FK_EBUSY and
- * retries); a clone of the shared frame succeeds and is dropped. The
+ * step is restored, and the owner's transition accepts the displaced value
+ * meanwhile); a clone of the shared frame succeeds and is dropped. The
  * frame is never torn down before the owner's final drop.
  */
 static void stale_clones_of_a_frame_toggling_unique_never_corrupt_it(void)
@@ -312,8 +586,7 @@ static void stale_clones_of_a_frame_toggling_unique_never_corrupt_it(void)
 			CHECK_ERR(rc, FK_EINUSE); /* the cloner holds one */
 			continue;
 		}
-		while ((rc = fk_unique_frame_into_shared(mem, &u, &f)) != 0)
-			CHECK_ERR(rc, FK_EBUSY); /* a step being undone */
+		CHECK_OK(fk_unique_frame_into_shared(mem, &u, &f));
 	}
 	atomic_store_explicit(&race_done, 1, memory_order_release);
 	pthread_join(th, 0);
@@ -328,15 +601,22 @@ int main(int argc, char **argv)
 {
 	fk_test_args(argc, argv);
 	RUN(a_blind_step_from_any_state_never_lands_on_unused_or_unique);
-	RUN(state_errors_name_the_state_and_treat_displaced_values_as_busy);
+	RUN(state_errors_name_the_state_and_treat_displaced_values_as_their_state);
 	RUN(checked_transitions_move_only_from_a_shared_count);
-	RUN(fast_verdicts_undo_guard_band_steps_and_leave_busy_steps_to_the_owner);
+	RUN(fast_verdicts_restore_guard_band_steps_and_leave_busy_steps_to_the_owner);
+	RUN(a_restore_moves_toward_its_state_only_inside_its_class);
 	RUN(fast_steps_on_a_word_restore_it_exactly);
+	RUN(a_stale_fast_clone_never_takes_a_granted_owners_reference);
+	RUN(the_last_fast_drop_never_tears_down_a_frame_revived_by_a_stale_clone);
+	RUN(a_stale_drop_on_the_last_fast_drop_leaves_the_teardown_to_it);
+	RUN(a_clone_between_the_last_drops_load_and_cas_defers_the_teardown);
+	RUN(owner_transitions_accept_a_value_displaced_by_a_stale_step);
 	RUN(mem_create_rejects_an_unknown_refcount_policy);
 	RUN(mem_create_rejects_an_unknown_lookup_mode);
 	RUN(stale_handles_of_a_unique_frame_are_reported_and_leave_it_unique);
 	RUN(stale_handles_of_a_frame_being_torn_down_get_ebusy_and_teardown_wins);
 	RUN(stale_clones_racing_with_claim_and_drop_never_corrupt_the_count);
+	RUN(stale_clones_racing_with_alloc_and_drop_never_fail_a_correct_drop);
 	RUN(stale_clones_of_a_frame_toggling_unique_never_corrupt_it);
 	return fk_test_finish();
 }

@@ -1,14 +1,15 @@
 /*
  * Claims and releases of frame ranges, shared by frames, segments and the
  * allocating constructors:
- *  - claim by address (from_unused): UNUSED -> 0 (CAS) -> metadata -> 1/UNIQUE,
- *    all frames of a range busy until every one is claimed;
- *  - claim of allocator-granted frames (fk_claim_granted): metadata while
- *    the words stay UNUSED, then one release store of 1 each, no RMW;
+ *  - claim by address (from_unused): UNUSED -> BUSY (CAS) -> metadata ->
+ *    1/UNIQUE, all frames of a range busy until every one is claimed;
+ *  - claim of allocator-granted frames (fk_claim_granted): a plain store of
+ *    BUSY, metadata, then one release store of 1 each, no RMW;
  *  - release of frames whose last reference is gone: on_drop, UNUSED, one
  *    dealloc per contiguous run.
  */
 #include "claim_internal.h"
+#include "invariant_internal.h"
 
 int fk_claim_frame(struct fk_region *r, uint64_t paddr, const struct fk_meta_type *type,
                    fk_meta_init_fn init, void *ctx, uint64_t state)
@@ -17,7 +18,7 @@ int fk_claim_frame(struct fk_region *r, uint64_t paddr, const struct fk_meta_typ
 	int err = fk_ref_claim(&s->refcount);
 	if (err)
 		return err;
-	/* Exclusive: the count is 0 and we moved it there. */
+	/* Exclusive: the word is BUSY and we moved it there. */
 	err = fk_slot_init_meta(s, paddr, type, init, ctx);
 	if (err) {
 		fk_ref_release_unused(&s->refcount);
@@ -46,8 +47,14 @@ void fk_release_run(fk_mem *mem, struct fk_region *r, uint64_t start, uint64_t e
 		fk_slot_teardown(s, p);
 		fk_ref_release_unused(&s->refcount);
 	}
-	if (fk_region_managed(r))
-		mem->ops->dealloc(mem->alloc, start, (end - start) >> FK_PAGE_SHIFT);
+	if (fk_region_managed(r)) {
+		/* Each frame's teardown is claimed once per life (its last
+		 * reference, fk_ref_dec), so the run is the allocator's to take
+		 * back; a refusal would be a double free by the core. */
+		int err = mem->ops->dealloc(mem->alloc, start, (end - start) >> FK_PAGE_SHIFT);
+		fk_invariant(err == 0, "the allocator takes back every run the core releases");
+		(void)err;
+	}
 	fk_read_unlock(&mem->regions.lk);
 }
 
@@ -56,10 +63,10 @@ int fk_claim_range(struct fk_region *r, uint64_t start, uint64_t end,
 {
 	uint64_t p;
 	/*
-	 * Phase 1: claim and initialise every frame, leaving each at count 0
-	 * (busy). Nobody can take a reference to a busy frame (from_in_use
-	 * reports FK_EBUSY), so a rollback tears down frames that are ours
-	 * alone: a half-built segment is never observable.
+	 * Phase 1: claim and initialise every frame, leaving each BUSY.
+	 * Nobody can take a reference to a busy frame (from_in_use reports
+	 * FK_EBUSY), so a rollback tears down frames that are ours alone: a
+	 * half-built segment is never observable.
 	 */
 	for (p = start; p < end; p += FK_PAGE_SIZE) {
 		int err = fk_claim_frame(r, p, type, init, ctx, 0);
@@ -86,26 +93,31 @@ int fk_claim_granted(struct fk_region *r, uint64_t start, uint64_t end,
 	uint64_t p;
 	int err = 0;
 	/*
-	 * Phase 1: the allocator handed these frames to us alone, and their
-	 * words stay UNUSED, so nobody can take a reference meanwhile:
-	 * from_in_use reports FK_EUNUSED, from_unused FK_EMANAGED (a managed
-	 * region), from_raw FK_ENOTRAW. A rollback therefore tears down
-	 * frames nobody else can see, and leaves every word untouched.
+	 * Phase 1: the allocator handed these frames to us alone. Each word
+	 * goes UNUSED -> BUSY by a plain store before its metadata is written
+	 * (fk_ref_claim_granted), so from_in_use reports FK_EBUSY while the
+	 * frame is built (init callbacks included), as frame.h promises;
+	 * from_unused gets FK_EMANAGED (a managed region), from_raw
+	 * FK_ENOTRAW. A rollback therefore tears down frames nobody else can
+	 * see, and stores UNUSED back.
 	 */
 	for (p = start; p < end; p += FK_PAGE_SIZE, s++) {
-		if (fk_ref_class(fk_ref_read_granted(&s->refcount)) != FK_REF_C_UNUSED) {
-			/* A faulty allocator handed out a frame in use (or a frame
-			 * a stale handle is stepping on, see refcount_internal.h). */
-			err = FK_EBUSY;
-			break;
-		}
-		err = fk_slot_init_meta(s, p, type, init, ctx);
+		/* FK_EBUSY: a faulty allocator handed out a frame in use. */
+		err = fk_ref_claim_granted(&s->refcount);
 		if (err)
 			break;
+		err = fk_slot_init_meta(s, p, type, init, ctx);
+		if (err) {
+			fk_ref_release_unused(&s->refcount);
+			break;
+		}
 	}
 	if (err) {
-		for (uint64_t q = start; q < p; q += FK_PAGE_SIZE)
-			fk_slot_teardown(fk_region_slot(r, q), q);
+		for (uint64_t q = start; q < p; q += FK_PAGE_SIZE) {
+			struct fk_meta_slot *t = fk_region_slot(r, q);
+			fk_slot_teardown(t, q);
+			fk_ref_release_unused(&t->refcount);
+		}
 		return err;
 	}
 	/*

@@ -8,7 +8,7 @@
 
 #include "mem_internal.h"
 
-/* Claim + init + publish `state` (1 or UNIQUE; 0 = leave busy, unpublished);
+/* Claim + init + publish `state` (1 or UNIQUE; 0 = leave BUSY, unpublished);
  * on failure the slot is back to UNUSED. */
 int fk_claim_frame(struct fk_region *r, uint64_t paddr, const struct fk_meta_type *type,
                    fk_meta_init_fn init, void *ctx, uint64_t state);
@@ -21,11 +21,12 @@ int fk_claim_range(struct fk_region *r, uint64_t start, uint64_t end,
                    const struct fk_meta_type *type, fk_meta_init_fn init, void *ctx);
 /*
  * Claim [start, end) that the allocator has just handed out (so it is ours
- * alone): metadata first, with every word left UNUSED, then one release
- * store of 1 per frame; no read-modify-write. All or nothing: on failure
- * (init's error, or FK_EBUSY for a frame that is not UNUSED: a faulty
- * allocator) the frames initialised so far are torn down (on_drop), every
- * word is as before, and nothing is deallocated.
+ * alone): a plain store of BUSY and the metadata per frame, then one
+ * release store of 1 per frame; no read-modify-write. All or nothing: on
+ * failure (init's error, or FK_EBUSY for a frame that is not UNUSED: a
+ * faulty allocator) the frames initialised so far are torn down (on_drop),
+ * every word is UNUSED again (a faulty allocator's frame untouched), and
+ * nothing is deallocated.
  */
 int fk_claim_granted(struct fk_region *r, uint64_t start, uint64_t end,
                      const struct fk_meta_type *type, fk_meta_init_fn init, void *ctx);

@@ -45,11 +45,16 @@ static int type_ok(const struct fk_meta_type *type)
 	return !type || type->size <= FK_META_MAX_SIZE;
 }
 
+/* *out and *gen are set on every path (NULL and 0 on error), so callers
+ * never read an unset value (gcc -O3 -Wmaybe-uninitialized could not see
+ * that they were written exactly when 0 is returned). */
 static int claim_one(fk_mem *mem, uint64_t paddr, const struct fk_meta_type *type,
                      fk_meta_init_fn init, void *ctx, uint64_t state, struct fk_region **out,
                      uint64_t *gen)
 {
 	struct fk_region *r;
+	*out = 0;
+	*gen = 0;
 	if (!mem || !type_ok(type))
 		return FK_EINVAL;
 	if (!fk_rcu_registered())

@@ -1,18 +1,17 @@
 /* Raw reference tracking (see raw_internal.h for the invariant). */
 #include "raw_internal.h"
 
-/* Every change advances the sequence (raw_internal.h). Relaxed RMWs: see
- * raw_internal.h. */
+/* Every transition of the word, and its ordering: raw_word_internal.h. */
 static void raw_undo_record(struct fk_region *r, uint64_t from, uint64_t to)
 {
 	for (uint64_t i = from; i < to; i++)
-		atomic_fetch_add_explicit(&r->raw[i], FK_RAW_SEQ_ONE - 1, memory_order_relaxed);
+		fk_raw_word_unrecord(&r->raw[i]);
 }
 
 static void raw_undo_consume(struct fk_region *r, uint64_t from, uint64_t to)
 {
 	for (uint64_t i = from; i < to; i++)
-		atomic_fetch_add_explicit(&r->raw[i], FK_RAW_SEQ_ONE + 1, memory_order_relaxed);
+		fk_raw_word_unconsume(&r->raw[i]);
 }
 
 int fk_raw_record(struct fk_region *r, uint64_t start, uint64_t end)
@@ -21,15 +20,11 @@ int fk_raw_record(struct fk_region *r, uint64_t start, uint64_t end)
 		return 0;
 	uint64_t a = fk_region_index(r, start), b = fk_region_index(r, end);
 	for (uint64_t i = a; i < b; i++) {
-		uint64_t v = atomic_load_explicit(&r->raw[i], memory_order_relaxed);
-		do {
-			if (fk_raw_word_count(v) == UINT32_MAX) {
-				raw_undo_record(r, a, i);
-				return FK_EOVERFLOW;
-			}
-		} while (!atomic_compare_exchange_weak_explicit(
-		    &r->raw[i], &v, v + FK_RAW_SEQ_ONE + 1, memory_order_relaxed,
-		    memory_order_relaxed));
+		int err = fk_raw_word_record(&r->raw[i]);
+		if (err) {
+			raw_undo_record(r, a, i);
+			return err;
+		}
 	}
 	return 0;
 }
@@ -50,15 +45,11 @@ int fk_raw_consume(struct fk_region *r, uint64_t start, uint64_t end)
 		return 0;
 	uint64_t a = fk_region_index(r, start), b = fk_region_index(r, end);
 	for (uint64_t i = a; i < b; i++) {
-		uint64_t v = atomic_load_explicit(&r->raw[i], memory_order_relaxed);
-		do {
-			if (fk_raw_word_count(v) == 0) {
-				raw_undo_consume(r, a, i);
-				return FK_ENOTRAW;
-			}
-		} while (!atomic_compare_exchange_weak_explicit(
-		    &r->raw[i], &v, v + FK_RAW_SEQ_ONE - 1, memory_order_relaxed,
-		    memory_order_relaxed));
+		int err = fk_raw_word_consume(&r->raw[i]);
+		if (err) {
+			raw_undo_consume(r, a, i);
+			return err;
+		}
 	}
 	return 0;
 }

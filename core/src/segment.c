@@ -307,8 +307,9 @@ int fk_segment_clone(fk_mem *mem, const fk_segment *seg, fk_segment *out)
 	return err;
 }
 
-/* Release one handle reference on p; 1 = it was the last (see frame.c). */
-static int seg_dec(struct fk_region *r, uint64_t p)
+/* Release one handle reference on p; 1 = it was the last (see frame.c).
+ * likely_last: the previous frame's was (fk_ref_dec_hinted). */
+static int seg_dec(struct fk_region *r, uint64_t p, int likely_last)
 {
 	struct fk_meta_slot *s = fk_region_slot(r, p);
 	if (r->raw) {
@@ -316,7 +317,7 @@ static int seg_dec(struct fk_region *r, uint64_t p)
 		if (err)
 			return err;
 	}
-	return fk_ref_dec(&s->refcount, r->mem->refcount);
+	return fk_ref_dec_hinted(&s->refcount, r->mem->refcount, likely_last);
 }
 
 int fk_segment_drop(fk_mem *mem, fk_segment *seg)
@@ -333,7 +334,7 @@ int fk_segment_drop(fk_mem *mem, fk_segment *seg)
 	uint64_t run = seg->end; /* first frame of the open run of dead frames */
 	int first_err = 0;
 	for (uint64_t p = seg->start; p < seg->end; p += FK_PAGE_SIZE) {
-		int last = seg_dec(r, p);
+		int last = seg_dec(r, p, run != seg->end);
 		if (last < 0 && !first_err)
 			first_err = last;
 		uint64_t from;

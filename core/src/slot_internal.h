@@ -1,12 +1,13 @@
 /*
  * The metadata slot: one 64-byte cache line per frame.
  *
- * Invariant (Verus MetaSlotOwner::inv): refcount is UNUSED, UNIQUE, 0 (busy)
- * or in 1..FK_REF_MAX (a guard-band value only transiently, see
+ * Invariant (Verus MetaSlotOwner::inv): refcount is UNUSED, UNIQUE, BUSY
+ * (or 0, for an instant) or in 1..FK_REF_MAX (a guard-band value only
+ * transiently, see
  * refcount_internal.h, which holds every transition of the word); type and
  * the first type->size bytes of storage are meaningful only when the count
  * is UNIQUE or shared; only the thread that owns the slot exclusively
- * (count 0, or UNUSED and granted by the allocator) may write them.
+ * (the one that made the word busy) may write them.
  */
 #ifndef FK_SLOT_INTERNAL_H
 #define FK_SLOT_INTERNAL_H
@@ -58,8 +59,8 @@ static inline uint64_t fk_slot_refcount(const struct fk_meta_slot *s)
 }
 
 /*
- * Write the metadata of a slot owned exclusively (count 0, or UNUSED and
- * granted by the allocator): type->size bytes zeroed (the rest of the
+ * Write the metadata of a slot owned exclusively (busy, claimed by the
+ * caller): type->size bytes zeroed (the rest of the
  * storage is never read through this type), the type, then init. On init
  * failure the type is cleared again: not published, so no on_drop, as for
  * a failed Rust claim.

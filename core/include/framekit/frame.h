@@ -17,8 +17,11 @@
  * (its drop releases someone else's reference, as a double Arc drop
  * would), and, with raw tracking, such a drop racing with a legitimate
  * into_raw of the same frame (the check reads the raw count just before
- * the decrement). The accessors that take no context (fk_frame_meta, ...)
- * check the generation but cannot check the context.
+ * the decrement). A stale handle of a frame that is not shared (free,
+ * unique, being built or torn down) gets an error; under FK_REFCOUNT_FAST
+ * its step may leak that frame, never anything worse (mem.h, README
+ * "Concurrency design"). The accessors that take no context
+ * (fk_frame_meta, ...) check the generation but cannot check the context.
  *
  * Errors every function here may return besides those listed with it:
  * FK_EINVAL for a NULL argument, an empty (consumed) handle, a handle of

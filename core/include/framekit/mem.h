@@ -68,10 +68,14 @@ struct fk_alloc_params {
  * both. README "Concurrency design" lists what each detects.
  */
 enum {
-	/** fetch_add / fetch_sub, checked after the fact (Asterinas, Linux). */
+	/** fetch_add / fetch_sub, checked after the fact (Asterinas, Linux).
+	 *  A stale handle of a frame that is not shared gets an error and
+	 *  never changes what a correct handle sees, never runs on_drop twice
+	 *  nor frees twice; like Linux's refcount_t it may leak that frame. */
 	FK_REFCOUNT_FAST = 0,
-	/** CAS loops that move only from a shared count: a stale handle is
-	 *  always reported and the count never moves on error. */
+	/** CAS loops that move only from a shared count: a stale handle of a
+	 *  frame that is not shared is always reported and the count never
+	 *  moves for it (nothing leaks). */
 	FK_REFCOUNT_CHECKED = 1,
 };
 
@@ -221,7 +225,7 @@ uint64_t fk_mem_managed_frames(fk_mem *mem);
  *
  * A metadata init function (fk_meta_init_fn) and a type's on_drop run
  * inside an RCU read section of the calling thread, with the frame busy
- * (refcount 0). They may call every query of mem.h (fk_mem_total_frames,
+ * (refcount FK_REF_BUSY). They may call every query of mem.h (fk_mem_total_frames,
  * fk_mem_managed_frames, fk_mem_nr_nodes, fk_mem_raw_tracking,
  * fk_mem_allocator_name, fk_mem_current_node, fk_mem_refcount_at,
  * fk_mem_raw_count_at, fk_mem_leak_report), fk_mem_alloc_stats,

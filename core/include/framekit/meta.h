@@ -28,17 +28,20 @@ extern "C" {
 
 /*
  * Refcount states (the slot's state word, as in Asterinas' MetaSlot):
- * 0 = busy (being built or torn down); 1..FK_REF_MAX = shared. Unlike
- * Asterinas (u64::MAX, u64::MAX - 1), UNUSED and UNIQUE sit far from each
- * other and from 0 and FK_REF_MAX, so that a blind +1/-1 through a stale
- * handle (the fast refcount policy) lands in a guard band, never on
- * another state; every other value is that guard band. Compare with these
- * macros, never with UINT64_MAX.
+ * FK_REF_BUSY = being built or torn down (0 for an instant, between the
+ * fast policy's last decrement and its teardown claim); 1..FK_REF_MAX =
+ * shared. Unlike Asterinas (u64::MAX, u64::MAX - 1), UNUSED, UNIQUE and
+ * BUSY sit far from each other and from 0 and FK_REF_MAX, so that a blind
+ * +1/-1 through a stale handle (the fast refcount policy) lands in a guard
+ * band, never on another state; every other value is that guard band.
+ * Compare with these macros, never with UINT64_MAX.
  */
 /** Refcount of a free (or untracked) frame. */
 #define FK_REF_UNUSED 0xC000000000000000ull
 /** Refcount of an exclusively owned frame (fk_unique_frame). */
 #define FK_REF_UNIQUE 0xA000000000000000ull
+/** Refcount of a frame being built or torn down (also 0, see above). */
+#define FK_REF_BUSY 0xE000000000000000ull
 /** Largest legal shared refcount; one more is FK_EOVERFLOW. */
 #define FK_REF_MAX ((uint64_t)INT64_MAX)
 
@@ -53,7 +56,7 @@ struct fk_meta_type {
 	size_t size;      /**< bytes of metadata used, <= FK_META_MAX_SIZE */
 	/**
 	 * Called once when the last reference goes away, with the slot in the
-	 * busy state (refcount 0) and exclusive access to the metadata, on the
+	 * busy state (FK_REF_BUSY) and exclusive access to the metadata, on the
 	 * thread that dropped the last reference, inside a read section (see
 	 * @ref fk_callbacks for what it may call). May be NULL.
 	 */

@@ -1,0 +1,13 @@
+/*
+ * rc_share_checked: rc_share.h (correct use: claim, publish, clone, drop,
+ * speculative get, teardown and a new claim racing) under the checked
+ * policy.
+ *
+ * expect: pass
+ * genmc: --disable-ipr
+ * mutations: 1 2
+ *   1 every release weakened to relaxed
+ *   2 every acquire weakened to relaxed (the last drop's acquire gone)
+ */
+#define POLICY FK_REFCOUNT_CHECKED
+#include "rc_share.h"
