@@ -2,7 +2,11 @@
 # run-tests.sh: the test command (.ci/run runs exactly this).
 #   usage: scripts/run-tests.sh [--no-stress] [--no-werror]
 #
-#   1. installs missing Debian packages (scripts/setup-deps.sh)
+#   1. installs missing Debian packages (scripts/setup-deps.sh), proves the
+#      segment arithmetic's contracts with Frama-C WP (scripts/prove.sh), and
+#      model-checks the refcount, raw and lock-free protocols with GenMC
+#      (scripts/verify-genmc.sh; GenMC is not a Debian package: skipped with
+#      one line when no GenMC build is found)
 #   2. builds the API reference, failing on any undocumented public declaration
 #      (scripts/build-docs.sh), and checks that every source, script and CMake
 #      file carries an SPDX licence line (scripts/check-spdx.sh)
@@ -40,6 +44,7 @@ step() { echo "=== $* (at $((SECONDS - start)) s)"; }
 
 bash scripts/setup-deps.sh
 step "segment contracts: Frama-C WP proof (scripts/prove.sh)" && bash scripts/prove.sh
+step "protocols: GenMC model checking (scripts/verify-genmc.sh)" && bash scripts/verify-genmc.sh
 
 step "API reference (Doxygen, warnings are errors)"
 bash scripts/build-docs.sh
