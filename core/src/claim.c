@@ -9,6 +9,7 @@
  *    dealloc per contiguous run.
  */
 #include "claim_internal.h"
+#include "sched_fuzz_internal.h"
 
 int fk_claim_frame(struct fk_region *r, uint64_t paddr, const struct fk_meta_type *type,
                    fk_meta_init_fn init, void *ctx, uint64_t state)
@@ -46,8 +47,10 @@ void fk_release_run(fk_mem *mem, struct fk_region *r, uint64_t start, uint64_t e
 		fk_slot_teardown(s, p);
 		fk_ref_release_unused(&s->refcount);
 	}
+	FK_SCHED_POINT();
 	if (fk_region_managed(r))
 		mem->ops->dealloc(mem->alloc, start, (end - start) >> FK_PAGE_SHIFT);
+	FK_SCHED_POINT();
 	fk_read_unlock(&mem->regions.lk);
 }
 
@@ -93,6 +96,7 @@ int fk_claim_granted(struct fk_region *r, uint64_t start, uint64_t end,
 	 * frames nobody else can see, and leaves every word untouched.
 	 */
 	for (p = start; p < end; p += FK_PAGE_SIZE, s++) {
+		FK_SCHED_POINT();
 		if (fk_ref_class(fk_ref_read_granted(&s->refcount)) != FK_REF_C_UNUSED) {
 			/* A faulty allocator handed out a frame in use (or a frame
 			 * a stale handle is stepping on, see refcount_internal.h). */
@@ -115,7 +119,9 @@ int fk_claim_granted(struct fk_region *r, uint64_t start, uint64_t end,
 	 * first lines would have been evicted by its last). Frames are
 	 * independent; only "all of them, after phase 1" matters.
 	 */
+	FK_SCHED_POINT();
 	while (s > first)
 		fk_ref_publish(&(--s)->refcount, 1);
+	FK_SCHED_POINT();
 	return 0;
 }

@@ -1,18 +1,23 @@
 /* Raw reference tracking (see raw_internal.h for the invariant). */
 #include "raw_internal.h"
+#include "sched_fuzz_internal.h"
 
 /* Every change advances the sequence (raw_internal.h). Relaxed RMWs: see
  * raw_internal.h. */
 static void raw_undo_record(struct fk_region *r, uint64_t from, uint64_t to)
 {
+	FK_SCHED_POINT();
 	for (uint64_t i = from; i < to; i++)
 		atomic_fetch_add_explicit(&r->raw[i], FK_RAW_SEQ_ONE - 1, memory_order_relaxed);
+	FK_SCHED_POINT();
 }
 
 static void raw_undo_consume(struct fk_region *r, uint64_t from, uint64_t to)
 {
+	FK_SCHED_POINT();
 	for (uint64_t i = from; i < to; i++)
 		atomic_fetch_add_explicit(&r->raw[i], FK_RAW_SEQ_ONE + 1, memory_order_relaxed);
+	FK_SCHED_POINT();
 }
 
 int fk_raw_record(struct fk_region *r, uint64_t start, uint64_t end)
@@ -27,9 +32,11 @@ int fk_raw_record(struct fk_region *r, uint64_t start, uint64_t end)
 				raw_undo_record(r, a, i);
 				return FK_EOVERFLOW;
 			}
+			FK_SCHED_POINT();
 		} while (!atomic_compare_exchange_weak_explicit(
 		    &r->raw[i], &v, v + FK_RAW_SEQ_ONE + 1, memory_order_relaxed,
 		    memory_order_relaxed));
+		FK_SCHED_POINT();
 	}
 	return 0;
 }
@@ -56,9 +63,11 @@ int fk_raw_consume(struct fk_region *r, uint64_t start, uint64_t end)
 				raw_undo_consume(r, a, i);
 				return FK_ENOTRAW;
 			}
+			FK_SCHED_POINT();
 		} while (!atomic_compare_exchange_weak_explicit(
 		    &r->raw[i], &v, v + FK_RAW_SEQ_ONE - 1, memory_order_relaxed,
 		    memory_order_relaxed));
+		FK_SCHED_POINT();
 	}
 	return 0;
 }

@@ -60,6 +60,8 @@
 #include <framekit/mem.h>
 #include <framekit/meta.h>
 
+#include "sched_fuzz_internal.h"
+
 /* Class boundaries of the guard band (see the encoding above). */
 #define FK_REF_CLASS_UNIQUE_LO 0x9000000000000000ull
 #define FK_REF_CLASS_UNUSED_LO 0xB000000000000000ull
@@ -164,7 +166,9 @@ static inline int fk_ref_update(_Atomic uint64_t *w, int (*next)(uint64_t, uint6
 		int err = next(v, max, &n);
 		if (err)
 			return err;
+		FK_SCHED_POINT();
 	} while (!atomic_compare_exchange_weak_explicit(w, &v, n, success, memory_order_relaxed));
+	FK_SCHED_POINT();
 	*old = v;
 	return 0;
 }
@@ -249,9 +253,11 @@ static inline void fk_ref_init(_Atomic uint64_t *w)
 static inline int fk_ref_claim(_Atomic uint64_t *w)
 {
 	uint64_t expect = FK_REF_UNUSED;
+	FK_SCHED_POINT();
 	if (atomic_compare_exchange_strong_explicit(w, &expect, 0, memory_order_acquire,
 	                                            memory_order_relaxed))
 		return 0;
+	FK_SCHED_POINT();
 	return fk_ref_cas_error(expect, FK_REF_UNUSED);
 }
 
@@ -298,11 +304,15 @@ static inline int fk_ref_inc_held(_Atomic uint64_t *w, int policy, uint64_t max)
 	uint64_t old;
 	if (policy == FK_REFCOUNT_CHECKED)
 		return fk_ref_update(w, fk_ref_inc_next, max, memory_order_relaxed, &old);
+	FK_SCHED_POINT();
 	old = atomic_fetch_add_explicit(w, 1, memory_order_relaxed);
+	FK_SCHED_POINT();
 	struct fk_ref_verdict v = fk_ref_fast_inc_verdict(old, max);
 	if (v.fix == FK_REF_FIX_UNDO) {
 		/* Relaxed: restores a value nobody may act on (guard band). */
+		FK_SCHED_POINT();
 		atomic_fetch_sub_explicit(w, 1, memory_order_relaxed);
+		FK_SCHED_POINT();
 	}
 	return v.err;
 }
@@ -329,13 +339,17 @@ static inline int fk_ref_dec(_Atomic uint64_t *w, int policy)
 		    fk_ref_update(w, fk_ref_dec_next, FK_REF_MAX, memory_order_acq_rel, &old);
 		return err ? err : old == 1;
 	}
+	FK_SCHED_POINT();
 	old = atomic_fetch_sub_explicit(w, 1, memory_order_release);
+	FK_SCHED_POINT();
 	struct fk_ref_verdict v = fk_ref_fast_dec_verdict(old);
 	if (v.err == 1) {
 		(void)atomic_load_explicit(w, memory_order_acquire);
 	} else if (v.fix == FK_REF_FIX_UNDO) {
 		/* Relaxed: restores a value nobody may act on (guard band). */
+		FK_SCHED_POINT();
 		atomic_fetch_add_explicit(w, 1, memory_order_relaxed);
+		FK_SCHED_POINT();
 	}
 	return v.err;
 }
@@ -348,9 +362,11 @@ static inline int fk_ref_dec(_Atomic uint64_t *w, int policy)
 static inline int fk_ref_unique_to_shared(_Atomic uint64_t *w)
 {
 	uint64_t expect = FK_REF_UNIQUE;
+	FK_SCHED_POINT();
 	if (atomic_compare_exchange_strong_explicit(w, &expect, 1, memory_order_release,
 	                                            memory_order_relaxed))
 		return 0;
+	FK_SCHED_POINT();
 	return fk_ref_cas_error(expect, FK_REF_UNIQUE);
 }
 
@@ -363,9 +379,11 @@ static inline int fk_ref_unique_to_shared(_Atomic uint64_t *w)
 static inline int fk_ref_shared_to_unique(_Atomic uint64_t *w)
 {
 	uint64_t expect = 1;
+	FK_SCHED_POINT();
 	if (atomic_compare_exchange_strong_explicit(w, &expect, FK_REF_UNIQUE, memory_order_acq_rel,
 	                                            memory_order_relaxed))
 		return 0;
+	FK_SCHED_POINT();
 	return fk_ref_cas_error(expect, 1);
 }
 
@@ -377,9 +395,11 @@ static inline int fk_ref_shared_to_unique(_Atomic uint64_t *w)
 static inline int fk_ref_unique_to_busy(_Atomic uint64_t *w)
 {
 	uint64_t expect = FK_REF_UNIQUE;
+	FK_SCHED_POINT();
 	if (atomic_compare_exchange_strong_explicit(w, &expect, 0, memory_order_relaxed,
 	                                            memory_order_relaxed))
 		return 0;
+	FK_SCHED_POINT();
 	return fk_ref_cas_error(expect, FK_REF_UNIQUE);
 }
 
