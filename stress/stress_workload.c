@@ -13,7 +13,7 @@ const char *const op_name[NR_OPS] = {
     "alloc_seg", "alloc_frame", "split",       "slice",     "next",      "clone",     "drop",
     "into_raw",  "from_raw",    "from_in_use", "publish",   "race_drop", "view",      "mail_put",
     "mail_take", "from_frame",  "unique",      "unmanaged", "bad_args",  "hot_alloc",
-    "huge_split", "part_drop", "drain", "small_frame",
+    "huge_split", "part_drop", "drain", "small",
 };
 static const unsigned op_weight[NR_OPS] = {
     12, 6, 6, 5, 5, 6, 10, 5, 0 /* from_raw: driven by into_raw */, 10, 4, 3,
