@@ -159,9 +159,24 @@ int run_one(const char *alloc_name, struct run_result *res)
 	if (g.hotplug)
 		pthread_create(&hot, NULL, hotplug_main, NULL);
 	double next = t0 + g.progress;
+	int seen_bad_free = 0, seen_dup = 0;
 	while (!atomic_load(&g.stop) && atomic_load(&g.workers_done) < g.threads &&
 	       now_s() - t0 < g.seconds) {
 		usleep(5000);
+		/* A free the allocator refused (the core frees only frames it
+		 * got from it, once) or a double allocation fails the run now,
+		 * not only at the end, so that the time to failure shows. */
+		if (!seen_bad_free && atomic_load(&sc_wstats.dealloc_errors)) {
+			seen_bad_free = 1;
+			fail("the allocator refused a free of frames it had handed out (WRAP: "
+			     "line above), %.2f s into the run",
+			     now_s() - t0);
+		}
+		if (!seen_dup && atomic_load(&sc_double_allocs)) {
+			seen_dup = 1;
+			fail("double allocation (DOUBLE ALLOCATION line above), %.2f s into the run",
+			     now_s() - t0);
+		}
 		if (g.progress > 0 && now_s() >= next) {
 			uint64_t ops = 0;
 			for (int i = 0; i < g.threads; i++)

@@ -5,14 +5,20 @@
  * Each thread keeps its own xorshift stream, seeded from the global seed
  * and the thread's order of first use, and a rate that it redraws every
  * 1024 points, so that a run mixes calm phases with phases where one
- * point in 2, 8 or 64 yields or spins (a fixed rate either hides the
- * windows or drowns them). The seed and the two counters are the only
+ * point in 2, 8 or 64 acts (a fixed rate either hides the windows or
+ * drowns them). A point that acts spins for 1 to 256 pauses or yields
+ * (half each), or, one time in 16, sleeps for 1 to 206 us: under Linux's
+ * CFS a sched_yield() often hands the CPU straight back, and on the code
+ * before the fixes of issue 18 defect 1 (a window between two RMWs of one
+ * free) was reached only once points could also sleep
+ * (results/sched-fuzz/). The seed and the two counters are the only
  * process-wide state, and exist only in this test build.
  */
 #include "sched_fuzz_internal.h"
 
 #ifdef FK_SCHED_FUZZ
 #include <sched.h>
+#include <time.h>
 #include <stdatomic.h>
 
 /* relaxed: read once per thread at its first point; fk_sched_fuzz_seed is
@@ -93,7 +99,10 @@ void fk_sched_fuzz_point(void)
 	if ((r & ((1ull << t->shift) - 1)) != 0)
 		return;
 	atomic_fetch_add_explicit(&fk_sf_hits, 1, memory_order_relaxed);
-	if (r & (1ull << 32)) {
+	if ((r >> 48 & 15) == 0) {
+		struct timespec ts = {0, (long)(1000 + (r >> 52) * 50)};
+		nanosleep(&ts, NULL);
+	} else if (r & (1ull << 32)) {
 		sched_yield();
 	} else {
 		unsigned spins = 1u + (unsigned)((r >> 40) & 255);

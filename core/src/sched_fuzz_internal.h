@@ -6,9 +6,10 @@
  * lock-free allocator (core/src/alloc/lockfree/) and of the core's claim,
  * release, refcount and raw paths. In an FK_SCHED_FUZZ build, once a
  * program has called fk_sched_fuzz_seed(seed != 0), each point makes a
- * per-thread seeded choice: nothing (most of the time), a sched_yield(), or
- * a short spin, so that a preemption lands inside windows one call long
- * far more often than on an unperturbed run (issue 18, "The method").
+ * per-thread seeded choice: nothing (most of the time), a sched_yield(), a
+ * short spin or, rarely, a short sleep, so that a preemption lands inside
+ * windows one call long far more often than on an unperturbed run (issue
+ * 18, "The method").
  * Without FK_SCHED_FUZZ the macro is ((void)0) and these functions do not
  * exist. The definitions: core/src/sched_fuzz.c.
  */
