@@ -10,7 +10,9 @@
 #      find_package(framekit) and with pkg-config (scripts/check-install.sh)
 #   4. builds and runs every test in the `debug` preset (ASan+UBSan, FK_CHECKED)
 #   5. builds and runs every test in the `tsan` preset (TSan, FK_CHECKED)
-#   6. runs the bounded stress and fuzz suite (scripts/run-stress.sh)
+#   6. runs the bounded stress and fuzz suite (scripts/run-stress.sh): TSan and
+#      ASan stress, a short stress with schedule perturbation (FK_SCHED_FUZZ)
+#      of every allocator, fuzzing; JSON summary in build/stress-logs/
 # Examples are tests too: steps 4 and 5 run them under the sanitizers.
 # --no-stress skips step 6. FK_JOBS sets the build parallelism (default: nproc).
 set -euo pipefail
