@@ -168,12 +168,15 @@ int run_one(const char *alloc_name, struct run_result *res)
 		 * not only at the end, so that the time to failure shows. */
 		if (!seen_bad_free && atomic_load(&sc_wstats.dealloc_errors)) {
 			seen_bad_free = 1;
+			fprintf(stderr, "REFUSED FREE: first seen %.2f s into the run\n", now_s() - t0);
 			fail("the allocator refused a free of frames it had handed out (WRAP: "
 			     "line above), %.2f s into the run",
 			     now_s() - t0);
 		}
 		if (!seen_dup && atomic_load(&sc_double_allocs)) {
 			seen_dup = 1;
+			fprintf(stderr, "DOUBLE ALLOCATION: first seen %.2f s into the run\n",
+			        now_s() - t0);
 			fail("double allocation (DOUBLE ALLOCATION line above), %.2f s into the run",
 			     now_s() - t0);
 		}
