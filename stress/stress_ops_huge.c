@@ -1,9 +1,9 @@
 /*
  * The "huge" workload's operations (--workload huge): order-9 blocks split
- * into parts that several threads free at once, order-0 frames, and
- * drains, on a small memory (HUGE_FRAMES per node) so that the allocator
- * keeps converting whole blocks and retiring cached words. It aims at the
- * windows of issue 18: concurrent part frees of one huge block (a frame
+ * into parts that several threads free at once, small allocations of 1-8
+ * frames, and drains, on a small memory (HUGE_FRAMES per node) so that the
+ * allocator keeps converting whole blocks and retiring cached words. It
+ * aims at the windows of issue 18: concurrent part frees of one huge block (a frame
  * handed to two owners: the wrapper's DOUBLE ALLOCATION check, refused
  * frees, conservation) and an order-9 FK_ENOMEM while a whole area is free
  * (the FK_ENOMEM oracle). Run it with --sched-fuzz in an FK_SCHED_FUZZ
