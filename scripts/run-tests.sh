@@ -19,7 +19,9 @@
 #      shared (scripts/check-install.sh)
 #   5. builds and runs every test in the `debug` preset (ASan+UBSan, FK_CHECKED)
 #   6. builds and runs every test in the `tsan` preset (TSan, FK_CHECKED)
-#   7. runs the bounded stress and fuzz suite (scripts/run-stress.sh)
+#   7. runs the bounded stress and fuzz suite (scripts/run-stress.sh): TSan and
+#      ASan stress, a short stress with schedule perturbation (FK_SCHED_FUZZ)
+#      of every allocator, fuzzing; JSON summary in build/stress-logs/
 # Examples are tests too: steps 5 and 6 run them under the sanitizers.
 # --no-stress skips step 7. --no-werror builds step 3 without -Werror
 # (warnings are printed, not fatal). FK_JOBS sets the build parallelism

@@ -197,6 +197,11 @@ void step_hotplug(void)
 	for (int i = M_N + U_N; i < NFR; i++)
 		if (z.fr[i].cnt || z.fr[i].unique || z.fr[i].raw)
 			busy = 1;
+	/* The removal oracle: the model is exact (one thread). */
+	if (!busy && (rc == FK_EINUSE || rc == FK_EBUSY))
+		die("UNJUSTIFIED REFUSED REMOVAL: remove_region(hot) -> %s while no frame of it "
+		    "is held, raw or allocated",
+		    E(rc));
 	expect_rc("remove_region", busy ? FK_EINUSE : 0, rc);
 	if (!busy) {
 		z.h_present = 0;

@@ -72,6 +72,8 @@ static _Thread_local int sc_tl_slot = -1;
 static _Thread_local unsigned sc_tl_slot_epoch;
 
 struct sc_enomem_counts sc_enomem;
+struct sc_removal_counts sc_removal;
+_Atomic uint64_t sc_double_allocs;
 _Thread_local uint64_t sc_tl_injected;
 
 void sc_track_reset(void)
@@ -85,6 +87,8 @@ void sc_track_reset(void)
 	atomic_store(&sc_nslots, 0);
 	atomic_fetch_add(&sc_slot_epoch, 1);
 	memset(&sc_enomem, 0, sizeof(sc_enomem));
+	memset(&sc_removal, 0, sizeof(sc_removal));
+	atomic_store(&sc_double_allocs, 0);
 }
 
 /* Track a managed region's frames (before fk_mem_create / add_region). */
@@ -124,6 +128,28 @@ void sc_track_mark(uint64_t paddr, uint64_t n, unsigned state)
 		for (uint64_t i = i0; i < i1; i++)
 			atomic_store_explicit(&sc_tracks[r].w[i], seq << 2 | state, SC_ORD);
 	}
+}
+
+/* See sc_track.h. An exchange, not a store, to see what the word held: a
+ * frame the allocator hands out must be FREE, FREEING (its dealloc call
+ * has not returned yet) or ABSENT (its add call has not returned yet),
+ * never HELD. */
+uint64_t sc_track_take(uint64_t paddr, uint64_t n)
+{
+	uint64_t seq = atomic_fetch_add_explicit(&sc_seq, 1, SC_ORD) + 1, first = UINT64_MAX;
+	for (size_t r = 0; r < sc_ntracks; r++) {
+		uint64_t i0, i1;
+		sc_clip(&sc_tracks[r], paddr, n, &i0, &i1);
+		for (uint64_t i = i0; i < i1; i++) {
+			uint64_t old = atomic_exchange_explicit(&sc_tracks[r].w[i],
+			                                        seq << 2 | SC_HELD, SC_ORD);
+			if ((old & 3) == SC_HELD && first == UINT64_MAX)
+				first = sc_tracks[r].base + i * FK_PAGE_SIZE;
+		}
+	}
+	if (first != UINT64_MAX)
+		atomic_fetch_add_explicit(&sc_double_allocs, 1, memory_order_relaxed);
+	return first;
 }
 
 /* See sc_track.h. `stamp` makes the move exact: a dealloc's second move
@@ -218,6 +244,64 @@ static inline uint64_t sc_free_block_since(unsigned k, int node, uint64_t seq0)
 	return UINT64_MAX;
 }
 
+/* Wait until every allocation or removal that another thread had in
+ * flight has finished (it may have taken frames the words do not show
+ * yet). */
+static void sc_wait_slots(void)
+{
+	unsigned ns = atomic_load_explicit(&sc_nslots, memory_order_relaxed);
+	for (unsigned i = 0; i < ns && i < SC_MAX_SLOTS; i++) {
+		if ((int)i == sc_tl_slot)
+			continue;
+		uint64_t v = atomic_load_explicit(&sc_slots[i], SC_ORD);
+		while (v != 0 && atomic_load_explicit(&sc_slots[i], SC_ORD) == v)
+			sched_yield();
+	}
+	atomic_signal_fence(memory_order_seq_cst); /* slots before words (see above) */
+}
+
+int sc_removal_classify(const struct sc_call *c, uint64_t paddr, uint64_t nframes, int rc,
+                        const char *what, FILE *out)
+{
+	atomic_fetch_add_explicit(&sc_removal.refused, 1, memory_order_relaxed);
+	if (sc_slot_me() < 0) {
+		atomic_fetch_add_explicit(&sc_removal.flagged, 1, memory_order_relaxed);
+		fprintf(out, "UNCLASSIFIABLE REFUSED REMOVAL: %s -> %s (no tracker slot)\n", what,
+		        fk_strerror_name(rc));
+		return 1;
+	}
+	sc_wait_slots();
+	uint64_t end = paddr + nframes * FK_PAGE_SIZE, tracked = 0;
+	for (size_t r = 0; r < sc_ntracks; r++) {
+		uint64_t i0, i1;
+		sc_clip(&sc_tracks[r], paddr, nframes, &i0, &i1);
+		tracked += i1 - i0;
+		for (uint64_t i = i0; i < i1; i++) {
+			uint64_t v = atomic_load_explicit(&sc_tracks[r].w[i], SC_ORD);
+			if ((v & 3) != SC_FREE || (v >> 2) > c->seq0) {
+				atomic_fetch_add_explicit(&sc_removal.justified, 1,
+				                          memory_order_relaxed);
+				return 0;
+			}
+		}
+	}
+	if (tracked != nframes) { /* not a tracked range: cannot be judged */
+		atomic_fetch_add_explicit(&sc_removal.flagged, 1, memory_order_relaxed);
+		fprintf(out,
+		        "UNCLASSIFIABLE REFUSED REMOVAL: %s [0x%" PRIx64 ", 0x%" PRIx64
+		        ") -> %s (range not tracked)\n",
+		        what, paddr, end, fk_strerror_name(rc));
+		return 1;
+	}
+	if (atomic_fetch_add_explicit(&sc_removal.flagged, 1, memory_order_relaxed) >= 20)
+		return 1; /* reported enough of them */
+	fprintf(out,
+	        "UNJUSTIFIED REFUSED REMOVAL: %s [0x%" PRIx64 ", 0x%" PRIx64 ") -> %s while every "
+	        "frame of it was free in the allocator for the whole call\n",
+	        what, paddr, end, fk_strerror_name(rc));
+	return 1;
+}
+
 /*
  * Classify an FK_ENOMEM that an allocating call (fk_alloc_segment of
  * nframes with flags) just returned in this thread. Waits until every
@@ -245,15 +329,7 @@ int sc_enomem_classify(const struct sc_call *c, uint64_t nframes, unsigned flags
 		        flags);
 		return 1;
 	}
-	unsigned ns = atomic_load_explicit(&sc_nslots, memory_order_relaxed);
-	for (unsigned i = 0; i < ns && i < SC_MAX_SLOTS; i++) {
-		if ((int)i == sc_tl_slot)
-			continue;
-		uint64_t v = atomic_load_explicit(&sc_slots[i], SC_ORD);
-		while (v != 0 && atomic_load_explicit(&sc_slots[i], SC_ORD) == v)
-			sched_yield();
-	}
-	atomic_signal_fence(memory_order_seq_cst); /* slots before words (see above) */
+	sc_wait_slots();
 	uint64_t blk = sc_free_block_since(k, (flags & FK_ALLOC_NODE_STRICT) ? node : -1, c->seq0);
 	if (blk == UINT64_MAX) {
 		atomic_fetch_add_explicit(&sc_enomem.no_block, 1, memory_order_relaxed);

@@ -27,6 +27,18 @@ struct sc_enomem_counts {
 };
 extern struct sc_enomem_counts sc_enomem;
 
+/* Refused removals (FK_EBUSY / FK_EINUSE) judged in the current run, at
+ * both levels: the allocator's remove_free_memory (sc_wrap.c) and the
+ * workload's fk_mem_remove_region calls. */
+struct sc_removal_counts {
+	_Atomic uint64_t refused, justified, flagged;
+};
+extern struct sc_removal_counts sc_removal;
+
+/* Frames handed out by alloc() while the tracker had them HELD by an
+ * earlier allocation nobody had begun to free: a double allocation. */
+extern _Atomic uint64_t sc_double_allocs;
+
 /* alloc() failures injected in this thread (sc_wrap.c counts them). */
 extern _Thread_local uint64_t sc_tl_injected;
 
@@ -36,6 +48,10 @@ void sc_track_reset(void);
 int sc_track_add(uint64_t base, uint64_t nframes, int node);
 /* Record that [paddr, paddr + n frames) is now in `state`. */
 void sc_track_mark(uint64_t paddr, uint64_t n, unsigned state);
+/* sc_track_mark(paddr, n, SC_HELD) for frames alloc() just returned; returns
+ * the first frame that was HELD already (a double allocation: counted in
+ * sc_double_allocs), or UINT64_MAX. */
+uint64_t sc_track_take(uint64_t paddr, uint64_t n);
 /* Move the frames of [paddr, paddr + n frames) that are in state `from`
  * to state `to` (CAS: a frame that moved on meanwhile is left alone). With
  * `stamp` not 0, only the frames whose word carries seq `stamp`: the ones
@@ -63,5 +79,18 @@ void sc_call_begin(struct sc_call *c);
  * the evidence if the FK_ENOMEM is unjustified, else 0.
  */
 int sc_enomem_classify(const struct sc_call *c, uint64_t nframes, unsigned flags, FILE *out);
+
+/*
+ * Judge a refused removal of [paddr, paddr + nframes frames) (rc FK_EBUSY
+ * or FK_EINUSE; c noted before the call), the removal oracle: the refusal
+ * is justified when some frame of the range was not free in the allocator
+ * for the whole call (allocated before or during it, so perhaps held by a
+ * handle; or freed or added during it), once the allocations in flight have
+ * finished. Otherwise every frame was free throughout, the refusal broke
+ * the contract (allocator.h: "iff every frame of the range is free"), and
+ * this returns 1 after printing the evidence. `what` names the call.
+ */
+int sc_removal_classify(const struct sc_call *c, uint64_t paddr, uint64_t nframes, int rc,
+                        const char *what, FILE *out);
 
 #endif /* FK_SC_TRACK_H */

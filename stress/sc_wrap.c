@@ -21,6 +21,7 @@ static struct fk_allocator_ops sc_wrap_ops;
 struct sc_wrap_stats sc_wstats;
 static double sc_fault_p;         /* set before threads start */
 atomic_int sc_fault_armed; /* 0 during fk_mem_create */
+atomic_int sc_fault_refuse_removals;
 static _Thread_local uint64_t sc_fault_rng = 0x1234567u;
 
 struct sc_wrap_state {
@@ -75,7 +76,13 @@ static int sc_wrap_alloc(void *state, uint64_t nframes, unsigned align_order, in
 	sc_slot_enter(me);
 	int rc = ws->real->alloc(ws->st, nframes, align_order, node, flags, paddr);
 	if (rc == 0) {
-		sc_track_mark(*paddr, nframes, SC_HELD);
+		uint64_t dup = sc_track_take(*paddr, nframes);
+		if (dup != UINT64_MAX)
+			fprintf(stderr,
+			        "DOUBLE ALLOCATION: alloc(%" PRIu64 ") -> 0x%" PRIx64
+			        " handed out frame 0x%" PRIx64 ", which an earlier allocation "
+			        "still holds (no dealloc of it had begun)\n",
+			        nframes, *paddr, dup);
 		atomic_fetch_add_explicit(&sc_wstats.alloc_calls, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&sc_wstats.alloc_frames, nframes, memory_order_relaxed);
 	}
@@ -120,11 +127,27 @@ static int sc_wrap_remove(void *state, uint64_t paddr, uint64_t nframes)
 {
 	struct sc_wrap_state *ws = state;
 	int me = sc_slot_me();
+	struct sc_call call;
+	sc_call_begin(&call);
 	sc_slot_enter(me);
-	int rc = ws->real->remove_free_memory(ws->st, paddr, nframes);
+	int rc;
+	int inject = atomic_load_explicit(&sc_fault_refuse_removals, memory_order_relaxed);
+	if (inject > 0 && atomic_compare_exchange_strong_explicit(&sc_fault_refuse_removals,
+	                                                          &inject, inject - 1,
+	                                                          memory_order_relaxed,
+	                                                          memory_order_relaxed)) {
+		atomic_fetch_add_explicit(&sc_wstats.injected_refusals, 1, memory_order_relaxed);
+		rc = FK_EBUSY;
+	} else {
+		rc = ws->real->remove_free_memory(ws->st, paddr, nframes);
+	}
 	if (rc == 0)
 		sc_track_mark(paddr, nframes, SC_ABSENT);
 	sc_slot_leave(me);
+	/* The removal oracle (sc_track.h): FK_EBUSY only if a frame of the
+	 * range was allocated. Judged after our slot is clear. */
+	if (rc == FK_EBUSY)
+		sc_removal_classify(&call, paddr, nframes, rc, "remove_free_memory", stderr);
 	return rc;
 }
 
@@ -147,6 +170,7 @@ const struct fk_allocator_ops *sc_wrap(const struct fk_allocator_ops *real, doub
 	sc_fault_p = fault_p;
 	sc_track_reset();
 	atomic_store(&sc_fault_armed, 0);
+	atomic_store(&sc_fault_refuse_removals, 0);
 	memset(&sc_wstats, 0, sizeof(sc_wstats));
 	memset(&sc_wrap_ops, 0, sizeof(sc_wrap_ops));
 	sc_wrap_ops.name = real->name;

@@ -21,9 +21,13 @@ struct sc_wrap_stats {
 	_Atomic uint64_t alloc_calls, alloc_frames, dealloc_calls, dealloc_frames;
 	_Atomic uint64_t injected_alloc, injected_add;
 	_Atomic uint64_t dealloc_errors;
+	_Atomic uint64_t injected_refusals;
 };
 extern struct sc_wrap_stats sc_wstats;
 extern atomic_int sc_fault_armed; /* 0 during fk_mem_create */
+/* The next this-many remove_free_memory() calls answer FK_EBUSY without
+ * asking the real allocator (tests of the removal oracle). */
+extern atomic_int sc_fault_refuse_removals;
 
 /* Seed this thread's fault-injection PRNG. */
 void sc_fault_seed(uint64_t seed);

@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sched_fuzz_internal.h"
 #include "stress.h"
 
 static void usage(FILE *out)
@@ -58,6 +59,13 @@ static void usage(FILE *out)
 	        "  --variant NAME     core variant, e.g. fast, checked+rwlock (default\n"
 	        "                     rotates; a bad name lists them)\n"
 	        "  --no-hotplug       no hot-plug thread\n"
+	        "  --workload NAME    mixed (default: every operation) or huge (order-9\n"
+	        "                     blocks freed in parts by several threads, small\n"
+	        "                     allocations of 1-8 frames, drains, on 2 x 1024\n"
+	        "                     frames)\n"
+	        "  --sched-fuzz SEED  schedule perturbation seeded by SEED (> 0); needs\n"
+	        "                     an FK_SCHED_FUZZ build (preset sched-fuzz)\n"
+	        "  --json FILE        append one JSON summary per run to FILE\n"
 	        "  --keep-going       run to the end after a failure, counting them all\n"
 	        "  --progress[=S]     progress line every S s (default 5) on stderr;\n"
 	        "                     on by default when stderr is a terminal\n"
@@ -141,6 +149,9 @@ int main(int argc, char **argv)
 	    {"progress", optional_argument, 0, 'P'},
 	    {"no-progress", no_argument, 0, 'Q'},
 	    {"keep-going", no_argument, 0, 'K'},
+	    {"workload", required_argument, 0, 'W'},
+	    {"sched-fuzz", required_argument, 0, 'S'},
+	    {"json", required_argument, 0, 'J'},
 	    {"list", no_argument, 0, 'L'},
 	    {"help", no_argument, 0, 'h'},
 	    {0, 0, 0, 0},
@@ -212,6 +223,23 @@ int main(int argc, char **argv)
 		case 'K':
 			g.keep_going = 1;
 			break;
+		case 'W':
+			if (strcmp(optarg, "mixed") && strcmp(optarg, "huge"))
+				return bad_usage("unknown workload '%s'; valid: mixed huge", optarg);
+			g.workload = strcmp(optarg, "huge") == 0 ? WL_HUGE : WL_MIXED;
+			break;
+		case 'S':
+			if (!parse_u64(optarg, &g.sched_fuzz) || g.sched_fuzz == 0)
+				return bad_usage("--sched-fuzz wants a seed > 0, got '%s'", optarg);
+#ifndef FK_SCHED_FUZZ
+			return bad_usage("--sched-fuzz needs a build with -DFK_SCHED_FUZZ=ON "
+			                 "(cmake --preset sched-fuzz)");
+#endif
+			break;
+		case 'J':
+			if (!(g.json = fopen(optarg, "a")))
+				return bad_usage("--json: cannot open '%s': %s", optarg, strerror(errno));
+			break;
 		case 'L':
 			list_only = 1;
 			break;
@@ -245,6 +273,7 @@ int main(int argc, char **argv)
 	printf("seed=%" PRIu64 "\n", g.seed);
 	fflush(stdout);
 	pthread_mutex_init(&g.mail_lock, NULL);
+	g.m_frames = g.workload == WL_HUGE ? HUGE_FRAMES : M_FRAMES;
 	workload_init();
 
 	const char *run_names[16];
@@ -274,5 +303,7 @@ int main(int argc, char **argv)
 	       " enomem=%" PRIu64 " unjustified_enomem=%" PRIu64 " result=%s\n",
 	       n, g.threads, total_s, total_ops, g.seed, total_enomem, total_flagged,
 	       failed ? "FAILED" : "OK");
+	if (g.json)
+		fclose(g.json);
 	return failed ? 1 : 0;
 }

@@ -77,9 +77,18 @@ enum op {
 	OP_UNMANAGED,
 	OP_BAD_ARGS,
 	OP_HOT_ALLOC,
+	OP_HUGE_SPLIT, /* --workload huge only (stress_ops_huge.c) */
+	OP_PART_DROP,
+	OP_DRAIN,
+	OP_SMALL_FRAME,
 	NR_OPS
 };
 extern const char *const op_name[NR_OPS]; /* stress_workload.c */
+
+/* ---- Workloads (--workload) ---- */
+
+enum { WL_MIXED, WL_HUGE };
+#define HUGE_FRAMES 1024ull /* per managed region in the huge workload */
 
 /* ---- Handles held by the workload ---- */
 
@@ -130,6 +139,10 @@ struct stress_state {
 	const char *run_lock; /* the one used by the current run */
 	const struct fk_variant *variant;     /* core variant; NULL = rotate by seed */
 	const struct fk_variant *run_variant; /* the one used by the current run */
+	int workload;          /* WL_MIXED or WL_HUGE (--workload) */
+	uint64_t m_frames;     /* frames of each managed region M0, M1 */
+	uint64_t sched_fuzz;   /* --sched-fuzz seed; 0 = off */
+	FILE *json;            /* --json: one JSON object per run, or NULL */
 	atomic_int stop;
 	atomic_int failed;
 	atomic_uint nfailures; /* fail() calls in this run */
@@ -234,6 +247,11 @@ int op_mail_put(struct worker *w);
 int op_mail_take(struct worker *w);
 /* stress_ops_bad.c: invalid arguments */
 int op_bad_args(struct worker *w);
+/* stress_ops_huge.c: the huge workload */
+int op_huge_split(struct worker *w);
+int op_part_drop(struct worker *w);
+int op_drain(struct worker *w);
+int op_small_frame(struct worker *w);
 
 /* ---- stress_workload.c: weighted choice of operations, worker loop ---- */
 

@@ -75,7 +75,12 @@ void *hotplug_main(void *arg)
 			uint64_t pa = f.paddr;
 			if (raw) /* a raw reference pins the region just the same */
 				fk_frame_into_raw(g.mem, &f, &pa);
+			struct sc_call hcall;
+			sc_call_begin(&hcall);
 			rc = fk_mem_remove_region(g.mem, cfg.base);
+			if (rc == FK_EINUSE || rc == FK_EBUSY) /* the oracle must agree */
+				sc_removal_classify(&hcall, cfg.base, HOT_FRAMES, rc,
+				                    "remove_region (frame held)", stderr);
 			EXPECT(rc == FK_EINUSE || rc == FK_EBUSY,
 			       "remove_region while frame 0x%" PRIx64 " is held%s -> %s", pa,
 			       raw ? " (raw)" : "", E(rc));
@@ -97,7 +102,12 @@ void *hotplug_main(void *arg)
 		}
 		/* Idle (unless a worker holds one right now): removal should go through. */
 		fk_mem_alloc_drain(g.mem);
+		struct sc_call rcall;
+		sc_call_begin(&rcall);
 		rc = fk_mem_remove_region(g.mem, cfg.base);
+		/* The removal oracle: refused only if a frame was allocated. */
+		if (rc == FK_EINUSE || rc == FK_EBUSY)
+			sc_removal_classify(&rcall, cfg.base, HOT_FRAMES, rc, "remove_region", stderr);
 		if (rc == 0) {
 			CNT(hot_remove);
 			g.hot_present[k] = 0;

@@ -13,10 +13,18 @@ const char *const op_name[NR_OPS] = {
     "alloc_seg", "alloc_frame", "split",       "slice",     "next",      "clone",     "drop",
     "into_raw",  "from_raw",    "from_in_use", "publish",   "race_drop", "view",      "mail_put",
     "mail_take", "from_frame",  "unique",      "unmanaged", "bad_args",  "hot_alloc",
+    "huge_split", "part_drop", "drain", "small",
 };
 static const unsigned op_weight[NR_OPS] = {
     12, 6, 6, 5, 5, 6, 10, 5, 0 /* from_raw: driven by into_raw */, 10, 4, 3,
     5,  3, 3, 2, 3, 4, 3,  2,
+    0, 0, 0, 0, /* the huge workload's */
+};
+/* --workload huge: order-9 blocks freed in parts by several threads,
+ * order-0 frames, drains (stress_ops_huge.c). */
+static const unsigned op_weight_huge[NR_OPS] = {
+    [OP_SMALL_FRAME] = 25, [OP_DROP] = 5, [OP_HUGE_SPLIT] = 30,
+    [OP_PART_DROP] = 35,   [OP_DRAIN] = 5,
 };
 
 typedef int (*op_fn)(struct worker *);
@@ -25,27 +33,31 @@ static const op_fn op_table[NR_OPS] = {
     op_clone,      op_drop,        op_into_raw,  op_from_raw, op_from_in_use,
     op_publish,    op_race_drop,   op_view,      op_mail_put, op_mail_take,
     op_from_frame, op_unique,      op_unmanaged, op_bad_args, op_hot_alloc,
+    op_huge_split, op_part_drop,   op_drain,    op_small_frame,
 };
 
 static unsigned weight_total;
+static const unsigned *weights = op_weight;
 
-/* Once, before the first run. */
+/* Once, before the first run (g.workload set). */
 void workload_init(void)
 {
+	if (g.workload == WL_HUGE)
+		weights = op_weight_huge;
 	for (int k = 0; k < NR_OPS; k++)
-		weight_total += op_weight[k];
+		weight_total += weights[k];
 }
 
 static enum op choose(struct worker *w)
 {
 	/* Raw items get restored with the same odds as they were made. */
-	if (pick(w, M_RAW) >= 0 && fk_rand_chance(&w->rng, 0.15))
+	if (g.workload == WL_MIXED && pick(w, M_RAW) >= 0 && fk_rand_chance(&w->rng, 0.15))
 		return OP_FROM_RAW;
 	unsigned r = (unsigned)fk_rand_below(&w->rng, weight_total);
 	for (int k = 0; k < NR_OPS; k++) {
-		if (r < op_weight[k])
+		if (r < weights[k])
 			return (enum op)k;
-		r -= op_weight[k];
+		r -= weights[k];
 	}
 	return OP_DROP;
 }

@@ -10,6 +10,7 @@
  */
 #include "claim_internal.h"
 #include "invariant_internal.h"
+#include "sched_fuzz_internal.h"
 
 int fk_claim_frame(struct fk_region *r, uint64_t paddr, const struct fk_meta_type *type,
                    fk_meta_init_fn init, void *ctx, uint64_t state)
@@ -47,6 +48,7 @@ void fk_release_run(fk_mem *mem, struct fk_region *r, uint64_t start, uint64_t e
 		fk_slot_teardown(s, p);
 		fk_ref_release_unused(&s->refcount);
 	}
+	FK_SCHED_POINT();
 	if (fk_region_managed(r)) {
 		/* Each frame's teardown is claimed once per life (its last
 		 * reference, fk_ref_dec), so the run is the allocator's to take
@@ -55,6 +57,7 @@ void fk_release_run(fk_mem *mem, struct fk_region *r, uint64_t start, uint64_t e
 		fk_invariant(err == 0, "the allocator takes back every run the core releases");
 		(void)err;
 	}
+	FK_SCHED_POINT();
 	fk_read_unlock(&mem->regions.lk);
 }
 
@@ -102,6 +105,7 @@ int fk_claim_granted(struct fk_region *r, uint64_t start, uint64_t end,
 	 * see, and stores UNUSED back.
 	 */
 	for (p = start; p < end; p += FK_PAGE_SIZE, s++) {
+		FK_SCHED_POINT();
 		/* FK_EBUSY: a faulty allocator handed out a frame in use. */
 		err = fk_ref_claim_granted(&s->refcount);
 		if (err)
@@ -127,7 +131,9 @@ int fk_claim_granted(struct fk_region *r, uint64_t start, uint64_t end,
 	 * first lines would have been evicted by its last). Frames are
 	 * independent; only "all of them, after phase 1" matters.
 	 */
+	FK_SCHED_POINT();
 	while (s > first)
 		fk_ref_publish(&(--s)->refcount, 1);
+	FK_SCHED_POINT();
 	return 0;
 }

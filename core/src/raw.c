@@ -1,17 +1,22 @@
 /* Raw reference tracking (see raw_internal.h for the invariant). */
 #include "raw_internal.h"
+#include "sched_fuzz_internal.h"
 
 /* Every transition of the word, and its ordering: raw_word_internal.h. */
 static void raw_undo_record(struct fk_region *r, uint64_t from, uint64_t to)
 {
+	FK_SCHED_POINT();
 	for (uint64_t i = from; i < to; i++)
 		fk_raw_word_unrecord(&r->raw[i]);
+	FK_SCHED_POINT();
 }
 
 static void raw_undo_consume(struct fk_region *r, uint64_t from, uint64_t to)
 {
+	FK_SCHED_POINT();
 	for (uint64_t i = from; i < to; i++)
 		fk_raw_word_unconsume(&r->raw[i]);
+	FK_SCHED_POINT();
 }
 
 int fk_raw_record(struct fk_region *r, uint64_t start, uint64_t end)
@@ -20,7 +25,9 @@ int fk_raw_record(struct fk_region *r, uint64_t start, uint64_t end)
 		return 0;
 	uint64_t a = fk_region_index(r, start), b = fk_region_index(r, end);
 	for (uint64_t i = a; i < b; i++) {
+		FK_SCHED_POINT();
 		int err = fk_raw_word_record(&r->raw[i]);
+		FK_SCHED_POINT();
 		if (err) {
 			raw_undo_record(r, a, i);
 			return err;
@@ -45,7 +52,9 @@ int fk_raw_consume(struct fk_region *r, uint64_t start, uint64_t end)
 		return 0;
 	uint64_t a = fk_region_index(r, start), b = fk_region_index(r, end);
 	for (uint64_t i = a; i < b; i++) {
+		FK_SCHED_POINT();
 		int err = fk_raw_word_consume(&r->raw[i]);
+		FK_SCHED_POINT();
 		if (err) {
 			raw_undo_consume(r, a, i);
 			return err;

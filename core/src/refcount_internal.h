@@ -88,6 +88,7 @@
 #ifndef FK_REF_TEST_PAUSE
 #define FK_REF_TEST_PAUSE(w) ((void)(w))
 #endif
+#include "sched_fuzz_internal.h"
 
 /* Class boundaries of the guard band (see the encoding above). */
 #define FK_REF_CLASS_UNIQUE_LO 0x9000000000000000ull
@@ -197,7 +198,9 @@ static inline int fk_ref_update(_Atomic uint64_t *w, int (*next)(uint64_t, uint6
 			*old = v;
 			return err;
 		}
+		FK_SCHED_POINT();
 	} while (!atomic_compare_exchange_weak_explicit(w, &v, n, success, memory_order_relaxed));
+	FK_SCHED_POINT();
 	*old = v;
 	return 0;
 }
@@ -313,10 +316,12 @@ static inline uint64_t fk_ref_displaced_state(uint64_t v)
 static inline void fk_ref_restore(_Atomic uint64_t *w, uint64_t state)
 {
 	uint64_t v = atomic_load_explicit(w, memory_order_relaxed), n;
+	FK_SCHED_POINT();
 	while (fk_ref_restore_next(v, state, &n) &&
 	       !atomic_compare_exchange_weak_explicit(w, &v, n, memory_order_relaxed,
 	                                              memory_order_relaxed))
-		;
+		FK_SCHED_POINT();
+	FK_SCHED_POINT();
 }
 
 /*
@@ -332,8 +337,10 @@ static inline int fk_ref_leave_class(_Atomic uint64_t *w, uint64_t state, uint64
 	do {
 		if (fk_ref_class(v) != fk_ref_class(state))
 			return fk_ref_cas_error(v, state);
+		FK_SCHED_POINT();
 	} while (
 	    !atomic_compare_exchange_weak_explicit(w, &v, next, success, memory_order_relaxed));
+	FK_SCHED_POINT();
 	return 0;
 }
 
@@ -414,13 +421,16 @@ static inline int fk_ref_inc_held(_Atomic uint64_t *w, int policy, uint64_t max)
 	uint64_t old;
 	if (policy == FK_REFCOUNT_CHECKED)
 		return fk_ref_update(w, fk_ref_inc_next, max, memory_order_relaxed, &old);
+	FK_SCHED_POINT();
 	old = atomic_fetch_add_explicit(w, 1, memory_order_relaxed);
 	FK_REF_TEST_PAUSE(w);
+	FK_SCHED_POINT();
 	struct fk_ref_verdict v = fk_ref_fast_inc_verdict(old, max);
 	if (v.fix == FK_REF_FIX_UNDO) {
 		/* Relaxed: a shared word is moved only by RMWs, so the inverse
 		 * RMW is exact; it carries no data. */
 		atomic_fetch_sub_explicit(w, 1, memory_order_relaxed);
+		FK_SCHED_POINT();
 	} else if (v.fix == FK_REF_FIX_RESTORE) {
 		fk_ref_restore(w, fk_ref_displaced_state(old));
 	}
@@ -446,6 +456,7 @@ static inline int fk_ref_inc_held(_Atomic uint64_t *w, int policy, uint64_t max)
 static inline int fk_ref_fast_take_teardown(_Atomic uint64_t *w)
 {
 	uint64_t v = 0;
+	FK_SCHED_POINT();
 	while (!atomic_compare_exchange_weak_explicit(w, &v, FK_REF_BUSY, memory_order_acquire,
 	                                              memory_order_relaxed)) {
 		if (v != 0 && fk_ref_class(v) != FK_REF_C_UNDERFLOW)
@@ -487,13 +498,16 @@ static inline int fk_ref_dec_hinted(_Atomic uint64_t *w, int policy, int likely_
 		/* Relaxed load and failure: they act on nothing. */
 		old = atomic_load_explicit(w, memory_order_relaxed);
 		FK_REF_TEST_PAUSE(w);
+		FK_SCHED_POINT();
 		if (old == 1 && atomic_compare_exchange_strong_explicit(w, &old, FK_REF_BUSY,
 		                                                        memory_order_acq_rel,
 		                                                        memory_order_relaxed))
 			return 1;
 	}
+	FK_SCHED_POINT();
 	old = atomic_fetch_sub_explicit(w, 1, memory_order_release);
 	FK_REF_TEST_PAUSE(w);
+	FK_SCHED_POINT();
 	struct fk_ref_verdict v = fk_ref_fast_dec_verdict(old);
 	if (v.err == 1)
 		return fk_ref_fast_take_teardown(w);
@@ -526,9 +540,11 @@ static inline int fk_ref_unique_to_shared(_Atomic uint64_t *w)
 static inline int fk_ref_shared_to_unique(_Atomic uint64_t *w)
 {
 	uint64_t expect = 1;
+	FK_SCHED_POINT();
 	if (atomic_compare_exchange_strong_explicit(w, &expect, FK_REF_UNIQUE, memory_order_acq_rel,
 	                                            memory_order_relaxed))
 		return 0;
+	FK_SCHED_POINT();
 	return fk_ref_cas_error(expect, 1);
 }
 

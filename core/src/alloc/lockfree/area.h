@@ -26,8 +26,10 @@ static inline bool lf_ctr_take(_Atomic uint32_t *c, unsigned n)
 		 * (every RMW on the counter continues its release sequence),
 		 * so the bit clears made before that free are visible to our
 		 * bit-field scan: quota implies visibly clear bits. */
+		FK_SCHED_POINT();
 	} while (!atomic_compare_exchange_weak_explicit(c, &v, v - n, memory_order_acquire,
 	                                                memory_order_relaxed));
+	FK_SCHED_POINT();
 	return true;
 }
 
@@ -46,15 +48,19 @@ static inline bool lf_ctr_reserve(_Atomic uint32_t *c, unsigned lo, unsigned hi)
 	do {
 		if (!lf_ctr_reservable(v, lo, hi))
 			return false;
+		FK_SCHED_POINT();
 	} while (!atomic_compare_exchange_weak_explicit(c, &v, v | LF_CTR_RESERVED,
 	                                                memory_order_relaxed, memory_order_relaxed));
+	FK_SCHED_POINT();
 	return true;
 }
 
 static inline void lf_ctr_unreserve(_Atomic uint32_t *c)
 {
 	/* relaxed: see lf_ctr_reserve. */
+	FK_SCHED_POINT();
 	atomic_fetch_and_explicit(c, ~LF_CTR_RESERVED, memory_order_relaxed);
+	FK_SCHED_POINT();
 }
 
 static inline uint32_t lf_ctr_peek(_Atomic uint32_t *c)
@@ -77,8 +83,10 @@ static inline void lf_freemap_mark(struct lf_chunk *r, uint32_t k)
 	_Atomic uint64_t *w = lf_freemap_word(r, k / 64);
 	uint64_t m = 1ull << (k % 64);
 	/* seq_cst, both: the giver's half of the Dekker pair above. */
+	FK_SCHED_POINT();
 	if (!(atomic_load_explicit(w, memory_order_seq_cst) & m))
 		atomic_fetch_or_explicit(w, m, memory_order_seq_cst);
+	FK_SCHED_POINT();
 }
 
 static inline void lf_freemap_clear(struct lf_chunk *r, uint32_t k)
@@ -86,10 +94,13 @@ static inline void lf_freemap_clear(struct lf_chunk *r, uint32_t k)
 	_Atomic uint64_t *w = lf_freemap_word(r, k / 64);
 	uint64_t m = 1ull << (k % 64);
 	/* seq_cst, all: the searcher's half of the Dekker pair above. */
+	FK_SCHED_POINT();
 	atomic_fetch_and_explicit(w, ~m, memory_order_seq_cst);
+	FK_SCHED_POINT();
 	if ((atomic_load_explicit(&r->areas[k].ctr, memory_order_seq_cst) & LF_CTR_FREE) ==
 	    LF_AREA_FRAMES)
 		atomic_fetch_or_explicit(w, m, memory_order_seq_cst);
+	FK_SCHED_POINT();
 }
 
 /* Give n frames of quota back to area k of r (bits already cleared). */
@@ -100,7 +111,9 @@ static inline void lf_area_give(struct lf_chunk *r, uint32_t k, unsigned n)
 	 * frames' last writes) happen-before any use of this quota; and the
 	 * giver's counter RMW of the free map's Dekker pair. Linearisation
 	 * point of a free. */
+	FK_SCHED_POINT();
 	uint32_t old = atomic_fetch_add_explicit(&r->areas[k].ctr, n, memory_order_seq_cst);
+	FK_SCHED_POINT();
 	if ((old & LF_CTR_FREE) + n == LF_AREA_FRAMES)
 		lf_freemap_mark(r, k);
 }
@@ -161,9 +174,11 @@ static inline bool lf_area_take_head(struct lf_chunk *r, uint32_t k, unsigned n)
 		/* acquire: pairs with lf_area_give's release: all 512 bits are
 		 * clear and visible, and the last frees happen-before. The
 		 * reserved flag is kept. Linearisation point of order 9. */
+		FK_SCHED_POINT();
 	} while (!atomic_compare_exchange_weak_explicit(&r->areas[k].ctr, &v, nv,
 	                                                memory_order_acquire,
 	                                                memory_order_relaxed));
+	FK_SCHED_POINT();
 	/* relaxed, all: with the quota at 0 nobody else may set these bits,
 	 * and no word is claimed (a counter of 512 means every word's bits
 	 * are clear and unclaimed: claims take quota first); the next owner
@@ -203,9 +218,11 @@ static inline int lf_area_free_whole(struct lf_chunk *r, uint32_t k)
 			return 0;
 		/* relaxed: an ownership token; the frames' hand-off is the
 		 * seq_cst RMW below, which the next taker acquires. */
+		FK_SCHED_POINT();
 	} while (!atomic_compare_exchange_weak_explicit(c, &v, (v & ~LF_CTR_HUGE) | LF_CTR_FREEING,
 	                                                memory_order_relaxed,
 	                                                memory_order_relaxed));
+	FK_SCHED_POINT();
 	/* relaxed, all: the area is ours alone (FREEING: no quota to take, a
 	 * free of a sub-range backs off); ordered before the RMW below. */
 	for (unsigned i = 0; i < LF_AREA_WORDS; i++)
@@ -214,7 +231,9 @@ static inline int lf_area_free_whole(struct lf_chunk *r, uint32_t k)
 	 * next taker; the free map's Dekker pair). Adds 512 and clears
 	 * FREEING (set, so the subtraction borrows nothing); keeps RESERVED.
 	 * Linearisation point of the free. */
+	FK_SCHED_POINT();
 	atomic_fetch_add_explicit(c, LF_AREA_FRAMES - LF_CTR_FREEING, memory_order_seq_cst);
+	FK_SCHED_POINT();
 	lf_freemap_mark(r, k);
 	return 1;
 }
@@ -243,16 +262,20 @@ static inline bool lf_area_unhuge(struct lf_chunk *r, uint32_t k)
 			break;
 		/* relaxed: no frame changes hands (every frame of the block
 		 * stays allocated); the flag only gates lf_area_free_whole. */
+		FK_SCHED_POINT();
 		if (atomic_compare_exchange_weak_explicit(c, &v, v & ~LF_CTR_HUGE, memory_order_relaxed,
 		                                          memory_order_relaxed))
 			break;
 	}
+	FK_SCHED_POINT();
 	for (unsigned i = 0; i < LF_AREA_WORDS; i++) {
 		uint64_t h = LF_WORD_HUGE;
 		/* relaxed: as above; the release RMWs of the frees that follow
 		 * publish the frames. Fails harmlessly on a converted word. */
+		FK_SCHED_POINT();
 		atomic_compare_exchange_strong_explicit(&r->areas[k].bits.w[i], &h, LF_WORD_BITS,
 		                                        memory_order_relaxed, memory_order_relaxed);
+		FK_SCHED_POINT();
 	}
 	return true;
 }

@@ -74,10 +74,12 @@ static inline int lf_bits_take_small(struct lf_bits *a, unsigned n, unsigned ste
 			/* acquire: pairs with the release RMW in lf_bits_release
 			 * (hand-off of the frames from their last owner).
 			 * Linearisation point of a small allocation. */
+			FK_SCHED_POINT();
 			if (atomic_compare_exchange_weak_explicit(&a->w[wi], &w, w | (m << p),
 			                                          memory_order_acquire,
 			                                          memory_order_relaxed))
 				return (int)(wi * LF_WORD_FRAMES + p);
+			FK_SCHED_POINT();
 		}
 	}
 	return -1;
@@ -110,10 +112,12 @@ static inline int lf_bits_take_words(struct lf_bits *a, unsigned o, unsigned n)
 			/* acquire: as in lf_bits_take_small. Expecting 0 also
 			 * means unclaimed. The last word's CAS is the
 			 * linearisation point. */
+			FK_SCHED_POINT();
 			if (!atomic_compare_exchange_strong_explicit(&a->w[s + j], &zero, m,
 			                                             memory_order_acquire,
 			                                             memory_order_relaxed))
 				break;
+			FK_SCHED_POINT();
 		}
 		if (j == used)
 			return (int)(s * LF_WORD_FRAMES);
@@ -143,7 +147,9 @@ static inline unsigned lf_bits_clear_owned(struct lf_bits *a, unsigned first, un
 		unsigned k = lf_word_part(first, n, &w, &m);
 		/* release: pairs with the acquire CAS of the next taker (the
 		 * frames' last writes happen-before its use of them). */
+		FK_SCHED_POINT();
 		uint64_t old = atomic_fetch_and_explicit(&a->w[w], ~m, memory_order_release);
+		FK_SCHED_POINT();
 		if (!lf_word_claim(old))
 			unclaimed += k;
 		first += k;
@@ -164,7 +170,9 @@ static inline void lf_bits_retake(struct lf_bits *a, unsigned first, unsigned n)
 		uint64_t m;
 		unsigned k = lf_word_part(first, n, &w, &m);
 		/* acquire: we take the frames back, as a taker does. */
+		FK_SCHED_POINT();
 		atomic_fetch_or_explicit(&a->w[w], m, memory_order_acquire);
+		FK_SCHED_POINT();
 		first += k;
 		n -= k;
 	}
@@ -223,9 +231,11 @@ static inline int lf_bits_release(struct lf_bits *a, unsigned first, unsigned n)
 			 * (lf_bits_take_*, lf_cache_take): the frames' last
 			 * writes happen-before its use. Linearisation point of
 			 * the check. */
+			FK_SCHED_POINT();
 		} while (!atomic_compare_exchange_weak_explicit(&a->w[w], &v, v & ~m,
 		                                                memory_order_release,
 		                                                memory_order_relaxed));
+		FK_SCHED_POINT();
 		if (!ok) {
 			lf_bits_retake(a, f0, done);
 			return -1;
@@ -272,9 +282,11 @@ static inline int lf_bits_free1(_Atomic uint64_t *w, uint64_t m, uint64_t id,
 		 * (lf_bits_take_*, lf_cache_take): the frame's last writes
 		 * happen-before its use. Linearisation point of the free (or of
 		 * its check, when the quota goes to the counter). */
+		FK_SCHED_POINT();
 		if (atomic_compare_exchange_weak_explicit(w, &v, nv, memory_order_release,
 		                                          memory_order_relaxed))
 			return lf_word_claim(v) || *claimed ? 0 : 1;
+		FK_SCHED_POINT();
 	}
 }
 
@@ -301,9 +313,11 @@ static inline bool lf_bits_withdraw(struct lf_bits *a, unsigned first, unsigned 
 			if (!ok)
 				break;
 			/* acquire: as in lf_bits_take_small (we now own them). */
+			FK_SCHED_POINT();
 		} while (!atomic_compare_exchange_weak_explicit(&a->w[w], &v, v | m,
 		                                                memory_order_acquire,
 		                                                memory_order_relaxed));
+		FK_SCHED_POINT();
 		if (!ok) {
 			/* The frames not reached were never ours: their quota goes
 			 * back as it was taken. */
@@ -331,6 +345,7 @@ static inline bool lf_word_claim_cas(_Atomic uint64_t *w, uint64_t v, uint64_t i
 	/* acquire: the clear bits become ours to hand out; pairs with the
 	 * release RMWs of the frees that cleared them (the cache takes below
 	 * continue this release sequence and are acquire themselves). */
+	FK_SCHED_POINT();
 	return atomic_compare_exchange_strong_explicit(w, &v, v | (id << LF_CLAIM_SHIFT),
 	                                               memory_order_acquire,
 	                                               memory_order_relaxed);
@@ -361,9 +376,11 @@ static inline int lf_cache_take(_Atomic uint64_t *w, uint64_t id, bool *last)
 		 * the bit (into our cache, or before the claim, whose CAS
 		 * continues that release sequence). Linearisation point of a
 		 * cache hit. */
+		FK_SCHED_POINT();
 		if (atomic_compare_exchange_weak_explicit(w, &v, nv, memory_order_acquire,
 		                                          memory_order_relaxed))
 			return (int)b;
+		FK_SCHED_POINT();
 	}
 }
 
@@ -387,9 +404,11 @@ static inline int lf_word_retire(_Atomic uint64_t *w, uint64_t id)
 		 * cache, so their bit clears happen-before the quota we give
 		 * for them (a release RMW, lf_area_give), which a quota taker
 		 * acquires. */
+		FK_SCHED_POINT();
 	} while (!atomic_compare_exchange_weak_explicit(w, &v, v & LF_WORD_BITS,
 	                                                memory_order_acq_rel,
 	                                                memory_order_relaxed));
+	FK_SCHED_POINT();
 	return (int)lf_word_clear(v);
 }
 

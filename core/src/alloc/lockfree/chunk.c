@@ -119,12 +119,14 @@ static void absent_set(struct lf_chunk *r, uint64_t pfn, uint64_t n, bool on)
 {
 	for (uint64_t i = absent_bit(r, pfn); i < absent_bit(r, pfn) + n; i++) {
 		/* relaxed: see lf_absent_any. */
+		FK_SCHED_POINT();
 		if (on)
 			atomic_fetch_or_explicit(&r->absent[i / 64], 1ull << (i % 64),
 			                         memory_order_relaxed);
 		else
 			atomic_fetch_and_explicit(&r->absent[i / 64], ~(1ull << (i % 64)),
 			                          memory_order_relaxed);
+		FK_SCHED_POINT();
 	}
 }
 
@@ -237,8 +239,11 @@ static int revive(struct lockfree *lf, struct lf_chunk *r, uint64_t pfn, uint64_
 			return FK_EEXIST;
 	absent_set(r, pfn, n, false);
 	/* relaxed, both: a count of withdrawn frames and a statistics total. */
+	FK_SCHED_POINT();
 	atomic_fetch_sub_explicit(&r->nr_absent, n, memory_order_relaxed);
+	FK_SCHED_POINT();
 	atomic_fetch_add_explicit(&lf->nodes[node]->total, n, memory_order_relaxed);
+	FK_SCHED_POINT();
 	lf_range_free(r, pfn, n);
 	return 0;
 }
@@ -256,6 +261,7 @@ static int claim_dead(struct lockfree *lf, uint32_t na, int node)
 			/* acquire: pairs with the release store of LF_DEAD in
 			 * lf_remove (its withdrawals are visible to us). One
 			 * adder wins the record. */
+			FK_SCHED_POINT();
 			if (atomic_compare_exchange_strong_explicit(&r->state, &dead, LF_RECYCLING,
 			                                            memory_order_acquire,
 			                                            memory_order_relaxed))
@@ -299,10 +305,14 @@ int lf_add(void *state, uint64_t paddr, uint64_t nframes, int node)
 		if (!r)
 			return FK_ENOMEM;
 		/* relaxed: claims a slot index; publication is the release store. */
+		FK_SCHED_POINT();
 		unsigned i = atomic_fetch_add_explicit(&lf->nr_chunks, 1, memory_order_relaxed);
+		FK_SCHED_POINT();
 		if (i >= LF_MAX_CHUNKS) {
 			/* relaxed: undo the claim (a bound only). */
+			FK_SCHED_POINT();
 			atomic_fetch_sub_explicit(&lf->nr_chunks, 1, memory_order_relaxed);
+			FK_SCHED_POINT();
 			lf_meta_free(r, r->bytes, r->on_numa);
 			return FK_ENOMEM; /* documented limit: LF_MAX_CHUNKS records at once */
 		}
@@ -317,7 +327,9 @@ int lf_add(void *state, uint64_t paddr, uint64_t nframes, int node)
 	chunk_init(r, pfn, nframes, node);
 publish:
 	/* relaxed: a statistics total. */
+	FK_SCHED_POINT();
 	atomic_fetch_add_explicit(&lf->nodes[node]->total, nframes, memory_order_relaxed);
+	FK_SCHED_POINT();
 	/* release: pairs with lf_chunk_live's acquire. Linearisation point
 	 * of add_free_memory for a new or recycled record. */
 	atomic_store_explicit(&r->state, LF_LIVE, memory_order_release);
@@ -354,7 +366,9 @@ int lf_remove(void *state, uint64_t paddr, uint64_t nframes)
 	/* relaxed RMW + release fence: the fence orders the count before our
 	 * quota CASes below, so an allocation that saw our quota gone (and
 	 * runs an acquire fence, lf_alloc) sees the withdrawal in flight. */
+	FK_SCHED_POINT();
 	atomic_fetch_add_explicit(&lf->wd_active, 1, memory_order_relaxed);
+	FK_SCHED_POINT();
 	atomic_thread_fence(memory_order_release);
 	uint64_t p = pfn, n = nframes;
 	int err = 0;
@@ -385,16 +399,22 @@ int lf_remove(void *state, uint64_t paddr, uint64_t nframes)
 	/* relaxed: a count; release: pairs with the acquire load of wd_active
 	 * in lf_alloc, so whoever sees the withdrawal finished sees wd_done
 	 * moved and (for a rollback) the quota given back. */
+	FK_SCHED_POINT();
 	atomic_fetch_add_explicit(&lf->wd_done, 1, memory_order_relaxed);
+	FK_SCHED_POINT();
 	atomic_fetch_sub_explicit(&lf->wd_active, 1, memory_order_release);
+	FK_SCHED_POINT();
 	if (err)
 		return err;
 	absent_set(r, pfn, nframes, true);
 	/* relaxed: counters of withdrawn frames and of the node total; the
 	 * frames themselves are held by their set bits and taken quota. */
+	FK_SCHED_POINT();
 	uint64_t absent = atomic_fetch_add_explicit(&r->nr_absent, nframes, memory_order_relaxed);
+	FK_SCHED_POINT();
 	atomic_fetch_sub_explicit(&lf->nodes[lf_chunk_node(r)]->total, nframes,
 	                          memory_order_relaxed);
+	FK_SCHED_POINT();
 	if (absent + nframes == chunk_end(r) - chunk_start(r))
 		/* release: pairs with the acquire CAS in claim_dead: every
 		 * withdrawal above happens-before the record's recycling. */

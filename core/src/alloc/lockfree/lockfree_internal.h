@@ -55,6 +55,7 @@
 #include <stdint.h>
 
 #include "alloc_internal.h"
+#include "sched_fuzz_internal.h"
 
 #define LF_AREA_ORDER  9
 #define LF_AREA_FRAMES 512u

@@ -57,8 +57,10 @@ static void res_swap(struct lockfree *lf, struct lf_res *rs, uint64_t old, uint6
 	uint64_t expect = old;
 	/* acq_rel: the slot holds only an area id; acquire/release keep the
 	 * swap ordered with the flag updates around it. */
+	FK_SCHED_POINT();
 	if (atomic_compare_exchange_strong_explicit(&rs->area, &expect, code, memory_order_acq_rel,
 	                                            memory_order_acquire)) {
+		FK_SCHED_POINT();
 		if (old)
 			lf_unreserve(lf, old);
 	} else if (code) {
@@ -603,10 +605,12 @@ void lf_forget_chunk(struct lockfree *lf, unsigned idx)
 			/* relaxed: a hint (see struct lf_res); the record's words
 			 * were retired by the removal that withdrew them. */
 			code = atomic_load_explicit(&lf->res[c].cache[e], memory_order_relaxed);
+			FK_SCHED_POINT();
 			if (code && lf_cache_chunk(code) == idx)
 				atomic_compare_exchange_strong_explicit(&lf->res[c].cache[e], &code,
 				                                        0, memory_order_relaxed,
 				                                        memory_order_relaxed);
+			FK_SCHED_POINT();
 		}
 	}
 }
@@ -617,7 +621,9 @@ void lf_drain(void *state)
 	for (unsigned c = 0; c < lf->nr_cpus * lf->nr_nodes; c++) {
 		/* acq_rel: as the swap in res_swap; we swapped the value out, so
 		 * we clear its flag. */
+		FK_SCHED_POINT();
 		uint64_t old = atomic_exchange_explicit(&lf->res[c].area, 0, memory_order_acq_rel);
+		FK_SCHED_POINT();
 		if (old)
 			lf_unreserve(lf, old);
 	}
