@@ -230,6 +230,7 @@ static inline int lf_bits_release(struct lf_bits *a, unsigned first, unsigned n)
 			lf_bits_retake(a, f0, done);
 			return -1;
 		}
+		LF_PAUSE(LF_PAUSE_RELEASE_WORD);
 		if (!lf_word_claim(v))
 			unclaimed += k;
 		first += k;

@@ -366,6 +366,7 @@ int lf_remove(void *state, uint64_t paddr, uint64_t nframes)
 		 * claims of the part's words retire, their quota returns). */
 		for (unsigned j = first / LF_WORD_FRAMES; j <= (first + c - 1) / LF_WORD_FRAMES; j++)
 			lf_area_retire(r, k, j, 0);
+		LF_PAUSE(LF_PAUSE_REMOVE_RETIRED);
 		if (!lf_ctr_take(&r->areas[k].ctr, c)) {
 			err = FK_EBUSY;
 			break;

@@ -98,6 +98,7 @@ static __attribute__((noinline)) bool lf_alloc_retry(struct lockfree *lf, unsign
 				deadline = now + LF_WD_WAIT_NS;
 			if (now > deadline)
 				return false;
+			LF_PAUSE(LF_PAUSE_ALLOC_WAIT);
 			sched_yield();
 		} else if (tries >= LF_WD_RETRIES) {
 			return false;
