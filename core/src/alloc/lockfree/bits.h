@@ -170,6 +170,22 @@ static inline void lf_bits_retake(struct lf_bits *a, unsigned first, unsigned n)
 	}
 }
 
+/* Are all bits of [first, first + n) clear right now (claims aside)? */
+static inline bool lf_bits_all_clear(struct lf_bits *a, unsigned first, unsigned n)
+{
+	while (n) {
+		unsigned w;
+		uint64_t m;
+		unsigned k = lf_word_part(first, n, &w, &m);
+		/* relaxed: advisory (whether a refusal is justified). */
+		if (atomic_load_explicit(&a->w[w], memory_order_relaxed) & m)
+			return false;
+		first += k;
+		n -= k;
+	}
+	return true;
+}
+
 /* Are all bits of [first, first + n) set right now (a read-only pre-check)? */
 static inline bool lf_bits_all_set(struct lf_bits *a, unsigned first, unsigned n)
 {

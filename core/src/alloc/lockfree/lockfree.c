@@ -10,19 +10,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
 
 #include "area.h"
-
-static uint64_t lf_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no lock, no system call */
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Does a node the request may use show a fitting clear block (reserve.c)? */
 static bool lf_block_shown(struct lockfree *lf, int node, uint64_t n, unsigned align,

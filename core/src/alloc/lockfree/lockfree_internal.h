@@ -53,6 +53,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "alloc_internal.h"
 
@@ -207,6 +208,14 @@ void lf_test_pause(enum lf_pause_point p);
 static inline unsigned lf_slot_index(const struct lockfree *lf, unsigned cpu, int node)
 {
 	return cpu * lf->nr_nodes + (unsigned)node;
+}
+
+/* For the bounded waits of a failing allocation or removal. */
+static inline uint64_t lf_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no lock, no system call */
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static inline struct lf_res *lf_res_of(struct lockfree *lf, unsigned cpu, int node)
