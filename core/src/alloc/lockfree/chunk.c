@@ -271,7 +271,11 @@ int lf_add(void *state, uint64_t paddr, uint64_t nframes, int node)
 	if (paddr & (FK_PAGE_SIZE - 1))
 		return FK_ENOTALIGNED;
 	uint64_t pfn = paddr >> FK_PAGE_SHIFT;
-	if (nframes == 0 || node < 0 || (unsigned)node >= lf->nr_nodes || pfn + nframes < pfn)
+	/* The byte range must not wrap (its end, paddr + bytes, fits in 64
+	 * bits): checking frame numbers only let pfn << FK_PAGE_SHIFT truncate
+	 * to paddr 0 (issue 18, defect 5). */
+	if (nframes == 0 || node < 0 || (unsigned)node >= lf->nr_nodes ||
+	    nframes > (UINT64_MAX - paddr) >> FK_PAGE_SHIFT)
 		return FK_EINVAL;
 	uint32_t na = areas_of(pfn, nframes);
 	if (na == 0)

@@ -104,7 +104,10 @@ static int lf_alloc(void *state, uint64_t nframes, unsigned align_order, int nod
 {
 	struct lockfree *lf = state;
 	uint64_t pfn = 0;
-	if (nframes == 0 || paddr == NULL || align_order >= 40)
+	/* A count whose bytes do not fit in 64 bits is no request (span_alloc
+	 * would round it up to 0 areas: issue 18, defect 4). */
+	if (nframes == 0 || nframes > (UINT64_MAX >> FK_PAGE_SHIFT) || paddr == NULL ||
+	    align_order >= 40)
 		return FK_EINVAL;
 	if (flags & FK_ALLOC_ALIGNED && fk_order_ceil(nframes) > align_order)
 		align_order = fk_order_ceil(nframes);

@@ -309,7 +309,7 @@ static bool span_free(struct lf_chunk *r, uint64_t k, uint64_t na)
 static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsigned align,
                        uint64_t *pfn)
 {
-	uint64_t na = (n + LF_AREA_FRAMES - 1) / LF_AREA_FRAMES;
+	uint64_t na = n / LF_AREA_FRAMES + (n % LF_AREA_FRAMES != 0); /* no wrap */
 	uint64_t step = align > LF_AREA_ORDER ? 1ull << (align - LF_AREA_ORDER) : 1;
 	struct lf_res *rs = lf_res_of(lf, cpu, node);
 	/* relaxed: see lf_huge_hint. */
