@@ -8,6 +8,7 @@
  *  - release of frames whose last reference is gone: on_drop, UNUSED, one
  *    dealloc per contiguous run.
  */
+#include "alloc_internal.h"
 #include "claim_internal.h"
 #include "invariant_internal.h"
 #include "sched_fuzz_internal.h"
@@ -53,7 +54,7 @@ void fk_release_run(fk_mem *mem, struct fk_region *r, uint64_t start, uint64_t e
 		/* Each frame's teardown is claimed once per life (its last
 		 * reference, fk_ref_dec), so the run is the allocator's to take
 		 * back; a refusal would be a double free by the core. */
-		int err = mem->ops->dealloc(mem->alloc, start, (end - start) >> FK_PAGE_SHIFT);
+		int err = fk_ops_dealloc(mem->ops, mem->alloc, start, (end - start) >> FK_PAGE_SHIFT);
 		fk_invariant(err == 0, "the allocator takes back every run the core releases");
 		(void)err;
 	}

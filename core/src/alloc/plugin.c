@@ -9,6 +9,11 @@
  * fk_allocator_find) read it without a lock while another thread loads.
  * Loads are serialised by one mutex. Nothing is ever unloaded: a context
  * may hold the ops until the process exits.
+ *
+ * Like a built-in's table (registry.c), the table handed out is a checked
+ * view: alloc, dealloc, add_free_memory and remove_free_memory run the
+ * shared validation (fk_ops_* in alloc_internal.h) before the plug-in's
+ * own, so a plug-in meets the same edges as a built-in whoever calls it.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -27,10 +32,47 @@
 struct plugin_entry {
 	char name[PLUGIN_NAME_MAX + 1];
 	char origin[256];
-	struct fk_allocator_ops ops; /* the plug-in's, with .name = name */
+	struct fk_allocator_ops raw; /* the plug-in's own callbacks */
+	struct fk_allocator_ops ops; /* handed out: raw, checked, .name = name */
 };
 
 static struct plugin_entry plugins[FK_PLUGIN_MAX];
+
+/* Slot i's checked entry points: the validation, then plugins[i].raw. */
+#define PLUGIN_CHECKED_FNS_(i)                                                                     \
+	static int pl_alloc_##i(void *st, uint64_t n, unsigned align, int node, unsigned flags,    \
+	                        uint64_t *paddr)                                                   \
+	{                                                                                          \
+		return fk_ops_alloc(&plugins[i].raw, st, n, align, node, flags, paddr);            \
+	}                                                                                          \
+	static int pl_dealloc_##i(void *st, uint64_t paddr, uint64_t n)                            \
+	{                                                                                          \
+		return fk_ops_dealloc(&plugins[i].raw, st, paddr, n);                              \
+	}                                                                                          \
+	static int pl_add_##i(void *st, uint64_t paddr, uint64_t n, int node)                      \
+	{                                                                                          \
+		return fk_ops_add_free(&plugins[i].raw, st, paddr, n, node);                       \
+	}                                                                                          \
+	static int pl_remove_##i(void *st, uint64_t paddr, uint64_t n)                             \
+	{                                                                                          \
+		return fk_ops_remove_free(&plugins[i].raw, st, paddr, n);                          \
+	}
+#define PLUGIN_SLOTS_(X)                                                                           \
+	X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15)
+_Static_assert(FK_PLUGIN_MAX == 16, "PLUGIN_SLOTS_ names one slot per plug-in");
+PLUGIN_SLOTS_(PLUGIN_CHECKED_FNS_)
+#undef PLUGIN_CHECKED_FNS_
+
+static const struct {
+	int (*alloc)(void *, uint64_t, unsigned, int, unsigned, uint64_t *);
+	int (*dealloc)(void *, uint64_t, uint64_t);
+	int (*add)(void *, uint64_t, uint64_t, int);
+	int (*remove)(void *, uint64_t, uint64_t);
+} plugin_checked[] = {
+#define PLUGIN_CHECKED_REF_(i) {pl_alloc_##i, pl_dealloc_##i, pl_add_##i, pl_remove_##i},
+    PLUGIN_SLOTS_(PLUGIN_CHECKED_REF_)
+#undef PLUGIN_CHECKED_REF_
+};
 /* Published entries. Release store in plugin_add pairs with the acquire
  * loads in fk_plugin_find_/fk_plugin_names_: an entry is complete before
  * its index is below the count. */
@@ -175,8 +217,13 @@ static int plugin_add(const struct fk_allocator_plugin *p, const char *name, con
 		struct plugin_entry *e = &plugins[n];
 		snprintf(e->name, sizeof(e->name), "%s", name);
 		snprintf(e->origin, sizeof(e->origin), "%s", origin);
-		e->ops = *p->ops;
+		e->raw = *p->ops;
+		e->ops = e->raw;
 		e->ops.name = e->name;
+		e->ops.alloc = plugin_checked[n].alloc;
+		e->ops.dealloc = plugin_checked[n].dealloc;
+		e->ops.add_free_memory = plugin_checked[n].add;
+		e->ops.remove_free_memory = plugin_checked[n].remove;
 		/* release: pairs with the acquire loads of the readers. */
 		atomic_store_explicit(&nr_plugins, n + 1, memory_order_release);
 		if (why) {
