@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Allocation: the LLFree paper's workloads on the allocator alone, with the
  * number of blocks held per thread as the parameter (--held, default

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_common.c: the per-run fk_mem lifecycle (thread-0 pattern), the
  * run's clock (common span, thread CPU time), pinning, the time budget and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Shared scaffolding for the framekit benchmarks.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_config.c: the shape of a framekit_bench run, from the machine and
  * the options. Every option is a flag and an FK_BENCH_* variable (the flag

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Contended split, slice and next, as a kernel produces them.
  *

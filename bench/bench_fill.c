@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fill: what an allocation and a free cost as memory fills up (LLFree,
  * ATC '23, measures its free cost rising towards full memory). Opt-in:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * frag: huge frames kept available under order-0 churn, LLFree's protocol
  * (Wrenger et al., ATC '23; the kernel module's BENCH_FRAG in

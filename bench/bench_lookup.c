@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fk_frame_from_in_use lookups (the RCU paddr -> slot path): every thread
  * looks up random frames of a shared pool, takes a reference and drops it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * framekit_bench: entry point. Registers every family over every allocator
  * (fk_allocator_names: the library's built-ins, then the plug-ins that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * NUMA placement (--numa / FK_BENCH_NUMA): "real" uses one region per
  * physical node and the core maps CPUs to nodes with libnuma; "logical:N"

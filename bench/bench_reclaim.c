@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reclaim: withdrawing free 2 MiB blocks while other threads churn order-0
  * frames, the user-space analogue of LLFree's HyperAlloc, where a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Segment operations on private segments (one 512-frame segment per
  * thread, obtained with fk_alloc_segment): split, slice+drop, next (drain),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Shared frames: every thread clones/slices and drops the SAME segment
  * (refcount cache lines bounce between CPUs) versus one private segment

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Check a framekit_bench Google Benchmark JSON.
 
 Either runs the binary in quick mode (--bench BIN --out FILE) or checks an

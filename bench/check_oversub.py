@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """CTest bench_oversubscription_not_inflated: the benchmark clock is honest
 when threads outnumber CPUs.
 

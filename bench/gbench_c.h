@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * gbench_c.h: a thin plain-C face for Google Benchmark 1.7.1.
  *

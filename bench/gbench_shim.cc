@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // gbench_shim.cc: the C face of Google Benchmark 1.7.1 (see gbench_c.h).
 // The only translation unit that includes <benchmark/benchmark.h>; the
 // opaque gb_state / gb_bench pointers are benchmark::State* and

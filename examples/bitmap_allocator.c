@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A custom frame allocator plugged in through struct fk_allocator_ops.
  *

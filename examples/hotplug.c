@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Region hot-plug while another thread looks frames up by address.
  *

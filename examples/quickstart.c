@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The README's example as a complete program: one context, one segment
  * split, sliced, iterated, turned raw and back, everything dropped, no leak. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Typed metadata: a frame type with its own 40-byte metadata, an init
  * callback that may refuse a frame, an on_drop hook, checked typed views,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # add-spdx.sh: give every tracked source, script and CMake file an SPDX line.
 #   usage: scripts/add-spdx.sh [--dry-run]
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Parsing layer of the benchmark scripts: turns framekit_bench's Google
 Benchmark JSON (and run-info.txt beside it) into records, and computes what
 the reports compare. No formatting here: scripts/summarize.py writes

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # build-docs.sh: build the API reference from the public headers with Doxygen.
 #   usage: scripts/build-docs.sh [--out DIR]
 #

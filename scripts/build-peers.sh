@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # usage: scripts/build-peers.sh [--llfree DIR] [--nbbs DIR] [--clone] [--out DIR]
 # Build the peer allocators beside the suite (peers/README.md): each peer
 # from a source checkout you give, and framekit's adapter for it

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # check-docs.sh: check facts the README repeats against their one home.
 #   usage: scripts/check-docs.sh
 #

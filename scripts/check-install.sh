@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # check-install.sh: install framekit as a user would; build consumers against it.
 #   usage: [CC=clang CXX=clang++] scripts/check-install.sh [--keep]
 #

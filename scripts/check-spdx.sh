@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # check-spdx.sh: fail if a tracked source, script or CMake file has no SPDX line.
 #   usage: scripts/check-spdx.sh
 #

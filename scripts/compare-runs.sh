@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # usage: scripts/compare-runs.sh OLD.json NEW.json [OPTIONS]
 #
 # Compares two framekit_bench runs with Google Benchmark's compare.py

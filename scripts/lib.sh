@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # scripts/lib.sh: the small shell library every script under scripts/ sources.
 #   . "$(dirname "$0")/lib.sh"
 # A script's usage is its opening comment block (lines after the #! line

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """PNG plots of a framekit_bench run: one file per family, one row per
 variant. Left: aggregate items/s over the run's common span (median line,
 min-max over passes as a band); middle: thread CPU time per item; right

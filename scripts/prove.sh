@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # prove.sh: prove the segment contracts (core/src/segment_arith.h) with Frama-C WP.
 #   usage: scripts/prove.sh [--no-install] [--no-planted]
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # usage: scripts/run-bench.sh [MODE] [OPTIONS] [-- GBENCH FLAGS]
 #
 # Builds the release preset, runs framekit_bench, then plots and summarizes

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # usage: scripts/run-fuzz.sh [--seconds S | S]
 # Build the libFuzzer API harness (stress/fuzz_api.c) with clang in
 # build/fuzz and fuzz it for S seconds (default 30), starting from the seed

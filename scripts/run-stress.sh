@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # usage: scripts/run-stress.sh [options]
 # Stress (TSan, then ASan+UBSan) on every allocator, a short stress with
 # schedule perturbation (preset sched-fuzz), then a fuzz run.

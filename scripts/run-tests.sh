@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # run-tests.sh: the test command (.ci/run runs exactly this).
 #   usage: scripts/run-tests.sh [--no-stress] [--no-werror]
 #

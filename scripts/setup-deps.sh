@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # setup-deps.sh: install the Debian 12 packages framekit needs, if missing.
 #   usage: scripts/setup-deps.sh
 #

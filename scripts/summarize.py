@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Markdown summary of a framekit_bench run, built from the run's own
 context (bench.json's context and run-info.txt beside it), and its tables
 as CSV beside the JSON (summary.csv: every result; summary-ratios.csv: the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # usage: scripts/verify-genmc.sh [options] [GENMC_SRC_DIR]
 # Model-check the protocol harnesses verify/genmc/*.c with GenMC (the
 # stateless model checker for C11 under RC11 and IMM, MPI-SWS/genmc): every

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Run PROG and pass only if ThreadSanitizer reported a data race and exited
 # with TSAN_OPTIONS' exitcode (66). Used by racy_demo_is_caught_by_tsan.
 execute_process(COMMAND ${PROG} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)

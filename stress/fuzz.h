@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fk_fuzz_api internals shared by its files (file map: README.md): the
  * layout of the simulated memory, the model of every frame and the handle

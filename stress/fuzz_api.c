@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fk_fuzz_api: libFuzzer harness for the public API (clang,
  * -fsanitize=fuzzer,address,undefined; see scripts/run-fuzz.sh).

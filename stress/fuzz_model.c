@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The fuzz harness's model (fuzz.h: struct mframe, z): the metadata types
  * and callbacks, the model transitions (hold, release, the handle slots'

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Operands of the fuzz steps, read from the input: hostile paddrs and
  * ranges (unaligned, outside, forged ends), metadata types (also too big),

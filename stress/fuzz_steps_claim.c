@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Fuzz steps that take frames: allocation (with every flag, and init
  * failures that must roll back), from_unused for frames, unique frames and

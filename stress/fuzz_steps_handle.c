@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Fuzz steps on the handle slots: clone, drop, split, slice, next,
  * into_raw / from_raw (also of forged ranges), typed views, segment from

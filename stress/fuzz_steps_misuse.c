@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Fuzz steps that misuse handles: another context's handles (FK_EINVAL),
  * stale copies of dropped handles (FK_EUNUSED, also across removal and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fk_racy_demo: a deliberately racy use of framekit that ThreadSanitizer must
  * report (negative control for the TSan setup: the core's annotations and

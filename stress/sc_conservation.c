@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * End-of-run conservation check (interface and invariant:
  * sc_conservation.h): slots, allocator accounting per node and order, leak

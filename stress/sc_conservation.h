@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * End-of-run conservation check of the stress suite (sc_conservation.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Frame tracker and FK_ENOMEM classifier (interface and contract:
  * sc_track.h). One tracked word per frame, updated by the allocator

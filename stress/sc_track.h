@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Frame tracker and FK_ENOMEM classifier of the stress suite (sc_track.c).
  *

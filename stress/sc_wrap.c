@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Counting / fault-injecting allocator wrapper (interface: sc_wrap.h).
  * Every call into the real allocator goes through here: the counts, the

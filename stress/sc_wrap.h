@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Counting / fault-injecting allocator wrapper of the stress suite
  * (sc_wrap.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * framekit_stress: randomised multi-threaded workload over every public
  * operation, ending with a conservation check.

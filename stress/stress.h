@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * framekit_stress internals shared by its files (file map: README.md):
  * the simulated memory layout, the metadata the workload writes, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * What every stress operation checks, and the metadata callbacks behind it:
  * init writes a live canary, on_drop checks and poisons it (so a reference

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The stress suite's support library, shared by the stress program and the
  * fault-injection test (tests/test_stress_faults.c):

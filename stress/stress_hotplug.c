@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The stress hot-plug thread: adds and removes the HOT_N regions under
  * load. A duplicate or overlapping add is refused; removal is refused while

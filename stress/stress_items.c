@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The handles a stress worker holds (struct item: a frame, segment, unique
  * frame or raw range, with its metadata types): keep one, pick one at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Stress operations that take frames: from the allocator (segments, single
  * frames, strict allocations on a hot-plug node that race its removal) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Stress operation bad_args: invalid arguments to the public API must get
  * their documented error and change nothing.

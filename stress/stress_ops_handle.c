@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Stress operations on a handle the worker holds: split, slice, next,
  * clone, drop, into_raw / from_raw, typed views, segment from frame, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The "huge" workload's operations (--workload huge): order-9 blocks split
  * into parts that several threads free at once, small allocations of 1-8

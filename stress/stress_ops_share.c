@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Stress operations where frames cross threads: addresses published in
  * g.published and taken back with from_in_use while the owner may drop

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * One stress run over one allocator (run_one): wrap the allocator
  * (sc_wrap.c), create the memory, start the workers and the hot-plug

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The stress workload: the table of operations (name, weight, function),
  * the weighted random choice of the next one, and the worker loop that

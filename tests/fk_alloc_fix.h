@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Fixture for the allocator contract tests (tests/test_alloc_*.c): an
  * allocator driven through its public ops table (fk_allocator_find, no

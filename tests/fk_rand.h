@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The one PRNG of the tests, the stress suite and the benchmarks:
  * xorshift64* (Vigna, "An experimental exploration of Marsaglia's xorshift

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A tiny test harness: CHECK macros that report file:line and the FK_E*
  * names, a runner that prints one line per test and the closing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The core variants every test runs under (README "Concurrency design"):
  * each refcount policy with each lookup mode. One list, so that a new variant reaches every test

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Broken allocator plug-ins for test_allocator_plugin.c: one source, one
  * defect per PF_CASE (tests/CMakeLists.txt builds each as its own .so).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The frame allocators through their ops table (no fk_mem): every test runs
  * for every built-in allocator (fk_allocator_names) and, for buddy-global,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Contract 3 of the allocator plug-in (allocator.h, dealloc): freeing a range
  * that is (partly) free already returns FK_EUNUSED and changes nothing,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Contract 2 of the allocator plug-in (allocator.h): FK_ENOMEM only when no
  * suitable free block exists, per-CPU caches included. Every registered

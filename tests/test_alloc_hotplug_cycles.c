@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Contract 1 of the allocator plug-in (allocator.h, remove_free_memory) for
  * every registered allocator: add/remove cycles at ever new bases never

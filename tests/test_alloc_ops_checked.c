@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The shared validation in front of every allocator's ops (issue 18,
  * defect 5 and its follow-up; alloc_internal.h, fk_ops_*): through

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The allocator plug-in loader (framekit/allocator.h, "Plug-ins"): every
  * refusal gets its own reason, code and message and leaves the allocator

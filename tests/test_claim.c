@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Claims of allocator-granted frames (fk_claim_granted: metadata written
  * while the words stay UNUSED, then one release store per frame): what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Callbacks may call back into the library (issue 8, defect 2).
  *

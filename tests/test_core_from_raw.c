@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * from_raw under contention (issue 8, defects 3 and 4).
  *

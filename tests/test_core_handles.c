@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Handles against misuse (issue 8, defects 7, 8, 9, 10): a handle of
  * another context, a stale copy, a stale handle into a hot-removed (and

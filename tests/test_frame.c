@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Frame and unique-frame handles: every success path and every error path. */
 #include <pthread.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A region the allocator refuses is never left published (issue 8,
  * defect 11, core part).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Hot-plug never runs out (issue 8, defect 5), on every allocator.
  *

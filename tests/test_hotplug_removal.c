@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Hot-remove never disturbs allocation (issue 8, defect 1), on every
  * allocator.

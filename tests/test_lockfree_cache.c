@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lockfree's per-CPU cache (claimed bit-field words, core/LOCKFREE.md
  * "Order 0"): order-0 pairs are served from it, frees of cached frames are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lockfree under contention near exhaustion: an allocation that takes an
  * area's quota and then finds no fitting bits gives the quota back, and

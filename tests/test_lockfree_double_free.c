@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lockfree dealloc checks and acts in one step: when two threads free the
  * same range at the same time, exactly one gets 0 and the other

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Issue 18, defects 4 and 5: the lockfree allocator's own checks of counts
  * and ranges at the edges of the 64-bit address space, through its ops

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Shared fixture of the tests/test_lockfree_*.c binaries: the lockfree
  * allocator through its ops table (no fk_mem), simulated CPUs as threads

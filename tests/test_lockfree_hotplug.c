@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lockfree hot-plug: chunk metadata is reused, so add/remove cycles at new
  * bases never exhaust anything (before: FK_ENOMEM at the 257th add with no

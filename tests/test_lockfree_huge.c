@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lockfree's whole-area blocks (core/src/alloc/lockfree/area.h, "Huge
  * frames"): an order-9 block is taken and freed whole with counter RMWs

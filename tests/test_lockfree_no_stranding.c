@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lockfree never strands free frames: frames that one CPU's reservation
  * covers are reachable from every other CPU without a drain, stats count

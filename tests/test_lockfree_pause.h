@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Pause points for the race-window tests (tests/test_lockfree_window_*.c):
  * these binaries build the lockfree sources with FK_LF_PAUSE_HOOKS

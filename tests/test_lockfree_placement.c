@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lockfree placement: small-frame reservations must not spend the areas
  * that huge frames need. The case from issue 9: 1024 frames (two areas),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Issue 18, defect 1: parts of one huge frame freed concurrently. A free of
  * a part spanning several words met a word still marked as a whole-area

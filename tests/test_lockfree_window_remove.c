@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Issue 18, defect 3: remove_free_memory refused (FK_EBUSY) a range whose
  * frames were all free, because the area's counter was short for a moment:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Issue 18, defect 2: a whole-area request failed (FK_ENOMEM) while every
  * frame was free. Retiring a cached word is one CAS on the word (claim ->

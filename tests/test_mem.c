@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Contexts and regions: creation errors, hot-add / hot-remove, leak
  * reports, several contexts in one process, logical NUMA nodes. */
 #include "fk_test.h"

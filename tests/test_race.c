@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Small multi-threaded races: from_in_use against the last drop (never
  * revives a dying frame, never leaks), and contended clone/drop of one
  * shared segment. Bounded by iteration counts, not time. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * claim_rollback_never_tears_down_a_frame_someone_else_holds
  *

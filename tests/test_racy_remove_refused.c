@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * refused_region_removal_is_invisible_to_lookups
  *

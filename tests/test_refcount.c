@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The refcount word (core/src/refcount_internal.h): its encoding and the
  * pure transitions on plain values, then what each policy does with stale

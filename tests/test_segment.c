@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Segments: from_unused (all or nothing), split, slice, next, raw, clone,
  * drop in runs, typed views. */
 #include "fk_test.h"

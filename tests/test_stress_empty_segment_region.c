@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * empty_segment_does_not_outlive_its_region
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * failed_allocations_and_init_callbacks_leave_state_intact
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * a_late_dealloc_does_not_mark_a_later_free_done
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The stress suite's removal oracle (sc_removal_classify, stress/sc_track.h):
  * a refused removal (FK_EBUSY from an allocator's remove_free_memory,

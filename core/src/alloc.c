@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Allocating constructors (Asterinas FrameAllocOptions): ask the allocator
  * for a range, then claim it. Allocation, lookup and claim run in one RCU

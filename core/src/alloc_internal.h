@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Private allocator plumbing: the built-in allocators' ops tables and small
  * helpers they share (order arithmetic, current CPU).

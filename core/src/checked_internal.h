@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * FK_CHECKED: the Verus invariants as run-time assertions.
  *

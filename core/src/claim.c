@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Claims and releases of frame ranges, shared by frames, segments and the
  * allocating constructors:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Claims and releases of frame ranges (claim.c). Layer: above the context
  * (a release gives frames back to its allocator inside a read section),

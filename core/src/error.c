@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Error code names and messages, from FK_ERROR_LIST (framekit/error.h). */
 #include <framekit/error.h>
 

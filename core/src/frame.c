@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Frame handles (Asterinas Frame<M>) and unique frames (UniqueFrame<M>).
  * Every by-address path runs under the RCU read lock; handle paths need no

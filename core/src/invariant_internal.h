@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fk_invariant(cond, what): in FK_CHECKED builds, abort with a message when
  * an internal invariant does not hold; nothing otherwise. Caller mistakes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The read side of a context's region table, in one of two modes
  * (fk_mem_config.lookup):

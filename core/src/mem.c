@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fk_mem: the context. Creation and teardown (allocator, then regions),
  * thread registration, hot-plug entry points (the mechanics are in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The context (struct fk_mem): what fk_mem_create builds. It owns the
  * regions (region_internal.h), the allocator instance and the per-context

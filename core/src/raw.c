@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Raw reference tracking (see raw_internal.h for the invariant). */
 #include "raw_internal.h"
 #include "sched_fuzz_internal.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Dropped-slot (raw reference) tracking, the run-time counterpart of the
  * Verus `dropped_slots` map: into_raw records one raw reference per frame,

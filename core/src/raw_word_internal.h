@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The per-frame raw word (raw_internal.h): its encoding and every
  * transition of it, as refcount_internal.h keeps the refcount word's.

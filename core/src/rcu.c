@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Thread registration for the RCU flavour, with nesting so that a thread
  * may enter several fk_mem contexts (liburcu asserts on double register).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fk_rcu: a thin wrapper over liburcu's memb flavour.
  *

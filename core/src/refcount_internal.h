@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The slot's refcount word: its encoding and every transition of it, as
  * Linux keeps every page->_refcount change in include/linux/page_ref.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Regions and the region table: descriptors and their slots, the
  * copy-on-write paddr -> region table, lookups, and hot-plug (add, and the

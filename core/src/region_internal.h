@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Regions: the physical ranges a context manages, their metadata slots and
  * the paddr -> region table, with hot-plug (region.c).

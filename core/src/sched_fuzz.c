@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Schedule perturbation points (contract: sched_fuzz_internal.h). Built
  * only with FK_SCHED_FUZZ; otherwise this file is empty.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Schedule perturbation (test builds only: CMake option FK_SCHED_FUZZ, off
  * by default, never in a release build or a benchmark figure).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Segments (Asterinas Segment<M>): [start, end) owning one reference per
  * frame. Splitting and iteration never touch a count; slicing and cloning

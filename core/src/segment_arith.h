@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Segment arithmetic: the pure functions behind fk_segment_* (segment.c):
  * range checks, the split point, slice bounds, next, size and frame count,

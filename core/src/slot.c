@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The slot layer's one definition: the untyped metadata type (Rust's `()`).
  * Everything else about a slot is inline in slot_internal.h.

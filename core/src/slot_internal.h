@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The metadata slot: one 64-byte cache line per frame.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ThreadSanitizer annotations. liburcu 0.13 (Debian's) and Concurrency Kit
  * are not instrumented, so TSan cannot see their happens-before edges;

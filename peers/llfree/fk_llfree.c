@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * framekit adapter for LLFree-c (luhsra/llfree-c, MIT): the allocator of
  * "LLFree: Scalable and Optionally-Persistent Page-Frame Allocation"

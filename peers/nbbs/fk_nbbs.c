@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * framekit adapter for NBBS, the non-blocking buddy system (HPDCS/NBBS,
  * "A Non-Blocking Buddy System for Scalable Memory Allocation on Multi-Core

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # usage: results/core-v2/compare.sh BEFORE_COMMIT [AFTER_COMMIT] [ROUNDS]
 # Before/after of two commits that both have the refcount policy and lookup
 # mode fields (issue 10 items 1-4 and later). Builds libframekit (release

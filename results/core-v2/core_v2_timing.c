@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * core_v2_timing: the issue-10 measurements (results/core-v2/README.md).
  *

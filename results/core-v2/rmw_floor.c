@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rmw_floor: the hardware's own fast/checked ratio for the shared
  * clone+drop pattern, without framekit. Two threads (pinned to CPUs 0 and

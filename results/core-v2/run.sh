@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # usage: results/core-v2/run.sh [BEFORE_COMMIT] [ROUNDS]
 # Builds libframekit (release) at BEFORE_COMMIT (default 7c29b0a, main just
 # before issue 10 landed) and at HEAD, builds core_v2_timing.c against each,

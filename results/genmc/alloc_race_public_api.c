@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/test_refcount.c stale_clones_racing_with_alloc_and_drop_never_fail_a_correct_drop
  * with the public API only (up to 2 M rounds), to run against the library

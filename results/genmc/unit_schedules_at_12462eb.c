@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The two defect-7 schedules of tests/test_refcount.c
  * (a_stale_fast_clone_never_takes_a_granted_owners_reference,

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """One Markdown table from framekit_bench JSON files: a row per benchmark
 (family/order/held/threads), a column per allocator, ns per alloc+free pair.
 

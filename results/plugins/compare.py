@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Plug-in against linked-in cost from one framekit_bench JSON.
 
 usage: compare.py [--names LINKED,PLUGIN] BENCH.json...   (default bitmap-linked,bitmap)

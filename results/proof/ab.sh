@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # ab.sh: interleaved A/B runs of the single-thread segment rows of two
 # framekit_bench builds (release preset), then the median of each row.
 #   usage: results/proof/ab.sh BENCH_A BENCH_B ROUNDS OUTDIR

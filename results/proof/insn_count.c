@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * insn_count.c: N single-thread calls of fk_segment_split, fk_segment_slice
  * (+ fk_segment_drop of the slice) and fk_segment_next on one 512-frame

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # insn_count.sh: instructions per call of split, slice+drop and next, counted
 # by callgrind, for two framekit trees built with the release preset.
 #   usage: results/proof/insn_count.sh TREE_A TREE_B [N]

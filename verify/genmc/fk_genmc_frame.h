@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Shared scaffolding of the refcount harnesses (not a harness itself: the
  * script runs verify/genmc/<name>.c files only). One frame: its refcount

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Shared scaffolding of the lockfree harnesses (verify/genmc/lf_*.c; not a
  * harness itself). One chunk of one area, built by hand in the state a

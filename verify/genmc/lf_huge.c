@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lf_huge: parts of one whole-area block (order 9) freed concurrently
  * (area.h: lf_area_unhuge; bits.h: lf_bits_release, lf_bits_free1), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lf_retire: a retirement of a cached word racing a whole-area request,
  * issue 18's defect 2. One area; word 0 is CPU slot 1's cache (claimed)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lf_word: one bit-field word of the lockfree allocator (bits.h, area.h)
  * with its claim, and its neighbour. Word 0 is CPU slot 1's cache

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * raw_drop_imm: the raw word's drop check (core/src/raw_word_internal.h)
  * under IMM, the model of weakly ordered CPUs (Arm, POWER): run it with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Scenario of rc_share_{fast,checked}.c (POLICY defined there): correct
  * use only. A frame claimed by address and published with two holders;

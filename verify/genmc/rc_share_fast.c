@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rc_share_fast: rc_share.h (correct use: claim, publish, clone, drop,
  * speculative get, teardown and a new claim racing) under the fast policy.

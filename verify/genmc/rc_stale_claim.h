@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Scenario of rc_stale_claim_{fast,checked}.c (POLICY defined there): a
  * stale handle's clone races with the allocator-granted claim of its free

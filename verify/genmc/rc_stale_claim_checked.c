@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rc_stale_claim_checked: rc_stale_claim.h under the checked policy: the
  * stale clone only ever gets an error (or, once the frame is shared again,

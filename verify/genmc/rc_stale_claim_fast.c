@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rc_stale_claim_fast: rc_stale_claim.h under the fast policy. Issue 18,
  * defect 7 (first half) and defect 6: a stale clone's step off UNUSED

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Scenario of rc_stale_teardown_{fast,checked}.c (POLICY defined there):
  * the last holder uses and drops a published frame while a stale handle

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rc_stale_teardown_checked: rc_stale_teardown.h under the checked policy:
  * the frame is torn down exactly once, never leaks.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rc_stale_teardown_fast: rc_stale_teardown.h under the fast policy.
  * Issue 18, defect 7 (second half): at 12462eb a stale +1 on the busy 0

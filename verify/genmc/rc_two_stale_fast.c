@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rc_two_stale_fast: two stale handles clone (fast policy) while the
  * allocator-granted claim builds, publishes, uses and drops the frame.

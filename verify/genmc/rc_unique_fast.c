@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rc_unique_fast: a unique frame's owner turns it shared, uses and drops
  * it, while a stale handle clones (fast policy) and a speculative get

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The translation unit WP proves (scripts/prove.sh): core/src/segment_arith.h
  * as segment.c compiles it. Nothing else lives here, so every goal WP

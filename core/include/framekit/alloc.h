@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file
  * Frame allocation: the allocating constructors and allocator statistics.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file
  * The allocator plug-in contract (Asterinas' GlobalFrameAllocator): what a

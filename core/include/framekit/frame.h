@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file
  * Frame handles: one reference to one metadata slot (Asterinas Frame<M>),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file
  * fk_mem: one simulated physical memory with its regions, metadata slots,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /**
  * @file
  * Segments: a handle to a contiguous run of frames [start, end) that owns

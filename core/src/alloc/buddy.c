@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * buddy-global: a classic binary buddy allocator (orders 0..FK_MAX_ORDER-1,
  * per-node zones with free lists per order, splitting and buddy coalescing,

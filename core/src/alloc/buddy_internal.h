@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Binary buddy core shared by buddy-global (buddy.c) and buddy-pcp (pcp.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The buddy baselines' locks: one wrapper over Concurrency Kit's ticket and
  * MCS spinlocks and a pthread mutex, chosen by name at creation

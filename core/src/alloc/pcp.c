@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * buddy-pcp: the buddy core of buddy.c with Linux-style per-CPU page lists
  * for orders 0..PCP_ORDERS-1 in front. An empty list is refilled with

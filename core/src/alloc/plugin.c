@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Allocator plug-ins (framekit/allocator.h, "Plug-ins"): fk_allocator_load
  * opens a .so, checks its versioned descriptor and registers a copy of its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The plug-in registry's face to registry.c: fk_allocator_find() and
  * fk_allocator_names() look here after the built-in table (plugin.c owns

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Built-in allocators by name: one table, made from FK_BUILTIN_ALLOCATORS
  * (alloc_internal.h). Its strong references also pull the allocators'

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * "simple": a first-fit bitmap allocator behind one pthread mutex.
  *

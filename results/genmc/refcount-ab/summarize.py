@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 import json, statistics, sys, re
 rows = {}
 for v in "AB":

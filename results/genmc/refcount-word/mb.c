@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Single-thread cost of the refcount word's drop and granted-claim paths,
  * on 512 words x 20,000 rounds, best of 7, built against one tree's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Two threads clone and drop one shared word (the frame stays held by a
  * third reference, so every drop is a non-last, contended one), 2 M pairs

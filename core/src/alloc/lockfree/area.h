@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lockfree: every transition of an area's counter word, and allocation
  * inside one area.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lockfree: every transition of one bit-field word. A word is
  * claim << 32 | 32 frame bits (bit set = allocated or absent; claim 0 =

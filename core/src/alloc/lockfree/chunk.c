@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lockfree: chunk records and hot-plug (add_free_memory,
  * remove_free_memory).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lockfree: the product allocator. No lock on any path: C11 atomics only.
  * Entry points: fk_alloc_lockfree_ops (create/destroy, alloc, dealloc; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lockfree: private types shared by the files of the lock-free allocator.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lockfree: placement. Where a request looks for frames, in order:
  *

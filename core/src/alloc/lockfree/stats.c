@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lockfree: statistics. Per-node totals and per-CPU counters (bumped with
  * relaxed load + store), and a buddy view of each area's free bits.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 F='^(alloc_segment_repeat/lockfree/order:(0|9)|alloc_segment_bulk/lockfree/order:0|seg_clone_drop/core:default/frames:1|contended_split_drop/lockfree/frames:2)/manual_time/threads:(1|2)$'
 A=/tmp/fk-old-full/build/release/bench/framekit_bench
 B=/work/core/build/release/bench/framekit_bench
