@@ -41,6 +41,15 @@
 
 #include "alloc/lockfree/area.h"
 
+/* GenMC's assume: executions where it is false are not explored. Outside
+ * GenMC (a syntax check, a native run) it is a plain check. */
+#if __has_include(<genmc.h>)
+#include <genmc.h>
+#define lfg_assume(c) __VERIFIER_assume(c)
+#else
+#define lfg_assume(c) assert(c)
+#endif
+
 static struct lf_area lfg_areas[1];
 static _Atomic uint64_t lfg_freemap[LF_FREEMAP_STRIDE];
 static _Atomic uint64_t lfg_absent[LF_AREA_FRAMES / 64];
