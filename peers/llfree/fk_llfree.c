@@ -6,11 +6,20 @@
  * by scripts/build-peers.sh and linked into build/peers/fk_alloc_llfree.so.
  *
  * How it calls LLFree, as LLFree's own benchmarks do: each thread builds
- * its requests once (thread-local, on its first call into this instance),
- * with the local index = the CPU the thread runs on then (the benchmarks
- * pin threads); every call after that copies the cached request and sets
- * the order. Classing: llfree_classing_simple(nr_cpus), small (order < 9)
- * and huge classes, LLFree's example.
+ * its requests once (per thread, on its first call into this instance; one
+ * whole request per order), with the local index = the CPU the thread runs
+ * on then (the benchmarks pin threads); every call after that passes the
+ * prebuilt request of its order. Classing: llfree_classing_simple(nr_cpus),
+ * small (order < 9) and huge classes, LLFree's example.
+ *
+ * The fast path (what the contract costs over calling LLFree directly,
+ * about 5 ns per alloc+free pair: results/peers/README.md, "Adapter
+ * overhead"): with one live range, alloc is the argument checks, one
+ * thread-local load and compare, one llfree_get and the address; dealloc
+ * of a naturally aligned block (every whole allocation) is one bounds
+ * check and one llfree_put. No atomic read-modify-write, lock, search or
+ * sched_getcpu() of the adapter's own on it; several ranges, a failed get,
+ * a tail to give back or a range to split take the general path below.
  *
  * Mapping framekit's contract onto LLFree:
  *  - One LLFree instance per add_free_memory range (a "range"); its frame 0
