@@ -13,13 +13,15 @@
  * small (order < 9) and huge classes, LLFree's example.
  *
  * The fast path (what the contract costs over calling LLFree directly,
- * about 5 ns per alloc+free pair: results/peers/README.md, "Adapter
- * overhead"): with one live range, alloc is the argument checks, one
+ * about 5-7 ns per alloc+free pair: results/peers/README.md, "Adapter
+ * overhead"): where the node asked for (alloc) or the calling CPU's node
+ * (dealloc) has exactly one live range, alloc is the argument checks, one
  * thread-local load and compare, one llfree_get and the address; dealloc
- * of a naturally aligned block (every whole allocation) is one bounds
- * check and one llfree_put. No atomic read-modify-write, lock, search or
- * sched_getcpu() of the adapter's own on it; several ranges, a failed get,
- * a tail to give back or a range to split take the general path below.
+ * of a naturally aligned block (every whole allocation) in that range is
+ * one bounds check and one llfree_put. No atomic read-modify-write, lock,
+ * search or sched_getcpu() of the adapter's own on it; a node with several
+ * ranges, a failed get, a tail to give back or a range to split take the
+ * general path below.
  *
  * Mapping framekit's contract onto LLFree:
  *  - One LLFree instance per add_free_memory range (a "range"); its frame 0
@@ -64,6 +66,7 @@
 #include <llfree.h>
 
 #define LLF_MAX_RANGES 64
+#define LLF_MAX_NODES  64 /* nodes with a fast path (framekit's FK_MAX_NODES) */
 
 struct llf_range {
 	uint64_t base_pfn; /* LLFree frame 0 */
@@ -84,11 +87,11 @@ struct llf {
 	 * the acquire loads of every other callback (a range is complete
 	 * before it is counted). */
 	_Atomic unsigned nr_ranges;
-	/* The fast path: the one live range when exactly one is live, else
-	 * NULL. Recomputed under add_lock by every add and remove; the release
-	 * stores pair with the acquire loads in alloc and dealloc (a range is
-	 * complete before it is seen here). */
-	struct llf_range *_Atomic only;
+	/* The fast path: per node, its one live range when it has exactly
+	 * one, else NULL. Recomputed under add_lock by every add and remove;
+	 * the release stores pair with the acquire loads in alloc and dealloc
+	 * (a range is complete before it is seen here). */
+	struct llf_range *_Atomic node_only[LLF_MAX_NODES];
 	pthread_mutex_t add_lock; /* serialises add and remove */
 	uint64_t id;              /* this instance, for the per-thread requests */
 	size_t cores;             /* LLFree local slots per class */
@@ -329,14 +332,17 @@ static int llf_alloc(void *state, uint64_t nframes, unsigned align_order, int no
 	const struct llf_thread *t = llf_thread(l, &spare);
 	if (node < 0)
 		node = t->node;
-	/* One live range (the bench's case): one llfree_get, no search.
-	 * acquire: pairs with the release store in llf_only_update. */
-	struct llf_range *r = atomic_load_explicit(&l->only, memory_order_acquire);
-	if (__builtin_expect(r != NULL, 1) &&
-	    (!(flags & FK_ALLOC_NODE_STRICT) || r->node == node)) {
-		llfree_result_t res = llfree_get(r->ll, frame_id_none(), t->req[order]);
-		if (__builtin_expect(llfree_is_ok(res), 1))
-			return llf_finish(r, t, res.frame.value, nframes, order, paddr);
+	/* The node has one live range (the bench's case): one llfree_get, no
+	 * search; it is what the search would try first. acquire: pairs with
+	 * the release stores in llf_only_update. */
+	if (__builtin_expect((unsigned)node < LLF_MAX_NODES, 1)) {
+		struct llf_range *r =
+		    atomic_load_explicit(&l->node_only[node], memory_order_acquire);
+		if (__builtin_expect(r != NULL, 1)) {
+			llfree_result_t res = llfree_get(r->ll, frame_id_none(), t->req[order]);
+			if (__builtin_expect(llfree_is_ok(res), 1))
+				return llf_finish(r, t, res.frame.value, nframes, order, paddr);
+		}
 	}
 	return llf_alloc_slow(l, t, nframes, order, node, flags, paddr);
 }
@@ -363,8 +369,14 @@ static int llf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 	if (nframes == 0)
 		return FK_EINVAL;
 	uint64_t pfn = paddr >> FK_PAGE_SHIFT;
-	/* acquire: pairs with the release store in llf_only_update. */
-	struct llf_range *r = atomic_load_explicit(&l->only, memory_order_acquire);
+	struct llf_thread spare;
+	const struct llf_thread *t = llf_thread(l, &spare);
+	/* The calling CPU's node's one live range first (acquire: pairs with
+	 * the release stores in llf_only_update), else the search. */
+	struct llf_range *r =
+	    (unsigned)t->node < LLF_MAX_NODES
+	        ? atomic_load_explicit(&l->node_only[t->node], memory_order_acquire)
+	        : NULL;
 	uint64_t off; /* frames from the range's first */
 	if (__builtin_expect(r == NULL, 0) || (off = pfn - (r->base_pfn + r->head)) >= r->nframes ||
 	    nframes > r->nframes - off) {
@@ -372,8 +384,6 @@ static int llf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 		if (!r)
 			return FK_EOUTOFBOUND;
 	}
-	struct llf_thread spare;
-	const struct llf_thread *t = llf_thread(l, &spare);
 	uint64_t f = pfn - r->base_pfn;
 	/* One naturally aligned block (every alloc's own): one llfree_put. */
 	if (__builtin_expect((nframes & (nframes - 1)) == 0 && (f & (nframes - 1)) == 0 &&
@@ -387,21 +397,26 @@ static int llf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 	return 0;
 }
 
-/* Republishes the fast path's range: the one live range, or NULL. Under
- * add_lock. */
+/* Republishes the fast path's ranges: per node, its one live range, or
+ * NULL. Under add_lock. */
 static void llf_only_update(struct llf *l)
 {
 	unsigned n = atomic_load_explicit(&l->nr_ranges, memory_order_relaxed);
-	struct llf_range *live = NULL;
-	unsigned nlive = 0;
-	for (unsigned i = 0; i < n; i++) {
-		if (!atomic_load_explicit(&l->ranges[i]->dead, memory_order_relaxed)) {
-			live = l->ranges[i];
-			nlive++;
+	for (int node = 0; node < LLF_MAX_NODES; node++) {
+		struct llf_range *live = NULL;
+		unsigned nlive = 0;
+		for (unsigned i = 0; i < n; i++) {
+			struct llf_range *r = l->ranges[i];
+			if (r->node == node &&
+			    !atomic_load_explicit(&r->dead, memory_order_relaxed)) {
+				live = r;
+				nlive++;
+			}
 		}
+		/* release: pairs with the acquire loads in llf_alloc and llf_dealloc. */
+		atomic_store_explicit(&l->node_only[node], nlive == 1 ? live : NULL,
+		                      memory_order_release);
 	}
-	/* release: pairs with the acquire loads in llf_alloc and llf_dealloc. */
-	atomic_store_explicit(&l->only, nlive == 1 ? live : NULL, memory_order_release);
 }
 
 static int llf_add_free_memory(void *state, uint64_t paddr, uint64_t nframes, int node)

@@ -34,7 +34,7 @@
 #include <llfree.h>
 
 #define MAXT     2
-#define MAXV     4
+#define MAXV     6
 #define MEM_BASE ((uint64_t)1 << 32)
 #define BATCH    64
 
@@ -295,7 +295,11 @@ int main(int argc, char **argv)
 	}
 	struct variant v[MAXV] = {{"direct", NULL}};
 	int nv = 1;
-	for (int i = optind; i < argc && nv < MAXV; i++) {
+	if (argc - optind > MAXV - 1) {
+		fprintf(stderr, "llf_direct: at most %d plug-ins\n", MAXV - 1);
+		return 2;
+	}
+	for (int i = optind; i < argc; i++) {
 		char *eq = strchr(argv[i], '=');
 		if (!eq)
 			return 2;
