@@ -5,6 +5,8 @@
 # from a source checkout you give, and framekit's adapter for it
 # (peers/<peer>/) into a plug-in the bench and stress load:
 #   build/peers/fk_alloc_llfree.so   LLFree-c (luhsra/llfree-c, MIT)
+#   build/peers/llf_direct           LLFree-c called directly against its
+#                                    plug-in (peers/llfree/direct/)
 #   build/peers/fk_alloc_nbbs.so     NBBS (HPDCS/NBBS, GPL-3.0; built here
 #                                    from your checkout, never shipped)
 #   framekit_bench --allocator-lib build/peers/fk_alloc_llfree.so ...
@@ -95,8 +97,13 @@ else
   "$LLFREE_CC" $ADAPTER_CFLAGS -DSTD -I"$FK_INC" -I"$LL/include" -I"$LL/std" -DNO_LOG -shared \
     -o "$OUT/fk_alloc_llfree.so" "$REPO/peers/llfree/fk_llfree.c" "$OUT/llfree-build/libllc.a" \
     -lpthread || fk_die "llfree: adapter build failed"
+  # The direct driver (peers/llfree/direct/): LLFree called as its own
+  # benchmarks call it, against plug-ins, for the adapter's overhead.
+  "$LLFREE_CC" -std=gnu11 -O2 -DNDEBUG -Wall -Wextra -DSTD -DNO_LOG -I"$FK_INC" -I"$LL/include" \
+    -I"$LL/std" -o "$OUT/llf_direct" "$REPO/peers/llfree/direct/llf_direct.c" \
+    "$OUT/llfree-build/libllc.a" -ldl -lpthread || fk_die "llfree: direct driver build failed"
   peer_commit "$LL" >"$OUT/fk_alloc_llfree.commit"
-  echo "build-peers: llfree: $OUT/fk_alloc_llfree.so"
+  echo "build-peers: llfree: $OUT/fk_alloc_llfree.so, $OUT/llf_direct"
   built=$((built + 1))
 fi
 

@@ -7,11 +7,22 @@
  * by scripts/build-peers.sh and linked into build/peers/fk_alloc_llfree.so.
  *
  * How it calls LLFree, as LLFree's own benchmarks do: each thread builds
- * its requests once (thread-local, on its first call into this instance),
- * with the local index = the CPU the thread runs on then (the benchmarks
- * pin threads); every call after that copies the cached request and sets
- * the order. Classing: llfree_classing_simple(nr_cpus), small (order < 9)
- * and huge classes, LLFree's example.
+ * its requests once (per thread, on its first call into this instance; one
+ * whole request per order), with the local index = the CPU the thread runs
+ * on then (the benchmarks pin threads); every call after that passes the
+ * prebuilt request of its order. Classing: llfree_classing_simple(nr_cpus),
+ * small (order < 9) and huge classes, LLFree's example.
+ *
+ * The fast path (what the contract costs over calling LLFree directly,
+ * about 5-7 ns per alloc+free pair: results/peers/README.md, "Adapter
+ * overhead"): where the node asked for (alloc) or the calling CPU's node
+ * (dealloc) has exactly one live range, alloc is the argument checks, one
+ * thread-local load and compare, one llfree_get and the address; dealloc
+ * of a naturally aligned block (every whole allocation) in that range is
+ * one bounds check and one llfree_put. No atomic read-modify-write, lock,
+ * search or sched_getcpu() of the adapter's own on it; a node with several
+ * ranges, a failed get, a tail to give back or a range to split take the
+ * general path below.
  *
  * Mapping framekit's contract onto LLFree:
  *  - One LLFree instance per add_free_memory range (a "range"); its frame 0
@@ -56,6 +67,7 @@
 #include <llfree.h>
 
 #define LLF_MAX_RANGES 64
+#define LLF_MAX_NODES  64 /* nodes with a fast path (framekit's FK_MAX_NODES) */
 
 struct llf_range {
 	uint64_t base_pfn; /* LLFree frame 0 */
@@ -76,44 +88,89 @@ struct llf {
 	 * the acquire loads of every other callback (a range is complete
 	 * before it is counted). */
 	_Atomic unsigned nr_ranges;
-	pthread_mutex_t add_lock; /* serialises add_free_memory */
-	uint64_t id;              /* this instance, for the thread-local requests */
+	/* The fast path: per node, its one live range when it has exactly
+	 * one, else NULL. Recomputed under add_lock by every add and remove;
+	 * the release stores pair with the acquire loads in alloc and dealloc
+	 * (a range is complete before it is seen here). */
+	struct llf_range *_Atomic node_only[LLF_MAX_NODES];
+	pthread_mutex_t add_lock; /* serialises add and remove */
+	uint64_t id;              /* this instance, for the per-thread requests */
 	size_t cores;             /* LLFree local slots per class */
 	const int *cpu_node;
 	unsigned nr_cpus;
 };
 
-/* The thread's requests for the instance it last called (id); an id is
- * never reused, so a thread that moves on to another instance rebuilds.
- * initial-exec: no __tls_get_addr call per access (a few bytes of glibc's
- * static TLS surplus for dlopen'd libraries). */
+/* A thread's requests for the instance it last called (id), one per order,
+ * built whole once so each call copies a request as LLFree's benchmarks
+ * pass theirs (patching the order byte of a cached request before the copy
+ * stalled every call on a failed store-to-load forward). An id is never
+ * reused, so a thread that moves on to another instance rebuilds. */
 struct llf_thread {
 	uint64_t id;
 	int node;
-	llfree_request_t small, huge;
+	llfree_request_t req[LLFREE_TREE_ORDER + 1];
 };
-static _Thread_local struct llf_thread llf_self __attribute__((tls_model("initial-exec")));
+/* The calling thread's block (heap, freed by the key's destructor at
+ * thread exit); initial-exec: one %fs-relative load, no __tls_get_addr,
+ * and 8 bytes of glibc's static TLS surplus for dlopen'd libraries. */
+static _Thread_local struct llf_thread *llf_self __attribute__((tls_model("initial-exec")));
+static pthread_key_t llf_key;
+static pthread_once_t llf_key_once = PTHREAD_ONCE_INIT;
+static int llf_key_ok;
 static _Atomic uint64_t llf_next_id = 1; /* relaxed: only uniqueness matters */
 
-static struct llf_thread *llf_thread(const struct llf *l)
+static void llf_key_create(void)
 {
-	struct llf_thread *t = &llf_self;
-	if (__builtin_expect(t->id != l->id, 0)) {
-		int cpu = sched_getcpu();
-		size_t core = (size_t)(cpu < 0 ? 0 : cpu) % l->cores;
-		t->id = l->id;
-		t->node = l->cpu_node[core % l->nr_cpus];
-		t->small = llfree_simple_request(l->cores, 0, core);
-		t->huge = llfree_simple_request(l->cores, LLFREE_HUGE_ORDER, core);
+	llf_key_ok = pthread_key_create(&llf_key, free) == 0;
+}
+
+/* A loaded plug-in stays for the process; should it be unloaded, no
+ * destructor may point into it afterwards (the blocks leak). */
+__attribute__((destructor)) static void llf_key_delete(void)
+{
+	if (llf_key_ok)
+		pthread_key_delete(llf_key);
+}
+
+static void llf_thread_fill(struct llf_thread *t, const struct llf *l)
+{
+	int cpu = sched_getcpu();
+	size_t core = (size_t)(cpu < 0 ? 0 : cpu) % l->cores;
+	t->id = l->id;
+	t->node = l->cpu_node[core % l->nr_cpus];
+	for (unsigned o = 0; o <= LLFREE_TREE_ORDER; o++)
+		t->req[o] = llfree_simple_request(l->cores, (uint8_t)o, core);
+}
+
+/* The first call of a thread into instance l: builds its requests. If no
+ * block can be had, *spare (the caller's) is filled and used for this call. */
+__attribute__((noinline)) static const struct llf_thread *llf_thread_slow(const struct llf *l,
+                                                                          struct llf_thread *spare)
+{
+	struct llf_thread *t = llf_self;
+	if (!t) {
+		pthread_once(&llf_key_once, llf_key_create);
+		t = llf_key_ok ? malloc(sizeof(*t)) : NULL;
+		if (t && pthread_setspecific(llf_key, t)) {
+			free(t);
+			t = NULL;
+		}
+		if (!t) {
+			llf_thread_fill(spare, l);
+			return spare;
+		}
+		llf_self = t;
 	}
+	llf_thread_fill(t, l);
 	return t;
 }
 
-static inline llfree_request_t llf_req(const struct llf_thread *t, unsigned order)
+static inline const struct llf_thread *llf_thread(const struct llf *l, struct llf_thread *spare)
 {
-	llfree_request_t r = order >= LLFREE_HUGE_ORDER ? t->huge : t->small;
-	r.order = (uint8_t)order;
-	return r;
+	const struct llf_thread *t = llf_self;
+	if (__builtin_expect(t != NULL && t->id == l->id, 1))
+		return t;
+	return llf_thread_slow(l, spare);
 }
 
 static int llf_trees_change(struct llf_range *r, uint64_t n, int online);
@@ -141,7 +198,7 @@ static int llf_put_run(struct llf_range *r, const struct llf_thread *t, uint64_t
 	uint64_t at = f;
 	while (at < f + n) {
 		unsigned o = llf_block_order(at, f + n - at);
-		if (!llfree_is_ok(llfree_put(r->ll, frame_id(at), llf_req(t, o))))
+		if (!llfree_is_ok(llfree_put(r->ll, frame_id(at), t->req[o])))
 			break;
 		at += 1ull << o;
 	}
@@ -149,7 +206,7 @@ static int llf_put_run(struct llf_range *r, const struct llf_thread *t, uint64_t
 		return 0;
 	for (uint64_t back = f; back < at;) {
 		unsigned o = llf_block_order(back, at - back);
-		llfree_result_t g = llfree_get(r->ll, frame_id_some(frame_id(back)), llf_req(t, o));
+		llfree_result_t g = llfree_get(r->ll, frame_id_some(frame_id(back)), t->req[o]);
 		(void)g; /* taken by another thread meanwhile: nothing better to do */
 		back += 1ull << o;
 	}
@@ -161,7 +218,7 @@ static int llf_take_run(struct llf_range *r, const struct llf_thread *t, uint64_
 {
 	for (uint64_t at = f; at < f + n;) {
 		unsigned o = llf_block_order(at, f + n - at);
-		if (!llfree_is_ok(llfree_get(r->ll, frame_id_some(frame_id(at)), llf_req(t, o))))
+		if (!llfree_is_ok(llfree_get(r->ll, frame_id_some(frame_id(at)), t->req[o])))
 			return -1;
 		at += 1ull << o;
 	}
@@ -217,7 +274,7 @@ static int llf_try(struct llf *l, const struct llf_thread *t, unsigned order, in
 			if ((r->node == node) != (pass == 0) ||
 			    atomic_load_explicit(&r->dead, memory_order_relaxed))
 				continue;
-			llfree_result_t res = llfree_get(r->ll, frame_id_none(), llf_req(t, order));
+			llfree_result_t res = llfree_get(r->ll, frame_id_none(), t->req[order]);
 			if (llfree_is_ok(res)) {
 				*where = r;
 				*frame = res.frame.value;
@@ -226,6 +283,39 @@ static int llf_try(struct llf *l, const struct llf_thread *t, unsigned order, in
 		}
 	}
 	return -1;
+}
+
+/* Puts back the tail of a block of order that is longer than nframes and
+ * returns the block's address. */
+static int llf_finish(struct llf_range *r, const struct llf_thread *t, uint64_t f, uint64_t nframes,
+                      unsigned order, uint64_t *paddr)
+{
+	uint64_t block = 1ull << order;
+	if (__builtin_expect(block > nframes, 0) &&
+	    llf_put_run(r, t, f + nframes, block - nframes)) {
+		llf_put_run(r, t, f, nframes); /* cannot happen: the block was ours */
+		return FK_ENOMEM;
+	}
+	*paddr = (r->base_pfn + f) << FK_PAGE_SHIFT;
+	return 0;
+}
+
+/* Every range in node order, then the drain and once more. */
+__attribute__((noinline)) static int llf_alloc_slow(struct llf *l, const struct llf_thread *t,
+                                                    uint64_t nframes, unsigned order, int node,
+                                                    unsigned flags, uint64_t *paddr)
+{
+	struct llf_range *r;
+	uint64_t f;
+	if (llf_try(l, t, order, node, flags, &r, &f)) {
+		/* Pull back every CPU's reservation, then once more. */
+		unsigned n = atomic_load_explicit(&l->nr_ranges, memory_order_acquire);
+		for (unsigned i = 0; i < n; i++)
+			llfree_drain(l->ranges[i]->ll);
+		if (llf_try(l, t, order, node, flags, &r, &f))
+			return FK_ENOMEM;
+	}
+	return llf_finish(r, t, f, nframes, order, paddr);
 }
 
 static int llf_alloc(void *state, uint64_t nframes, unsigned align_order, int node, unsigned flags,
@@ -239,26 +329,23 @@ static int llf_alloc(void *state, uint64_t nframes, unsigned align_order, int no
 		order = align_order;
 	if (order > LLFREE_TREE_ORDER)
 		return FK_ENOMEM; /* LLFree's largest block is one tree */
-	const struct llf_thread *t = llf_thread(l);
+	struct llf_thread spare;
+	const struct llf_thread *t = llf_thread(l, &spare);
 	if (node < 0)
 		node = t->node;
-	struct llf_range *r;
-	uint64_t f;
-	if (llf_try(l, t, order, node, flags, &r, &f)) {
-		/* Pull back every CPU's reservation, then once more. */
-		unsigned n = atomic_load_explicit(&l->nr_ranges, memory_order_acquire);
-		for (unsigned i = 0; i < n; i++)
-			llfree_drain(l->ranges[i]->ll);
-		if (llf_try(l, t, order, node, flags, &r, &f))
-			return FK_ENOMEM;
+	/* The node has one live range (the bench's case): one llfree_get, no
+	 * search; it is what the search would try first. acquire: pairs with
+	 * the release stores in llf_only_update. */
+	if (__builtin_expect((unsigned)node < LLF_MAX_NODES, 1)) {
+		struct llf_range *r =
+		    atomic_load_explicit(&l->node_only[node], memory_order_acquire);
+		if (__builtin_expect(r != NULL, 1)) {
+			llfree_result_t res = llfree_get(r->ll, frame_id_none(), t->req[order]);
+			if (__builtin_expect(llfree_is_ok(res), 1))
+				return llf_finish(r, t, res.frame.value, nframes, order, paddr);
+		}
 	}
-	uint64_t block = 1ull << order;
-	if (block > nframes && llf_put_run(r, t, f + nframes, block - nframes)) {
-		llf_put_run(r, t, f, nframes); /* cannot happen: the block was ours */
-		return FK_ENOMEM;
-	}
-	*paddr = (r->base_pfn + f) << FK_PAGE_SHIFT;
-	return 0;
+	return llf_alloc_slow(l, t, nframes, order, node, flags, paddr);
 }
 
 /* The range holding pfn .. pfn + n - 1, or NULL. */
@@ -283,12 +370,54 @@ static int llf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 	if (nframes == 0)
 		return FK_EINVAL;
 	uint64_t pfn = paddr >> FK_PAGE_SHIFT;
-	struct llf_range *r = llf_find(l, pfn, nframes);
-	if (!r)
-		return FK_EOUTOFBOUND;
-	if (llf_put_run(r, llf_thread(l), pfn - r->base_pfn, nframes))
+	struct llf_thread spare;
+	const struct llf_thread *t = llf_thread(l, &spare);
+	/* The calling CPU's node's one live range first (acquire: pairs with
+	 * the release stores in llf_only_update), else the search. */
+	struct llf_range *r =
+	    (unsigned)t->node < LLF_MAX_NODES
+	        ? atomic_load_explicit(&l->node_only[t->node], memory_order_acquire)
+	        : NULL;
+	uint64_t off; /* frames from the range's first */
+	if (__builtin_expect(r == NULL, 0) || (off = pfn - (r->base_pfn + r->head)) >= r->nframes ||
+	    nframes > r->nframes - off) {
+		r = llf_find(l, pfn, nframes);
+		if (!r)
+			return FK_EOUTOFBOUND;
+	}
+	uint64_t f = pfn - r->base_pfn;
+	/* One naturally aligned block (every alloc's own): one llfree_put. */
+	if (__builtin_expect((nframes & (nframes - 1)) == 0 && (f & (nframes - 1)) == 0 &&
+	                         nframes <= LLFREE_TREE_SIZE,
+	                     1)) {
+		unsigned o = (unsigned)__builtin_ctzll(nframes);
+		return llfree_is_ok(llfree_put(r->ll, frame_id(f), t->req[o])) ? 0 : FK_EUNUSED;
+	}
+	if (llf_put_run(r, t, f, nframes))
 		return FK_EUNUSED;
 	return 0;
+}
+
+/* Republishes the fast path's ranges: per node, its one live range, or
+ * NULL. Under add_lock. */
+static void llf_only_update(struct llf *l)
+{
+	unsigned n = atomic_load_explicit(&l->nr_ranges, memory_order_relaxed);
+	for (int node = 0; node < LLF_MAX_NODES; node++) {
+		struct llf_range *live = NULL;
+		unsigned nlive = 0;
+		for (unsigned i = 0; i < n; i++) {
+			struct llf_range *r = l->ranges[i];
+			if (r->node == node &&
+			    !atomic_load_explicit(&r->dead, memory_order_relaxed)) {
+				live = r;
+				nlive++;
+			}
+		}
+		/* release: pairs with the acquire loads in llf_alloc and llf_dealloc. */
+		atomic_store_explicit(&l->node_only[node], nlive == 1 ? live : NULL,
+		                      memory_order_release);
+	}
 }
 
 static int llf_add_free_memory(void *state, uint64_t paddr, uint64_t nframes, int node)
@@ -308,8 +437,10 @@ static int llf_add_free_memory(void *state, uint64_t paddr, uint64_t nframes, in
 		    d->base_pfn + d->head != pfn || d->nframes != nframes || d->node != node)
 			continue;
 		int err = llf_trees_change(d, llf_nr_trees(d), 1) ? FK_ENOMEM : 0;
-		if (!err)
+		if (!err) {
 			atomic_store_explicit(&d->dead, 0, memory_order_relaxed);
+			llf_only_update(l);
+		}
 		pthread_mutex_unlock(&l->add_lock);
 		return err;
 	}
@@ -339,7 +470,8 @@ static int llf_add_free_memory(void *state, uint64_t paddr, uint64_t nframes, in
 	}
 	/* The frames before the range (to the tree boundary) and the padding
 	 * after it are never handed out: taken once, here. */
-	const struct llf_thread *t = llf_thread(l);
+	struct llf_thread spare;
+	const struct llf_thread *t = llf_thread(l, &spare);
 	if (llf_take_run(r, t, 0, r->head) || llf_take_run(r, t, end, frames - end)) {
 		llf_range_free(r);
 		return FK_ENOMEM;
@@ -363,6 +495,7 @@ static int llf_add_free_memory(void *state, uint64_t paddr, uint64_t nframes, in
 		l->ranges[n] = r;
 		/* release: pairs with the acquire loads of the readers. */
 		atomic_store_explicit(&l->nr_ranges, n + 1, memory_order_release);
+		llf_only_update(l);
 	}
 	pthread_mutex_unlock(&l->add_lock);
 	if (err)
@@ -427,6 +560,7 @@ static int llf_remove_free_memory(void *state, uint64_t paddr, uint64_t nframes)
 			err = FK_EBUSY; /* a frame is allocated (or a tree reserved) */
 		} else {
 			atomic_store_explicit(&r->dead, 1, memory_order_relaxed);
+			llf_only_update(l);
 			err = 0;
 		}
 		break;
