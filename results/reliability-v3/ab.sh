@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # usage: results/reliability-v3/ab.sh BENCH_A BENCH_B ROUNDS OUTDIR [FILTER]
 # Interleaved A/B of two framekit_bench binaries on one host: ROUNDS
 # rounds, each running A then B (B then A on odd rounds), 1 and 2 threads,

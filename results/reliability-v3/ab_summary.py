@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Medians of cpu_ns_per_item per benchmark over the A-*.json and B-*.json
 runs that ab.sh wrote into one directory; prints one line per benchmark:
 name, median A, median B, B/A, and the per-run values."""

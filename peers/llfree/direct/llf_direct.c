@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Direct driver: LLFree-c called through its public API as its own
  * benchmarks call it (one llfree_t, request built once per thread with the
