@@ -22,11 +22,11 @@ static void return_range(fk_mem *mem, struct fk_region *r, uint64_t start, uint6
 		if (fk_ref_class(fk_slot_refcount(fk_region_slot(r, p))) == FK_REF_C_UNUSED)
 			continue;
 		if (run < p)
-			mem->ops->dealloc(mem->alloc, run, (p - run) >> FK_PAGE_SHIFT);
+			fk_ops_dealloc(mem->ops, mem->alloc, run, (p - run) >> FK_PAGE_SHIFT);
 		run = p + FK_PAGE_SIZE;
 	}
 	if (run < end)
-		mem->ops->dealloc(mem->alloc, run, (end - run) >> FK_PAGE_SHIFT);
+		fk_ops_dealloc(mem->ops, mem->alloc, run, (end - run) >> FK_PAGE_SHIFT);
 }
 
 int fk_alloc_segment(fk_mem *mem, uint64_t nframes, const struct fk_meta_type *type,
@@ -55,7 +55,7 @@ int fk_alloc_segment(fk_mem *mem, uint64_t nframes, const struct fk_meta_type *t
 	uint64_t pa;
 	struct fk_region *r;
 	fk_read_lock(&mem->regions.lk);
-	int err = mem->ops->alloc(mem->alloc, nframes, align, node, flags, &pa);
+	int err = fk_ops_alloc(mem->ops, mem->alloc, nframes, align, node, flags, &pa);
 	if (err) {
 		fk_read_unlock(&mem->regions.lk);
 		return err;
@@ -63,7 +63,7 @@ int fk_alloc_segment(fk_mem *mem, uint64_t nframes, const struct fk_meta_type *t
 	uint64_t end = pa + (nframes << FK_PAGE_SHIFT);
 	err = fk_region_lookup(&mem->regions, pa, end - pa, &r);
 	if (err || !fk_region_managed(r) || !fk_region_claimable(r)) {
-		mem->ops->dealloc(mem->alloc, pa, nframes);
+		fk_ops_dealloc(mem->ops, mem->alloc, pa, nframes);
 		fk_read_unlock(&mem->regions.lk);
 		return FK_EBUSY;
 	}

@@ -48,6 +48,72 @@ static inline int fk_range_pfn(uint64_t paddr, uint64_t nframes, uint64_t *pfn)
 	return 0;
 }
 
+/*
+ * The shared validation in front of every struct fk_allocator_ops call
+ * (issue 18): the edges of the 64-bit address space, checked once here so
+ * that no allocator, built-in or plug-in, sees them. The core calls every
+ * allocator through fk_ops_* below; fk_allocator_find() hands out built-in
+ * tables whose entry points run the same functions (alloc/registry.c). The
+ * codes are documented in <framekit/allocator.h>.
+ */
+/* Frame counts whose bytes fit in 64 bits; an alignment of 2^52 frames or
+ * more is 2^64 bytes or more. */
+#define FK_OPS_MAX_FRAMES (UINT64_MAX >> FK_PAGE_SHIFT)
+#define FK_OPS_MAX_ALIGN  (64 - FK_PAGE_SHIFT)
+
+/* A byte range [paddr, paddr + nframes pages) for dealloc, add and remove:
+ * FK_ENOTALIGNED, or FK_EINVAL if empty or if its end does not fit in 64
+ * bits (it would wrap past 2^64). */
+static inline int fk_ops_check_range(uint64_t paddr, uint64_t nframes)
+{
+	if (paddr & (FK_PAGE_SIZE - 1))
+		return FK_ENOTALIGNED;
+	if (nframes == 0 || nframes > (UINT64_MAX - paddr) >> FK_PAGE_SHIFT)
+		return FK_EINVAL;
+	return 0;
+}
+
+/* An alloc request: FK_EINVAL for no result pointer, a count of 0 or one
+ * whose bytes do not fit in 64 bits, or an alignment of 2^64 bytes or more. */
+static inline int fk_ops_check_alloc(uint64_t nframes, unsigned align_order, const uint64_t *paddr)
+{
+	if (!paddr || nframes == 0 || nframes > FK_OPS_MAX_FRAMES || align_order >= FK_OPS_MAX_ALIGN)
+		return FK_EINVAL;
+	return 0;
+}
+
+static inline int fk_ops_alloc(const struct fk_allocator_ops *ops, void *st, uint64_t nframes,
+                               unsigned align_order, int node, unsigned flags, uint64_t *paddr)
+{
+	int err = fk_ops_check_alloc(nframes, align_order, paddr);
+	return err ? err : ops->alloc(st, nframes, align_order, node, flags, paddr);
+}
+
+static inline int fk_ops_dealloc(const struct fk_allocator_ops *ops, void *st, uint64_t paddr,
+                                 uint64_t nframes)
+{
+	int err = fk_ops_check_range(paddr, nframes);
+	return err ? err : ops->dealloc(st, paddr, nframes);
+}
+
+/* add_free_memory: the range, and a node that is not negative (each
+ * allocator checks it against its node count). */
+static inline int fk_ops_add_free(const struct fk_allocator_ops *ops, void *st, uint64_t paddr,
+                                  uint64_t nframes, int node)
+{
+	int err = fk_ops_check_range(paddr, nframes);
+	if (!err && node < 0)
+		err = FK_EINVAL;
+	return err ? err : ops->add_free_memory(st, paddr, nframes, node);
+}
+
+static inline int fk_ops_remove_free(const struct fk_allocator_ops *ops, void *st, uint64_t paddr,
+                                     uint64_t nframes)
+{
+	int err = fk_ops_check_range(paddr, nframes);
+	return err ? err : ops->remove_free_memory(st, paddr, nframes);
+}
+
 /* Smallest order with (1 << order) >= n (n >= 1). */
 static inline unsigned fk_order_ceil(uint64_t n)
 {

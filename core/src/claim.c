@@ -8,6 +8,7 @@
  *  - release of frames whose last reference is gone: on_drop, UNUSED, one
  *    dealloc per contiguous run.
  */
+#include "alloc_internal.h"
 #include "claim_internal.h"
 
 int fk_claim_frame(struct fk_region *r, uint64_t paddr, const struct fk_meta_type *type,
@@ -47,7 +48,7 @@ void fk_release_run(fk_mem *mem, struct fk_region *r, uint64_t start, uint64_t e
 		fk_ref_release_unused(&s->refcount);
 	}
 	if (fk_region_managed(r))
-		mem->ops->dealloc(mem->alloc, start, (end - start) >> FK_PAGE_SHIFT);
+		fk_ops_dealloc(mem->ops, mem->alloc, start, (end - start) >> FK_PAGE_SHIFT);
 	fk_read_unlock(&mem->regions.lk);
 }
 

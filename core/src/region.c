@@ -12,6 +12,7 @@
 #include <numa.h>
 #endif
 
+#include "alloc_internal.h"
 #include "invariant_internal.h"
 #include "region_internal.h"
 
@@ -292,7 +293,7 @@ int fk_regions_add(struct fk_regions *rs, const struct fk_region_config *rc)
 	if (fk_region_managed(r)) {
 		/* The allocator hands the frames out only from here on, so every
 		 * allocation that gets one finds the region published. */
-		err = rs->ops->add_free_memory(rs->alloc, r->base, r->nframes, r->node);
+		err = fk_ops_add_free(rs->ops, rs->alloc, r->base, r->nframes, r->node);
 		if (err) {
 			/* Nobody can hold a frame of it: unpublish (old is still
 			 * allocated), then free after a grace period. */
@@ -370,7 +371,7 @@ int fk_regions_remove(struct fk_regions *rs, uint64_t base)
 	/* 2. Withdraw. FK_EBUSY: a frame is allocated (perhaps being claimed
 	 *    or given back right now). */
 	if (fk_region_managed(r)) {
-		err = rs->ops->remove_free_memory(rs->alloc, r->base, r->nframes);
+		err = fk_ops_remove_free(rs->ops, rs->alloc, r->base, r->nframes);
 		if (err) {
 			free(t);
 			pthread_mutex_unlock(&rs->hotplug_lock);
@@ -396,7 +397,7 @@ int fk_regions_remove(struct fk_regions *rs, uint64_t base)
 		 * store before any allocation that returns them). */
 		atomic_store_explicit(&r->offlining, 0, memory_order_relaxed);
 		if (fk_region_managed(r))
-			err = rs->ops->add_free_memory(rs->alloc, r->base, r->nframes, r->node);
+			err = fk_ops_add_free(rs->ops, rs->alloc, r->base, r->nframes, r->node);
 		free(t);
 		pthread_mutex_unlock(&rs->hotplug_lock);
 		return err ? err : FK_EINUSE;

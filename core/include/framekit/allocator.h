@@ -21,6 +21,19 @@
  *  - Addresses are in bytes and FK_PAGE_SIZE aligned, sizes in frames and
  *    > 0; align_order is log2 of the alignment in frames. A misaligned
  *    address gets FK_ENOTALIGNED, an empty range FK_EINVAL.
+ *  - One shared validation runs in front of every call of alloc, dealloc,
+ *    add_free_memory and remove_free_memory, whichever the allocator: the
+ *    core's calls (to any table, plug-ins included) and the built-in tables
+ *    that fk_allocator_find() returns. An allocator never sees these; the
+ *    caller gets, and nothing changes:
+ *    FK_ENOTALIGNED  paddr not FK_PAGE_SIZE aligned;
+ *    FK_EINVAL       nframes 0; a range whose end, paddr + nframes pages,
+ *                    does not fit in 64 bits (it would wrap past 2^64);
+ *                    add_free_memory with node < 0; alloc with paddr NULL,
+ *                    nframes above 2^52 - 1 (UINT64_MAX >> FK_PAGE_SHIFT:
+ *                    its bytes do not fit) or align_order >= 52 (2^64
+ *                    bytes). An allocator may refuse more (a node it does
+ *                    not have; lockfree: align_order >= 40).
  *  - Errors change nothing (the allocator's state is as before the call).
  *  - No stranding: alloc() returns FK_ENOMEM only if, after pulling back
  *    every per-CPU cache, no suitable (aligned, if asked) free block

@@ -112,8 +112,10 @@ static inline void lf_area_give(struct lf_chunk *r, uint32_t k, unsigned n)
 static inline bool lf_area_retire(struct lf_chunk *r, uint32_t k, unsigned j, uint64_t id)
 {
 	int c = lf_word_retire(&r->areas[k].bits.w[j], id);
-	if (c > 0)
+	if (c > 0) {
+		LF_PAUSE(LF_PAUSE_RETIRED);
 		lf_area_give(r, k, (unsigned)c);
+	}
 	return c >= 0;
 }
 
@@ -249,6 +251,7 @@ static inline bool lf_area_unhuge(struct lf_chunk *r, uint32_t k)
 	}
 	for (unsigned i = 0; i < LF_AREA_WORDS; i++) {
 		uint64_t h = LF_WORD_HUGE;
+		LF_PAUSE(LF_PAUSE_UNHUGE_WORD);
 		/* relaxed: as above; the release RMWs of the frees that follow
 		 * publish the frames. Fails harmlessly on a converted word. */
 		atomic_compare_exchange_strong_explicit(&r->areas[k].bits.w[i], &h, LF_WORD_BITS,
@@ -342,6 +345,7 @@ static inline bool lf_area_alloc(struct lf_chunk *r, uint32_t k, unsigned n, uns
 	}
 	if (!lf_ctr_take(&r->areas[k].ctr, n))
 		return false;
+	LF_PAUSE(LF_PAUSE_QUOTA_HELD);
 	int at = lf_bits_take_small(&r->areas[k].bits, n, 1u << align, hint);
 	if (at < 0) {
 		lf_area_give(r, k, n);

@@ -170,6 +170,22 @@ static inline void lf_bits_retake(struct lf_bits *a, unsigned first, unsigned n)
 	}
 }
 
+/* Are all bits of [first, first + n) clear right now (claims aside)? */
+static inline bool lf_bits_all_clear(struct lf_bits *a, unsigned first, unsigned n)
+{
+	while (n) {
+		unsigned w;
+		uint64_t m;
+		unsigned k = lf_word_part(first, n, &w, &m);
+		/* relaxed: advisory (whether a refusal is justified). */
+		if (atomic_load_explicit(&a->w[w], memory_order_relaxed) & m)
+			return false;
+		first += k;
+		n -= k;
+	}
+	return true;
+}
+
 /* Are all bits of [first, first + n) set right now (a read-only pre-check)? */
 static inline bool lf_bits_all_set(struct lf_bits *a, unsigned first, unsigned n)
 {
@@ -187,13 +203,33 @@ static inline bool lf_bits_all_set(struct lf_bits *a, unsigned first, unsigned n
 }
 
 /*
- * Free [first, first + n): every bit must be set (allocated). Checks and
- * clears each word in one RMW, words in ascending order; if a word has a
- * clear bit (a double free, or a concurrent free of the same frames won),
- * the words cleared so far are set again and -1 is returned; -2 likewise
- * if a word belongs to a whole-area block (the caller converts it,
- * lf_area_unhuge, and tries again). Else returns the frames that landed in
- * unclaimed words (the quota to give back).
+ * Is a word of [first, first + n) marked as a whole-area block right now?
+ * A word seen unmarked stays so while any frame of its area is allocated:
+ * only a whole-area take marks words, and it needs all 512 frames free.
+ */
+static inline bool lf_bits_any_huge(struct lf_bits *a, unsigned first, unsigned n)
+{
+	for (unsigned w = first / LF_WORD_FRAMES; w <= (first + n - 1) / LF_WORD_FRAMES; w++)
+		/* relaxed: a mark is only ever removed while we hold frames
+		 * of the area (above); the release CASes below decide. */
+		if (lf_word_claim(atomic_load_explicit(&a->w[w], memory_order_relaxed)) ==
+		    LF_CLAIM_HUGE)
+			return true;
+	return false;
+}
+
+/*
+ * Free [first, first + n): every bit must be set (allocated). -2 before
+ * anything changes if a word of the range belongs to a whole-area block
+ * (the caller converts it, lf_area_unhuge, and tries again): a release
+ * that cleared words and then met a marked one would have to set them
+ * again, and between the clear and the re-set a quota holder could take
+ * them and then lose them to the retried release (issue 18, defect 1).
+ * Then checks and clears each word in one RMW, words in ascending order;
+ * if a word has a clear bit (a double free, or a concurrent free of the
+ * same frames won), the words cleared so far are set again and -1 is
+ * returned. Else returns the frames that landed in unclaimed words (the
+ * quota to give back).
  * Two frees of the same range meet at their first word: exactly one passes
  * it, the other changes nothing. (Partly overlapping concurrent double
  * frees of different ranges may meet later; the rollback then re-sets bits
@@ -202,6 +238,8 @@ static inline bool lf_bits_all_set(struct lf_bits *a, unsigned first, unsigned n
 static inline int lf_bits_release(struct lf_bits *a, unsigned first, unsigned n)
 {
 	unsigned f0 = first, done = 0, unclaimed = 0;
+	if (lf_bits_any_huge(a, first, n))
+		return -2;
 	while (done < n) {
 		unsigned w;
 		uint64_t m;
@@ -211,8 +249,11 @@ static inline int lf_bits_release(struct lf_bits *a, unsigned first, unsigned n)
 		bool ok;
 		do {
 			if (lf_word_claim(v) == LF_CLAIM_HUGE) {
-				/* A whole-area block's word: undo our words,
-				 * the caller converts the block and retries. */
+				/* Marked since the check above: the area was
+				 * taken whole again, so our frames were free (a
+				 * double free) and, as our cleared frames would
+				 * keep the area from being whole, done is 0:
+				 * nothing to undo. The caller converts, retries. */
 				lf_bits_retake(a, f0, done);
 				return -2;
 			}
@@ -230,6 +271,7 @@ static inline int lf_bits_release(struct lf_bits *a, unsigned first, unsigned n)
 			lf_bits_retake(a, f0, done);
 			return -1;
 		}
+		LF_PAUSE(LF_PAUSE_RELEASE_WORD);
 		if (!lf_word_claim(v))
 			unclaimed += k;
 		first += k;

@@ -271,7 +271,11 @@ int lf_add(void *state, uint64_t paddr, uint64_t nframes, int node)
 	if (paddr & (FK_PAGE_SIZE - 1))
 		return FK_ENOTALIGNED;
 	uint64_t pfn = paddr >> FK_PAGE_SHIFT;
-	if (nframes == 0 || node < 0 || (unsigned)node >= lf->nr_nodes || pfn + nframes < pfn)
+	/* The byte range must not wrap (its end, paddr + bytes, fits in 64
+	 * bits): checking frame numbers only let pfn << FK_PAGE_SHIFT truncate
+	 * to paddr 0 (issue 18, defect 5). */
+	if (nframes == 0 || node < 0 || (unsigned)node >= lf->nr_nodes ||
+	    nframes > (UINT64_MAX - paddr) >> FK_PAGE_SHIFT)
 		return FK_EINVAL;
 	uint32_t na = areas_of(pfn, nframes);
 	if (na == 0)
@@ -325,11 +329,50 @@ publish:
 }
 
 /*
- * Withdraw [pfn, pfn+n): take the quota and set the bits of each area part;
- * any allocated bit (or missing quota) rolls everything back: FK_EBUSY.
- * A concurrent allocation that meets quota we hold transiently moves on to
- * other areas (every allocation path ends with a scan of every area), so
- * it fails only if no other area has room.
+ * Withdraw the part [first, first + c) of area k of r: retire the claims of
+ * its words, take its quota, set its bits. 0, or FK_EBUSY (nothing of the
+ * part taken) only when a frame of it is allocated (a set bit). While every
+ * bit of the part is clear the counter may still be short for a moment:
+ * an allocation holds quota it gives back when no fitting bits turn up, a
+ * free or a retirement has cleared bits and not yet given their quota, or
+ * a CPU's cache claimed a word that straddles the part's edge (its claim
+ * takes that word's quota). Refusing then was issue 18's defect 3: we
+ * retire and try again, yielding, as a failing allocation waits
+ * (lockfree.c), for at most LF_WD_WAIT_NS (a holder preempted longer).
+ */
+static int withdraw_part(struct lf_chunk *r, uint32_t k, unsigned first, unsigned c)
+{
+	uint64_t deadline = 0;
+	for (;;) {
+		/* Frames in per-CPU caches are free: pull them back first (the
+		 * claims of the part's words retire, their quota returns). */
+		for (unsigned j = first / LF_WORD_FRAMES; j <= (first + c - 1) / LF_WORD_FRAMES; j++)
+			lf_area_retire(r, k, j, 0);
+		LF_PAUSE(LF_PAUSE_REMOVE_RETIRED);
+		if (lf_ctr_take(&r->areas[k].ctr, c)) {
+			unsigned given;
+			if (lf_bits_withdraw(&r->areas[k].bits, first, c, &given))
+				return 0;
+			if (given) /* this area's part is undone */
+				lf_area_give(r, k, given);
+		}
+		if (!lf_bits_all_clear(&r->areas[k].bits, first, c))
+			return FK_EBUSY; /* a frame of the part is allocated */
+		uint64_t now = lf_now_ns();
+		if (!deadline)
+			deadline = now + LF_WD_WAIT_NS;
+		else if (now > deadline)
+			return FK_EBUSY;
+		LF_PAUSE(LF_PAUSE_REMOVE_WAIT);
+		sched_yield();
+	}
+}
+
+/*
+ * Withdraw [pfn, pfn+n) part by part (withdraw_part); an allocated frame
+ * rolls everything back: FK_EBUSY. A concurrent allocation that meets quota
+ * we hold transiently moves on to other areas (every allocation path ends
+ * with a scan of every area), so it fails only if no other area has room.
  */
 int lf_remove(void *state, uint64_t paddr, uint64_t nframes)
 {
@@ -362,21 +405,9 @@ int lf_remove(void *state, uint64_t paddr, uint64_t nframes)
 		uint32_t k = (uint32_t)(p / LF_AREA_FRAMES - lf_area0(r));
 		uint64_t lim = lf_area_pfn(r, k + 1) - p;
 		unsigned c = (unsigned)(n < lim ? n : lim), first = (unsigned)(p - lf_area_pfn(r, k));
-		/* Frames in per-CPU caches are free: pull them back first (the
-		 * claims of the part's words retire, their quota returns). */
-		for (unsigned j = first / LF_WORD_FRAMES; j <= (first + c - 1) / LF_WORD_FRAMES; j++)
-			lf_area_retire(r, k, j, 0);
-		if (!lf_ctr_take(&r->areas[k].ctr, c)) {
-			err = FK_EBUSY;
+		err = withdraw_part(r, k, first, c);
+		if (err)
 			break;
-		}
-		unsigned given;
-		if (!lf_bits_withdraw(&r->areas[k].bits, first, c, &given)) {
-			if (given) /* this area's part is undone */
-				lf_area_give(r, k, given);
-			err = FK_EBUSY;
-			break;
-		}
 		p += c;
 		n -= c;
 	}

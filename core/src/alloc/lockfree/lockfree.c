@@ -10,19 +10,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
 
 #include "area.h"
-
-static uint64_t lf_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no lock, no system call */
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* Does a node the request may use show a fitting clear block (reserve.c)? */
 static bool lf_block_shown(struct lockfree *lf, int node, uint64_t n, unsigned align,
@@ -98,6 +90,7 @@ static __attribute__((noinline)) bool lf_alloc_retry(struct lockfree *lf, unsign
 				deadline = now + LF_WD_WAIT_NS;
 			if (now > deadline)
 				return false;
+			LF_PAUSE(LF_PAUSE_ALLOC_WAIT);
 			sched_yield();
 		} else if (tries >= LF_WD_RETRIES) {
 			return false;
@@ -111,7 +104,10 @@ static int lf_alloc(void *state, uint64_t nframes, unsigned align_order, int nod
 {
 	struct lockfree *lf = state;
 	uint64_t pfn = 0;
-	if (nframes == 0 || paddr == NULL || align_order >= 40)
+	/* A count whose bytes do not fit in 64 bits is no request (span_alloc
+	 * would round it up to 0 areas: issue 18, defect 4). */
+	if (nframes == 0 || nframes > (UINT64_MAX >> FK_PAGE_SHIFT) || paddr == NULL ||
+	    align_order >= 40)
 		return FK_EINVAL;
 	if (flags & FK_ALLOC_ALIGNED && fk_order_ceil(nframes) > align_order)
 		align_order = fk_order_ceil(nframes);

@@ -53,6 +53,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "alloc_internal.h"
 
@@ -178,12 +179,43 @@ struct lockfree {
 	_Atomic(struct lf_chunk *) chunks[LF_MAX_CHUNKS];
 };
 
+/*
+ * Test-only pause points: where tests/test_lockfree_window_*.c stop a thread
+ * to hold a race window open without timing (issue 18). Compiled in only
+ * with FK_LF_PAUSE_HOOKS, which only those tests define (they build the
+ * lockfree sources into their own binary and define lf_test_pause); the
+ * library, the benchmarks and the stress programs have none.
+ */
+enum lf_pause_point {
+	LF_PAUSE_RELEASE_WORD,   /* lf_bits_release: a word of the range cleared */
+	LF_PAUSE_UNHUGE_WORD,    /* lf_area_unhuge: before converting a word */
+	LF_PAUSE_RETIRED,        /* lf_area_retire: claim retired, quota not given */
+	LF_PAUSE_QUOTA_HELD,     /* lf_area_alloc: quota taken, bits not searched */
+	LF_PAUSE_ALLOC_WAIT,     /* lf_alloc_retry: about to wait for a holder */
+	LF_PAUSE_REMOVE_RETIRED, /* lf_remove: a part's claims retired, quota not taken */
+	LF_PAUSE_REMOVE_WAIT,    /* lf_remove: about to wait for a holder */
+};
+#ifdef FK_LF_PAUSE_HOOKS
+void lf_test_pause(enum lf_pause_point p);
+#define LF_PAUSE(p) lf_test_pause(p)
+#else
+#define LF_PAUSE(p) ((void)0)
+#endif
+
 /* ---- small shared helpers ---- */
 
 /* The index of CPU slot (cpu, node) in lf->res. */
 static inline unsigned lf_slot_index(const struct lockfree *lf, unsigned cpu, int node)
 {
 	return cpu * lf->nr_nodes + (unsigned)node;
+}
+
+/* For the bounded waits of a failing allocation or removal. */
+static inline uint64_t lf_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no lock, no system call */
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static inline struct lf_res *lf_res_of(struct lockfree *lf, unsigned cpu, int node)

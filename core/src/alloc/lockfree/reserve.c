@@ -309,7 +309,7 @@ static bool span_free(struct lf_chunk *r, uint64_t k, uint64_t na)
 static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsigned align,
                        uint64_t *pfn)
 {
-	uint64_t na = (n + LF_AREA_FRAMES - 1) / LF_AREA_FRAMES;
+	uint64_t na = n / LF_AREA_FRAMES + (n % LF_AREA_FRAMES != 0); /* no wrap */
 	uint64_t step = align > LF_AREA_ORDER ? 1ull << (align - LF_AREA_ORDER) : 1;
 	struct lf_res *rs = lf_res_of(lf, cpu, node);
 	/* relaxed: see lf_huge_hint. */
@@ -566,15 +566,57 @@ static bool area_shows_block(struct lf_chunk *r, uint32_t k, unsigned n, unsigne
 }
 
 /*
- * Before a small request of node ends in FK_ENOMEM: does some live area of
- * node show a fitting clear block although the search just failed (the
- * counter was low for a moment)? Then the caller searches again.
+ * Does area k of r show all 512 bits clear? Claimed words count (the caller
+ * retires claims before it searches again). The counter of such an area is
+ * short only for a moment: a retirement between its claim CAS and its give
+ * (lf_area_retire), a free between its clears and its give, an allocation
+ * or a withdrawal between its quota and its bits.
+ */
+static bool area_shows_whole(struct lf_chunk *r, uint32_t k)
+{
+	for (unsigned i = 0; i < LF_AREA_WORDS; i++)
+		/* relaxed: as in area_shows_block. */
+		if (atomic_load_explicit(&r->areas[k].bits.w[i], memory_order_relaxed) &
+		    LF_WORD_BITS)
+			return false;
+	return true;
+}
+
+/* A whole-area request (huge_alloc, span_alloc): na areas that show whole,
+ * consecutive, the first at a multiple of step (absolute area numbers). */
+static bool chunk_shows_areas(struct lf_chunk *r, uint64_t na, uint64_t step)
+{
+	uint64_t a0 = lf_area0(r), run = 0;
+	uint32_t nra = lf_chunk_areas(r);
+	for (uint32_t k = 0; k < nra; k++) {
+		run = area_shows_whole(r, k) ? run + 1 : 0;
+		if (run >= na && (a0 + k + 1 - na) % step == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Before a request of node ends in FK_ENOMEM: does some live area of node
+ * show a fitting clear block although the search just failed (the counter
+ * was low for a moment)? Then the caller searches again. Whole-area
+ * requests too: a retirement caught between its two steps leaves a fully
+ * free area with a short counter, and an order-9 request that then failed
+ * at once was issue 18's defect 2.
  */
 bool lf_block_visible(struct lockfree *lf, int node, uint64_t n, unsigned align)
 {
-	if (n > 256 || align >= LF_AREA_ORDER)
-		return false; /* whole areas: the counter alone decides */
 	unsigned nr = lf_nr_chunks(lf);
+	if (n > 256 || align >= LF_AREA_ORDER) {
+		uint64_t na = n / LF_AREA_FRAMES + (n % LF_AREA_FRAMES != 0);
+		uint64_t step = align > LF_AREA_ORDER ? 1ull << (align - LF_AREA_ORDER) : 1;
+		for (unsigned i = 0; i < nr; i++) {
+			struct lf_chunk *r = lf_node_chunk(lf, i, node);
+			if (r && chunk_shows_areas(r, na, step))
+				return true;
+		}
+		return false;
+	}
 	for (unsigned i = 0; i < nr; i++) {
 		struct lf_chunk *r = lf_node_chunk(lf, i, node);
 		if (!r)
