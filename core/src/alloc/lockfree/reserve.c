@@ -142,9 +142,10 @@ static bool res_better(const struct res_cand *c, uint32_t free)
 
 /*
  * Reserve a new area of node for the CPU slot rs and allocate from it.
- * `old` is the slot value the caller saw.
+ * `old` is the slot value the caller saw. The miss path, kept out of
+ * lf_alloc_node (which holds the hit paths and the huge path inline).
  */
-static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned cpu, uint64_t old,
+static __attribute__((noinline)) bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned cpu, uint64_t old,
                               int node, unsigned n, unsigned align, uint64_t *pfn,
                               unsigned where[2])
 {
