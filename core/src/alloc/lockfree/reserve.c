@@ -145,9 +145,10 @@ static bool res_better(const struct res_cand *c, uint32_t free)
  * `old` is the slot value the caller saw. The miss path, kept out of
  * lf_alloc_node (which holds the hit paths and the huge path inline).
  */
-static __attribute__((noinline)) bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned cpu, uint64_t old,
-                              int node, unsigned n, unsigned align, uint64_t *pfn,
-                              unsigned where[2])
+static __attribute__((noinline)) bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs,
+                                                        unsigned cpu, uint64_t old, int node,
+                                                        unsigned n, unsigned align, uint64_t *pfn,
+                                                        unsigned where[2])
 {
 	const unsigned need = lf_area_need(n, align);
 	const unsigned worth = need > 16 ? need : 16;
@@ -171,9 +172,10 @@ static __attribute__((noinline)) bool reserve_and_alloc(struct lockfree *lf, str
 		if (pass == 1) {
 			const struct res_cand *c[2] = {&own, &oth};
 			for (int t = 0; t < 2; t++) {
-				struct lf_chunk *r = c[t]->set ? lf_node_chunk(lf, c[t]->i, node) : NULL;
-				if (r && reserve_area(lf, rs, old, cpu, r, c[t]->i, c[t]->k, lo, hi, node,
-				                      n, align, pfn, where))
+				struct lf_chunk *r =
+				    c[t]->set ? lf_node_chunk(lf, c[t]->i, node) : NULL;
+				if (r && reserve_area(lf, rs, old, cpu, r, c[t]->i, c[t]->k, lo, hi,
+				                      node, n, align, pfn, where))
 					return true;
 			}
 			if (!own.set && !oth.set)
@@ -207,15 +209,15 @@ static __attribute__((noinline)) bool reserve_and_alloc(struct lockfree *lf, str
 					                                  memory_order_relaxed);
 					struct res_cand *c = o && o != id ? &oth : &own;
 					if (c == &own && f <= LF_RES_FILLING &&
-					    reserve_area(lf, rs, old, cpu, r, i, k, lo, hi, node, n, align,
-					                 pfn, where))
+					    reserve_area(lf, rs, old, cpu, r, i, k, lo, hi, node, n,
+					                 align, pfn, where))
 						return true;
 					if (res_better(c, f))
 						*c = (struct res_cand){true, i, k, f};
 					continue;
 				}
-				if (reserve_area(lf, rs, old, cpu, r, i, k, lo, hi, node, n, align, pfn,
-				                 where))
+				if (reserve_area(lf, rs, old, cpu, r, i, k, lo, hi, node, n, align,
+				                 pfn, where))
 					return true;
 			}
 		}
@@ -266,7 +268,8 @@ static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, 
 		for (uint32_t j = 0; j < words; j++) {
 			uint32_t w = (start + j) % words;
 			/* relaxed: a hint; the counter CAS decides. */
-			uint64_t v = atomic_load_explicit(lf_freemap_word(r, w), memory_order_relaxed);
+			uint64_t v =
+			    atomic_load_explicit(lf_freemap_word(r, w), memory_order_relaxed);
 			while (v) {
 				uint32_t k = w * 64 + (uint32_t)__builtin_ctzll(v);
 				v &= v - 1;
@@ -347,8 +350,8 @@ static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, 
 		if (r && lf_chunk_node(r) == node && lf_chunk_live(r)) {
 			uint64_t a0 = lf_area0(r), a = a0 + lf_res_area(h);
 			uint64_t k = a / step * step;
-			if (k >= a0 && k - a0 + na <= lf_chunk_areas(r) && span_free(r, k - a0, na) &&
-			    span_take(r, node, k - a0, na, n, pfn)) {
+			if (k >= a0 && k - a0 + na <= lf_chunk_areas(r) &&
+			    span_free(r, k - a0, na) && span_take(r, node, k - a0, na, n, pfn)) {
 				lf_huge_hint(lf, cpu, node, i, (uint32_t)(k - a0 + na - 1));
 				return true;
 			}
@@ -364,7 +367,8 @@ static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, 
 		for (uint32_t j = 0; j < words; j++) {
 			uint32_t w = (start + j) % words;
 			/* relaxed: a hint; the counter CASes decide. */
-			uint64_t v = atomic_load_explicit(lf_freemap_word(r, w), memory_order_relaxed);
+			uint64_t v =
+			    atomic_load_explicit(lf_freemap_word(r, w), memory_order_relaxed);
 			uint64_t c = v;
 			for (uint64_t t = 1; t < na; t++)
 				c &= v >> t; /* bit p: areas p .. p + na - 1 marked */
@@ -469,7 +473,8 @@ static void cache_refill(struct lockfree *lf, struct lf_res *rs, uint64_t id, un
 	unsigned j = (unsigned)(pfn - lf_area_pfn(r, k)) / LF_WORD_FRAMES;
 	if (lf_area_claim(r, k, j, id))
 		/* relaxed: see struct lf_res. */
-		atomic_store_explicit(&rs->cache[e], lf_cache_encode(i, k, j), memory_order_relaxed);
+		atomic_store_explicit(&rs->cache[e], lf_cache_encode(i, k, j),
+		                      memory_order_relaxed);
 }
 
 /*
@@ -527,7 +532,8 @@ bool lf_alloc_node(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsi
 			        : lf_area_alloc(r, k, (unsigned)n, align, pfn, cpu)) {
 				if (chunk_kept(r, node)) {
 					if (one)
-						cache_refill(lf, rs, id, lf_res_chunk(code), k, *pfn);
+						cache_refill(lf, rs, id, lf_res_chunk(code), k,
+						             *pfn);
 					lf_stat_inc(&st->hits); /* allocs = hits + the rest */
 					return true;
 				}
@@ -571,7 +577,8 @@ static bool area_shows_block(struct lf_chunk *r, uint32_t k, unsigned n, unsigne
 	if (n > LF_WORD_FRAMES || align > LF_WORD_ORDER) {
 		unsigned bo = o > align ? o : align;
 		/* whole words, aligned */
-		unsigned g = 1u << ((bo < LF_WORD_ORDER + 1 ? LF_WORD_ORDER + 1 : bo) - LF_WORD_ORDER);
+		unsigned g =
+		    1u << ((bo < LF_WORD_ORDER + 1 ? LF_WORD_ORDER + 1 : bo) - LF_WORD_ORDER);
 		for (unsigned s = 0; s < LF_AREA_WORDS; s += g) {
 			unsigned j = 0;
 			while (j < g && (w[s + j] & LF_WORD_BITS) == 0)
