@@ -71,6 +71,7 @@
 #define LF_CACHE_WORDS 4u    /* claimed words per CPU slot (per-CPU cache) */
 #define LF_MAX_CHUNKS  1024u /* records present at once: live or dead (recyclable) */
 #define LF_HUGE_NEAR   8u    /* areas tried after the huge hint before a scan */
+#define LF_RES_FILLING 256u  /* most free frames of an area a small reservation takes at once */
 #define LF_WD_RETRIES  64u   /* retries of a failing allocation after withdrawals finished */
 #define LF_WD_WAIT_NS  50000000u /* longest wait of a failing allocation for one in flight */
 

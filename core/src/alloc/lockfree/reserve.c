@@ -3,10 +3,11 @@
  * lockfree: placement. Where a request looks for frames, in order:
  *
  *   small (n <= 256, align < 9): the CPU's reserved area of the node (a
- *     hit), then a new reservation (partially used areas first, the
- *     slot's own before other slots'; a fully free area only while the
- *     node keeps more free areas than CPUs, else a share of another CPU's
- *     partly used area), then any area.
+ *     hit), then a new reservation (partially used areas first: the first
+ *     at least half used, else the most used one; the slot's own before
+ *     other slots'; a fully free area only while the node keeps more free
+ *     areas than CPUs, else a share of another CPU's partly used area),
+ *     then any area.
  *   huge (one area): the CPU's huge hint and its neighbours (the area it
  *     last freed or took), then a scan from the CPU's position.
  *   span (several areas, or alignment above 2 MiB): consecutive free areas.
@@ -123,39 +124,65 @@ static bool reserve_area(struct lockfree *lf, struct lf_res *rs, uint64_t old, u
 	return true;
 }
 
+/* A reservation candidate: area k of record i with `free` frames free. */
+struct res_cand {
+	bool set;
+	unsigned i;
+	uint32_t k, free;
+};
+
+/*
+ * Is an area with `free` frames free a better reservation than candidate c?
+ * The one with fewer free frames: small frames go where frames are already
+ * used, so areas that few frames still use only drain and become whole
+ * again (the placement that keeps huge frames under churn, LOCKFREE.md,
+ * "v5").
+ */
+static bool res_better(const struct res_cand *c, uint32_t free)
+{
+	return !c->set || free < c->free;
+}
+
 /*
  * Reserve a new area of node for the CPU slot rs and allocate from it.
- * `old` is the slot value the caller saw.
+ * `old` is the slot value the caller saw. The miss path, kept out of
+ * lf_alloc_node (which holds the hit paths and the huge path inline).
  */
-static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned cpu, uint64_t old,
-                              int node, unsigned n, unsigned align, uint64_t *pfn,
-                              unsigned where[2])
+static __attribute__((noinline)) bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs,
+                                                        unsigned cpu, uint64_t old, int node,
+                                                        unsigned n, unsigned align, uint64_t *pfn,
+                                                        unsigned where[2])
 {
 	const unsigned need = lf_area_need(n, align);
 	const unsigned worth = need > 16 ? need : 16;
 	const uint32_t id = (uint32_t)lf_claim_id(lf, cpu, node);
 	unsigned free_areas = 0;
 	/* Pass 0: unreserved partially used areas that are worth it (keeps free
-	 * areas for huge frames, as LLFree does), that no other slot reserved
-	 * last (lf_dealloc leaves an area's frames to its owner, so CPUs keep
-	 * to their own bit-field lines); it counts the free areas and notes
-	 * the first such area of another slot, which is tried next (a whole
-	 * pass 1 over other slots' areas only if that one was taken
-	 * meanwhile). Pass 2: a fully free area. Pass 3: any unreserved area
-	 * with room. */
-	bool other = false;
-	unsigned oi = 0;
-	uint32_t ok = 0;
+	 * areas for huge frames, as LLFree does). The first *filling* one
+	 * (at most LF_RES_FILLING free) of the slot's own or of nobody, from
+	 * the record's hint, is reserved at once; otherwise the scan goes on
+	 * to the end and notes the *draining* one (more free) of its own with
+	 * the fewest free frames, and the best area of another slot (lf_dealloc
+	 * leaves an area's frames to its owner, so CPUs keep to their own
+	 * bit-field lines; another slot's area comes after our own). Those are
+	 * tried next; a whole pass 1 over every slot's areas only if both were
+	 * taken meanwhile. It counts the free areas on the way. Pass 2: a
+	 * fully free area. Pass 3: any unreserved area with room. */
+	struct res_cand own = {0}, oth = {0};
 	for (int pass = 0; pass < 4; pass++) {
 		unsigned lo = pass <= 1 ? worth : pass == 2 ? LF_AREA_FRAMES : need;
 		unsigned hi = pass == 2 ? LF_AREA_FRAMES : LF_AREA_FRAMES - 1;
 		if (pass == 1) {
-			if (!other)
+			const struct res_cand *c[2] = {&own, &oth};
+			for (int t = 0; t < 2; t++) {
+				struct lf_chunk *r =
+				    c[t]->set ? lf_node_chunk(lf, c[t]->i, node) : NULL;
+				if (r && reserve_area(lf, rs, old, cpu, r, c[t]->i, c[t]->k, lo, hi,
+				                      node, n, align, pfn, where))
+					return true;
+			}
+			if (!own.set && !oth.set)
 				continue;
-			struct lf_chunk *r = lf_node_chunk(lf, oi, node);
-			if (r && reserve_area(lf, rs, old, cpu, r, oi, ok, lo, hi, node, n, align, pfn,
-			                      where))
-				return true;
 		}
 		if (pass == 2 && free_areas <= lf->nr_cpus &&
 		    scan_range(lf, node, n, align, cpu, need, LF_AREA_FRAMES - 1, pfn, where))
@@ -173,7 +200,8 @@ static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned c
 			for (uint32_t j = 0; j < na; j++) {
 				uint32_t k = (h + j) % na;
 				uint32_t v = lf_ctr_peek(&r->areas[k].ctr);
-				if (pass == 0 && (v & LF_CTR_FREE) == LF_AREA_FRAMES)
+				uint32_t f = v & LF_CTR_FREE;
+				if (pass == 0 && f == LF_AREA_FRAMES)
 					free_areas++;
 				if (!lf_ctr_reservable(v, lo, hi))
 					continue; /* a pre-filter; lf_ctr_reserve decides */
@@ -182,17 +210,17 @@ static bool reserve_and_alloc(struct lockfree *lf, struct lf_res *rs, unsigned c
 					 * on the counter's line. */
 					uint32_t o = atomic_load_explicit(&r->areas[k].owner,
 					                                  memory_order_relaxed);
-					if (o && o != id) {
-						if (!other) {
-							other = true;
-							oi = i;
-							ok = k;
-						}
-						continue;
-					}
+					struct res_cand *c = o && o != id ? &oth : &own;
+					if (c == &own && f <= LF_RES_FILLING &&
+					    reserve_area(lf, rs, old, cpu, r, i, k, lo, hi, node, n,
+					                 align, pfn, where))
+						return true;
+					if (res_better(c, f))
+						*c = (struct res_cand){true, i, k, f};
+					continue;
 				}
-				if (reserve_area(lf, rs, old, cpu, r, i, k, lo, hi, node, n, align, pfn,
-				                 where))
+				if (reserve_area(lf, rs, old, cpu, r, i, k, lo, hi, node, n, align,
+				                 pfn, where))
 					return true;
 			}
 		}
@@ -243,7 +271,8 @@ static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, 
 		for (uint32_t j = 0; j < words; j++) {
 			uint32_t w = (start + j) % words;
 			/* relaxed: a hint; the counter CAS decides. */
-			uint64_t v = atomic_load_explicit(lf_freemap_word(r, w), memory_order_relaxed);
+			uint64_t v =
+			    atomic_load_explicit(lf_freemap_word(r, w), memory_order_relaxed);
 			while (v) {
 				uint32_t k = w * 64 + (uint32_t)__builtin_ctzll(v);
 				v &= v - 1;
@@ -324,8 +353,8 @@ static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, 
 		if (r && lf_chunk_node(r) == node && lf_chunk_live(r)) {
 			uint64_t a0 = lf_area0(r), a = a0 + lf_res_area(h);
 			uint64_t k = a / step * step;
-			if (k >= a0 && k - a0 + na <= lf_chunk_areas(r) && span_free(r, k - a0, na) &&
-			    span_take(r, node, k - a0, na, n, pfn)) {
+			if (k >= a0 && k - a0 + na <= lf_chunk_areas(r) &&
+			    span_free(r, k - a0, na) && span_take(r, node, k - a0, na, n, pfn)) {
 				lf_huge_hint(lf, cpu, node, i, (uint32_t)(k - a0 + na - 1));
 				return true;
 			}
@@ -341,7 +370,8 @@ static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, 
 		for (uint32_t j = 0; j < words; j++) {
 			uint32_t w = (start + j) % words;
 			/* relaxed: a hint; the counter CASes decide. */
-			uint64_t v = atomic_load_explicit(lf_freemap_word(r, w), memory_order_relaxed);
+			uint64_t v =
+			    atomic_load_explicit(lf_freemap_word(r, w), memory_order_relaxed);
 			uint64_t c = v;
 			for (uint64_t t = 1; t < na; t++)
 				c &= v >> t; /* bit p: areas p .. p + na - 1 marked */
@@ -446,7 +476,8 @@ static void cache_refill(struct lockfree *lf, struct lf_res *rs, uint64_t id, un
 	unsigned j = (unsigned)(pfn - lf_area_pfn(r, k)) / LF_WORD_FRAMES;
 	if (lf_area_claim(r, k, j, id))
 		/* relaxed: see struct lf_res. */
-		atomic_store_explicit(&rs->cache[e], lf_cache_encode(i, k, j), memory_order_relaxed);
+		atomic_store_explicit(&rs->cache[e], lf_cache_encode(i, k, j),
+		                      memory_order_relaxed);
 }
 
 /*
@@ -504,7 +535,8 @@ bool lf_alloc_node(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsi
 			        : lf_area_alloc(r, k, (unsigned)n, align, pfn, cpu)) {
 				if (chunk_kept(r, node)) {
 					if (one)
-						cache_refill(lf, rs, id, lf_res_chunk(code), k, *pfn);
+						cache_refill(lf, rs, id, lf_res_chunk(code), k,
+						             *pfn);
 					lf_stat_inc(&st->hits); /* allocs = hits + the rest */
 					return true;
 				}
@@ -548,7 +580,8 @@ static bool area_shows_block(struct lf_chunk *r, uint32_t k, unsigned n, unsigne
 	if (n > LF_WORD_FRAMES || align > LF_WORD_ORDER) {
 		unsigned bo = o > align ? o : align;
 		/* whole words, aligned */
-		unsigned g = 1u << ((bo < LF_WORD_ORDER + 1 ? LF_WORD_ORDER + 1 : bo) - LF_WORD_ORDER);
+		unsigned g =
+		    1u << ((bo < LF_WORD_ORDER + 1 ? LF_WORD_ORDER + 1 : bo) - LF_WORD_ORDER);
 		for (unsigned s = 0; s < LF_AREA_WORDS; s += g) {
 			unsigned j = 0;
 			while (j < g && (w[s + j] & LF_WORD_BITS) == 0)
