@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lockfree placement under order-0 churn (issue 20): small frames go to
  * the areas that are most used, so areas that few frames still use only

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # item 2 on this host: order-9 repeat with 8 vs 256 held, and pair count (min_time)
 cd /tmp/v5i2
 for a in 1 2 3 4 5; do

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Interleaved A/B: base (0ae064e) and new, alternating processes (ABBA order);
 # each process runs every row once, rows in random order. Repetitions inside
 # one process abort in Google Benchmark's ComputeStats when the run budget

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Interleaved A/B/C: base (0ae064e), new (7687903), noinl (new + noinline miss path);
 # rotating order per round; one repetition per process, rows in random order.
 cd /tmp/v5ab2

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 import json,glob,statistics as st,collections,sys
 from scipy.stats import mannwhitneyu
 d=collections.defaultdict(lambda: collections.defaultdict(list))
