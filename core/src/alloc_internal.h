@@ -63,15 +63,15 @@ static inline int fk_range_pfn(uint64_t paddr, uint64_t nframes, uint64_t *pfn)
 #define FK_OPS_MAX_ALIGN  (64 - FK_PAGE_SHIFT)
 
 /* A byte range [paddr, paddr + nframes pages) for dealloc, add and remove:
- * FK_ENOTALIGNED, or FK_EINVAL if empty or if its end does not fit in 64
- * bits (it would wrap past 2^64). */
+ * fk_range_pfn's check (FK_ENOTALIGNED, FK_EINVAL if empty), and FK_EINVAL
+ * if its end does not fit in 64 bits (it would wrap past 2^64). */
 static inline int fk_ops_check_range(uint64_t paddr, uint64_t nframes)
 {
-	if (paddr & (FK_PAGE_SIZE - 1))
-		return FK_ENOTALIGNED;
-	if (nframes == 0 || nframes > (UINT64_MAX - paddr) >> FK_PAGE_SHIFT)
-		return FK_EINVAL;
-	return 0;
+	uint64_t pfn;
+	int err = fk_range_pfn(paddr, nframes, &pfn);
+	if (!err && nframes > (UINT64_MAX - paddr) >> FK_PAGE_SHIFT)
+		err = FK_EINVAL;
+	return err;
 }
 
 /* An alloc request: FK_EINVAL for no result pointer, a count of 0 or one
