@@ -89,11 +89,54 @@ static void small_refill_prefers_partly_used_area(void)
 	lfx_close(&f);
 }
 
+/*
+ * Huge frames taken in rounds and freed in the order they were taken (the
+ * bench's bulk loop): every round must get the first round's areas again.
+ * Before issue 20's hint change the hint named the round's last area after
+ * the frees, so each round moved 7 areas on and the takes swept the whole
+ * record; with two CPUs they wrote each other's counter and bit-field
+ * lines. A span freed whole also brings the next span back to its start.
+ */
+static void huge_rounds_freed_in_order_reuse_their_areas(void)
+{
+	enum { AREAS = 64, HELD = 8, ROUNDS = 20 };
+	struct lfx f;
+	const uint64_t base = 0x20000; /* area aligned */
+	uint64_t first[HELD], p[HELD];
+	CHECK_OK(lfx_open(&f, 1));
+	CHECK_OK(lfx_add(&f, base, AREAS * 512));
+	for (unsigned round = 0; round < ROUNDS; round++) {
+		for (unsigned i = 0; i < HELD; i++)
+			CHECK_OK(lfx_alloc(&f, 512, 9, &p[i]));
+		unsigned same = 0;
+		for (unsigned i = 0; i < HELD; i++) {
+			if (round == 0)
+				first[i] = p[i];
+			for (unsigned j = 0; j < HELD; j++)
+				same += p[i] == first[j];
+		}
+		CHECK_EQ(same, HELD);
+		for (unsigned i = 0; i < HELD; i++)
+			CHECK_OK(lfx_free(&f, p[i], 512));
+	}
+	uint64_t s0, s1;
+	CHECK_OK(lfx_alloc(&f, 4 * 512, 9, &s0));
+	CHECK_OK(lfx_free(&f, s0, 4 * 512));
+	CHECK_OK(lfx_alloc(&f, 4 * 512, 9, &s1));
+	CHECK_EQ(s1, s0);
+	CHECK_OK(lfx_free(&f, s1, 4 * 512));
+	struct fk_alloc_stats s = lfx_stats(&f);
+	CHECK_EQ(s.free_frames, AREAS * 512);
+	CHECK_EQ(s.free_blocks[9], AREAS);
+	lfx_close(&f);
+}
+
 int main(int argc, char **argv)
 {
 	fk_test_args(argc, argv);
 	RUN(two_frames_from_two_cpus_leave_an_order9_block_after_drain);
 	RUN(two_frames_from_two_cpus_leave_an_order9_block_without_drain);
 	RUN(small_refill_prefers_partly_used_area);
+	RUN(huge_rounds_freed_in_order_reuse_their_areas);
 	return fk_test_finish();
 }
