@@ -179,6 +179,20 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 	unsigned cpu = lf_cpu(lf);
 	int node = lf_chunk_node(r);
 	struct lf_res *st = lf_res_of(lf, cpu, node);
+	if (nframes == LF_AREA_FRAMES && area_part(r, pfn, nframes, &k) == LF_AREA_FRAMES) {
+		/* One whole area (an order-9 free): a block taken whole is
+		 * checked and freed by lf_area_free_whole's own CAS, without
+		 * the part loops below; any other range of one area (a block
+		 * converted for a part free, or frames taken one by one) takes
+		 * them. */
+		int whole = lf_area_free_whole(r, k);
+		if (whole < 0)
+			return FK_EUNUSED; /* being freed whole by another thread */
+		if (whole > 0) {
+			lf_huge_hint_freed(lf, cpu, node, r->idx, k);
+			goto freed;
+		}
+	}
 	if (nframes == 1) {
 		/* One frame: one RMW on its word decides the check and where
 		 * the quota goes; a full unclaimed word becomes this slot's
@@ -263,10 +277,11 @@ static int lf_dealloc(void *state, uint64_t paddr, uint64_t nframes)
 		for (uint64_t p = pfn, n = nframes; n;) {
 			unsigned c = area_part(r, p, n, &k);
 			if (c == LF_AREA_FRAMES)
-				lf_huge_hint(lf, cpu, node, r->idx, k);
+				lf_huge_hint_freed(lf, cpu, node, r->idx, k);
 			p += c;
 			n -= c;
 		}
+freed:
 	lf_stat_inc(&st->frees);
 	if (lf_cpu_node(lf, cpu) != node)
 		lf_stat_inc(&st->remote_frees);

@@ -324,6 +324,15 @@ static inline uint64_t lf_res_encode(unsigned chunk, uint32_t area)
 	return (((uint64_t)chunk << 32) | area) + 1;
 }
 
+/* The huge hint (struct lf_res.huge) was set by a free (lf_huge_hint_freed);
+ * lf_hint_code strips the flag. Codes stay below it (chunk < 2^31). */
+#define LF_HINT_FREED (1ull << 63)
+
+static inline uint64_t lf_hint_code(uint64_t h)
+{
+	return h & ~LF_HINT_FREED;
+}
+
 static inline unsigned lf_res_chunk(uint64_t code)
 {
 	return (unsigned)((code - 1) >> 32);
@@ -401,6 +410,8 @@ unsigned lf_retire_node(struct lockfree *lf, int node);
 int lf_cache_vacancy(struct lf_res *rs);
 bool lf_block_visible(struct lockfree *lf, int node, uint64_t n, unsigned align);
 void lf_huge_hint(struct lockfree *lf, unsigned cpu, int node, unsigned chunk, uint32_t area);
+void lf_huge_hint_freed(struct lockfree *lf, unsigned cpu, int node, unsigned chunk,
+                        uint32_t area);
 void lf_forget_chunk(struct lockfree *lf, unsigned idx);
 void lf_drain(void *state);
 

@@ -235,13 +235,53 @@ void lf_huge_hint(struct lockfree *lf, unsigned cpu, int node, unsigned chunk, u
 	atomic_store_explicit(&rs->huge, lf_res_encode(chunk, area), memory_order_relaxed);
 }
 
+/*
+ * A whole area was freed: the hint names the lowest area freed since the
+ * CPU's last huge take (LF_HINT_FREED marks a hint set by a free). So "take
+ * 8, free the 8 in order" starts its next round at the round's first area
+ * and reuses the same 8 areas, as a LIFO would; setting the hint to each
+ * freed area instead sent the next round to the round's last one, and the
+ * takes swept the whole chunk 7 areas per round, so two CPUs wrote each
+ * other's counter and bit-field lines (results/lockfree-v5/order9/). A
+ * free that leaves the hint as it is writes nothing.
+ */
+void lf_huge_hint_freed(struct lockfree *lf, unsigned cpu, int node, unsigned chunk,
+                        uint32_t area)
+{
+	struct lf_res *rs = lf_res_of(lf, cpu, node);
+	uint64_t code = lf_res_encode(chunk, area) | LF_HINT_FREED;
+	/* relaxed, both: see lf_huge_hint. Two threads of one slot may both
+	 * store; either hint is a valid place to look. */
+	uint64_t h = atomic_load_explicit(&rs->huge, memory_order_relaxed);
+	if ((h & LF_HINT_FREED) && h <= code)
+		return;
+	atomic_store_explicit(&rs->huge, code, memory_order_relaxed);
+}
+
+/*
+ * area_alloc_on for huge_alloc's requests (n > 256 or align 9), which
+ * lf_area_alloc always serves with the head of the area: the same steps
+ * without its size dispatch and two calls.
+ */
+static inline bool huge_take_on(struct lf_chunk *r, uint32_t k, int node, unsigned n,
+                                uint64_t *pfn)
+{
+	if (!lf_area_take_head(r, k, n))
+		return false;
+	*pfn = lf_area_pfn(r, k);
+	if (chunk_kept(r, node))
+		return true;
+	lf_area_free_owned(r, k, *pfn, n);
+	return false;
+}
+
 /* One area's worth (n in 257..512 or align 9): near the hint, then a scan. */
 static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, unsigned align,
                        uint64_t *pfn)
 {
 	struct lf_res *rs = lf_res_of(lf, cpu, node);
 	/* relaxed: see lf_huge_hint. */
-	uint64_t h = atomic_load_explicit(&rs->huge, memory_order_relaxed);
+	uint64_t h = lf_hint_code(atomic_load_explicit(&rs->huge, memory_order_relaxed));
 	if (h) {
 		unsigned i = lf_res_chunk(h);
 		struct lf_chunk *r = lf_chunk_at(lf, i);
@@ -252,7 +292,7 @@ static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, 
 					k = 0;
 				if ((lf_ctr_peek(&r->areas[k].ctr) & LF_CTR_FREE) != LF_AREA_FRAMES)
 					continue;
-				if (area_alloc_on(r, k, node, n, align, pfn, cpu)) {
+				if (huge_take_on(r, k, node, n, pfn)) {
 					lf_huge_hint(lf, cpu, node, i, k + 1 < na ? k + 1 : 0);
 					return true;
 				}
@@ -278,7 +318,7 @@ static bool huge_alloc(struct lockfree *lf, unsigned cpu, int node, unsigned n, 
 				v &= v - 1;
 				if (k >= na)
 					break;
-				if (area_alloc_on(r, k, node, n, align, pfn, cpu)) {
+				if (huge_take_on(r, k, node, n, pfn)) {
 					lf_huge_hint(lf, cpu, node, i, k + 1 < na ? k + 1 : 0);
 					return true;
 				}
@@ -345,7 +385,7 @@ static bool span_alloc(struct lockfree *lf, unsigned cpu, int node, uint64_t n, 
 	uint64_t step = align > LF_AREA_ORDER ? 1ull << (align - LF_AREA_ORDER) : 1;
 	struct lf_res *rs = lf_res_of(lf, cpu, node);
 	/* relaxed: see lf_huge_hint. */
-	uint64_t h = atomic_load_explicit(&rs->huge, memory_order_relaxed);
+	uint64_t h = lf_hint_code(atomic_load_explicit(&rs->huge, memory_order_relaxed));
 	unsigned nr = lf_nr_chunks(lf);
 	if (h && lf_res_chunk(h) < nr) {
 		unsigned i = lf_res_chunk(h);
@@ -674,7 +714,7 @@ void lf_forget_chunk(struct lockfree *lf, unsigned idx)
 		if (code && lf_res_chunk(code) == idx)
 			res_swap(lf, &lf->res[c], code, 0);
 		/* relaxed: a hint (see lf_huge_hint). */
-		code = atomic_load_explicit(&lf->res[c].huge, memory_order_relaxed);
+		code = lf_hint_code(atomic_load_explicit(&lf->res[c].huge, memory_order_relaxed));
 		if (code && lf_res_chunk(code) == idx)
 			atomic_store_explicit(&lf->res[c].huge, 0, memory_order_relaxed);
 		for (unsigned e = 0; e < LF_CACHE_WORDS; e++) {
