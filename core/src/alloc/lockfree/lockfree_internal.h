@@ -154,7 +154,9 @@ struct lf_node {
  * (codes: 0 = none; area codes ((chunk << 32) | area) + 1, cache codes
  * ((chunk << 44) | (area << 4) | word) + 1) and the statistics of the
  * slot's operations on that node. The first line holds everything an
- * order-0 pair touches, so it touches one per-CPU line, not two.
+ * order-0 pair served by the cache and an order-9 pair touch, so each
+ * touches one per-CPU line, not two; the reservation (read by a cache miss
+ * and by small blocks) and the rarer statistics are on the second.
  */
 struct lf_res {
 	/* order 0: the claimed words (hints: a word's claim decides; a word
@@ -162,10 +164,10 @@ struct lf_res {
 	 * claimed until lf_retire_node, which every path before FK_ENOMEM,
 	 * drain and removal run). Written with relaxed load + store. */
 	_Atomic uint64_t cache[LF_CACHE_WORDS];
-	_Atomic uint64_t area; /* small blocks: the reserved area (flag set) */
 	_Atomic uint64_t huge; /* huge blocks: where to look first (no flag) */
-	_Atomic uint64_t hits, frees;
-	_Atomic uint64_t allocs __attribute__((aligned(64)));
+	_Atomic uint64_t hits, frees, allocs;
+	/* small blocks: the reserved area (flag set) */
+	_Atomic uint64_t area __attribute__((aligned(64)));
 	_Atomic uint64_t remote_frees, misses, fallback_allocs;
 } __attribute__((aligned(64)));
 
