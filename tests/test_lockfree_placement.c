@@ -102,19 +102,18 @@ static void huge_rounds_freed_in_order_reuse_their_areas(void)
 	enum { AREAS = 64, HELD = 8, ROUNDS = 20 };
 	struct lfx f;
 	const uint64_t base = 0x20000; /* area aligned */
-	uint64_t first[HELD], p[HELD];
+	uint64_t first[HELD] = {0}, p[HELD] = {0};
 	CHECK_OK(lfx_open(&f, 1));
 	CHECK_OK(lfx_add(&f, base, AREAS * 512));
 	for (unsigned round = 0; round < ROUNDS; round++) {
 		for (unsigned i = 0; i < HELD; i++)
 			CHECK_OK(lfx_alloc(&f, 512, 9, &p[i]));
+		if (round == 0)
+			memcpy(first, p, sizeof(first));
 		unsigned same = 0;
-		for (unsigned i = 0; i < HELD; i++) {
-			if (round == 0)
-				first[i] = p[i];
+		for (unsigned i = 0; i < HELD; i++)
 			for (unsigned j = 0; j < HELD; j++)
 				same += p[i] == first[j];
-		}
 		CHECK_EQ(same, HELD);
 		for (unsigned i = 0; i < HELD; i++)
 			CHECK_OK(lfx_free(&f, p[i], 512));
