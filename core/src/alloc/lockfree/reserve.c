@@ -41,16 +41,23 @@ static bool chunk_kept(struct lf_chunk *r, int node)
 	return lf_chunk_node(r) == node && lf_chunk_live(r);
 }
 
-/* lf_area_alloc, undone (and false) if r is no longer node's (chunk_kept). */
+/*
+ * After n frames at pfn were taken from area k of r for node: true if r is
+ * still node's (chunk_kept), else the frames go back and false.
+ */
+static inline bool take_kept(struct lf_chunk *r, uint32_t k, int node, uint64_t pfn, unsigned n)
+{
+	if (chunk_kept(r, node))
+		return true;
+	lf_area_free_owned(r, k, pfn, n);
+	return false;
+}
+
+/* lf_area_alloc, undone (and false) if r is no longer node's (take_kept). */
 static bool area_alloc_on(struct lf_chunk *r, uint32_t k, int node, unsigned n, unsigned align,
                           uint64_t *pfn, unsigned hint)
 {
-	if (!lf_area_alloc(r, k, n, align, pfn, hint))
-		return false;
-	if (chunk_kept(r, node))
-		return true;
-	lf_area_free_owned(r, k, *pfn, n);
-	return false;
+	return lf_area_alloc(r, k, n, align, pfn, hint) && take_kept(r, k, node, *pfn, n);
 }
 
 /* Swap the CPU slot from old to code; whoever swaps a value out unreserves it. */
@@ -269,10 +276,7 @@ static inline bool huge_take_on(struct lf_chunk *r, uint32_t k, int node, unsign
 	if (!lf_area_take_head(r, k, n))
 		return false;
 	*pfn = lf_area_pfn(r, k);
-	if (chunk_kept(r, node))
-		return true;
-	lf_area_free_owned(r, k, *pfn, n);
-	return false;
+	return take_kept(r, k, node, *pfn, n);
 }
 
 /* One area's worth (n in 257..512 or align 9): near the hint, then a scan. */
@@ -571,19 +575,16 @@ bool lf_alloc_node(struct lockfree *lf, unsigned cpu, int node, uint64_t n, unsi
 		if (code) {
 			struct lf_chunk *r = lf_chunk_at(lf, lf_res_chunk(code));
 			uint32_t k = lf_res_area(code);
-			if (one ? lf_area_alloc1(r, k, pfn, cpu)
-			        : lf_area_alloc(r, k, (unsigned)n, align, pfn, cpu)) {
-				if (chunk_kept(r, node)) {
-					if (one)
-						cache_refill(lf, rs, id, lf_res_chunk(code), k,
-						             *pfn);
-					lf_stat_inc(&st->hits); /* allocs = hits + the rest */
-					return true;
-				}
-				/* The slot names a record recycled since (for another
-				 * node or not yet published): undo; the miss path
-				 * below swaps the slot out. */
-				lf_area_free_owned(r, k, *pfn, (unsigned)n);
+			/* take_kept undoes a take from a record recycled since
+			 * the slot named it (for another node or not yet
+			 * published); the miss path below swaps the slot out. */
+			if ((one ? lf_area_alloc1(r, k, pfn, cpu)
+			         : lf_area_alloc(r, k, (unsigned)n, align, pfn, cpu)) &&
+			    take_kept(r, k, node, *pfn, (unsigned)n)) {
+				if (one)
+					cache_refill(lf, rs, id, lf_res_chunk(code), k, *pfn);
+				lf_stat_inc(&st->hits); /* allocs = hits + the rest */
+				return true;
 			}
 		}
 		lf_stat_inc(&st->misses);
