@@ -14,6 +14,7 @@ strip --strip-debug -o /tmp/llf-nodebug.so build/peers/fk_alloc_llfree.so
 {
   echo "# Ir per pair = callgrind total / pairs; sched_getcpu is 30 Ir per call under"
   echo "# valgrind (vDSO; natively one rseq load): 60 per lockfree pair, 2 calls."
+  echo "# host: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'); v6 = $(git rev-parse --short HEAD)"
   printf "%-28s %8s %8s %8s\n" loop v5 v6 llfree
   for m in "repeat 9 8 20000 262144" "repeat 9 256 20000 1048576" "bulk 9 8 20000 262144" \
            "bulk 9 256 20480 1048576" "repeat 0 1024 100000 262144" "bulk 0 1024 102400 262144"; do
